@@ -1,0 +1,127 @@
+/**
+ * Error types for the data layer and one formatter that turns zod issues into messages a person can act on:
+ * each names the field by its path (`features[1].type`), what was accepted and what arrived. Zod's own
+ * messages ("Invalid option") name neither the path nor the offending value, which is what an operator
+ * editing a config file needs.
+ */
+import { z } from 'zod';
+
+export interface InputIssue {
+  /** Dotted path with array indices, e.g. `features[1].type`; the root is `(root)`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Bad structured input (a schema, a policy, generator options): carries every issue, not just the first. */
+export class InputError extends TypeError {
+  readonly issues: readonly InputIssue[];
+  constructor(what: string, issues: readonly InputIssue[]) {
+    super(`${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'InputError';
+    this.issues = issues;
+  }
+}
+
+/** A CSV that cannot be read as the schema says; `row` is the 1-based data row (the header is row 0). */
+export class CsvError extends Error {
+  readonly row: number | undefined;
+  readonly column: string | undefined;
+  constructor(message: string, row?: number, column?: string) {
+    super(message);
+    this.name = 'CsvError';
+    this.row = row;
+    this.column = column;
+  }
+}
+
+/** Parses `input` with `schema`, or throws an InputError naming each bad field and the accepted values. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new InputError(
+    what,
+    result.error.issues.map((issue) => formatIssue(schema, input, issue)),
+  );
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(root)';
+}
+
+function formatIssue(root: z.ZodType, input: unknown, issue: z.core.$ZodIssue): InputIssue {
+  const path = formatPath(issue.path);
+  const value = valueAt(input, issue.path);
+  const got = describe(value);
+  switch (issue.code) {
+    case 'invalid_value':
+      return { path, message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}, got ${got}` };
+    case 'invalid_type': {
+      const expected = issue.expected === 'int' ? 'an integer' : article(issue.expected);
+      return { path, message: value.present ? `expected ${expected}, got ${got}` : `required (${expected})` };
+    }
+    case 'unrecognized_keys': {
+      const accepted = acceptedKeys(root, issue.path);
+      const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
+      return {
+        path,
+        message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}${accepted ? `; accepted fields: ${accepted.join(', ')}` : ''}`,
+      };
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      if (issue.origin === 'array') return { path, message: `expected ${op} ${String(bound)} items, got ${got}` };
+      if (issue.origin === 'string') return { path, message: `expected a string of length ${op} ${String(bound)}, got ${got}` };
+      return { path, message: `expected a number ${op} ${String(bound)}, got ${got}` };
+    }
+    default:
+      return { path, message: issue.code === 'custom' ? issue.message : `${issue.message}, got ${got}` };
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): { present: boolean; value: unknown } {
+  let cur: unknown = input;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object' || !(p in (cur as object))) return { present: false, value: undefined };
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return { present: cur !== undefined, value: cur };
+}
+
+function describe(v: { present: boolean; value: unknown }): string {
+  if (!v.present) return 'nothing';
+  const x = v.value;
+  if (typeof x === 'string') return JSON.stringify(x.length > 60 ? `${x.slice(0, 57)}...` : x);
+  if (typeof x === 'number' || typeof x === 'boolean' || x === null) return String(x);
+  if (Array.isArray(x)) return `an array of ${x.length} item${x.length === 1 ? '' : 's'}`;
+  return typeof x === 'object' ? 'an object' : typeof x;
+}
+
+/** The keys an object schema accepts at `path`, found by walking the schema, so the message can list them. */
+function acceptedKeys(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let s: z.ZodType | undefined = unwrap(root);
+  for (const p of path) {
+    if (s instanceof z.ZodObject) s = unwrap(s.shape[String(p)] as z.ZodType | undefined);
+    else if (s instanceof z.ZodArray) s = unwrap(s.element as z.ZodType);
+    else return undefined;
+  }
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : undefined;
+}
+
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let cur = s;
+  while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault || cur instanceof z.ZodNullable) {
+    cur = cur.unwrap() as z.ZodType;
+  }
+  return cur;
+}
