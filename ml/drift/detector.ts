@@ -1,0 +1,68 @@
+/**
+ * The one interface of the streaming drift detectors (ADWIN, DDM, Page-Hinkley): feed one observation at a time
+ * (typically 1 when the model erred and 0 when it was right), get back whether drift (or a warning) fired.
+ * A monitor outlives any process, so every detector's whole state is a plain JSON value: `toJSON()` it, store
+ * it, and `restoreDetector()` it later to continue exactly where it stopped.
+ */
+import { Adwin, type AdwinState } from './adwin';
+import { Ddm, type DdmState } from './ddm';
+import { PageHinkley, type PageHinkleyState } from './page-hinkley';
+
+export const DetectorKinds = { adwin: 'adwin', ddm: 'ddm', pageHinkley: 'page_hinkley' } as const;
+export type DetectorKind = (typeof DetectorKinds)[keyof typeof DetectorKinds];
+
+export interface DriftSignal {
+  /** A change was detected at this observation; the detector has already adapted (shrunk or reset). */
+  readonly drift: boolean;
+  /** DDM only: the error rate is unusually high but not yet out of control. */
+  readonly warning?: boolean;
+}
+
+export interface StreamingDetector<S extends DetectorState = DetectorState> {
+  readonly kind: DetectorKind;
+  update(x: number): DriftSignal;
+  /** Forgets everything seen, keeping the options. */
+  reset(): void;
+  /** The complete state, JSON-safe (no Infinity, NaN or typed arrays). */
+  toJSON(): S;
+}
+
+export type DetectorState = AdwinState | DdmState | PageHinkleyState;
+
+/** A detector continuing from a state produced by `toJSON()` (after a JSON round trip, say). */
+export function restoreDetector(state: DetectorState): StreamingDetector {
+  const kind = (state as { kind?: unknown } | null)?.kind;
+  switch (kind) {
+    case DetectorKinds.adwin:
+      return Adwin.fromJSON(state as AdwinState);
+    case DetectorKinds.ddm:
+      return Ddm.fromJSON(state as DdmState);
+    case DetectorKinds.pageHinkley:
+      return PageHinkley.fromJSON(state as PageHinkleyState);
+    default:
+      throw new TypeError(`state.kind: expected one of "adwin" | "ddm" | "page_hinkley", got ${JSON.stringify(kind)}`);
+  }
+}
+
+export const NO_DRIFT: DriftSignal = Object.freeze({ drift: false });
+
+export function checkObservation(x: number): void {
+  if (!Number.isFinite(x)) throw new RangeError(`x: expected a finite number, got ${x}`);
+}
+
+/** Reads a numeric field of a persisted state, failing with the field's name when it is missing or not finite. */
+export function stateNumber(state: object, field: string): number {
+  const v = (state as Record<string, unknown>)[field];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`state.${field}: expected a finite number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function positive(name: string, v: number): number {
+  if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`${name}: expected a positive number, got ${v}`);
+  return v;
+}
+
+export function integerAtLeast(name: string, v: number, min: number): number {
+  if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`${name}: expected an integer >= ${min}, got ${v}`);
+  return v;
+}
