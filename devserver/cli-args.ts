@@ -1,0 +1,41 @@
+/**
+ * Command-line forms the executable accepts. The SDK's TestWorkflowEnvironment launches an `existing-path`
+ * executable either as the Java test server (`<port> [extra...]`, time skipping on) or as the Temporal CLI
+ * (`server start-dev --port P --namespace N --ip IP ... [--search-attribute Name=Type]...`), and people run it
+ * by hand with `--port P [--time-skipping]`. Unknown flags of the CLI form are accepted and ignored.
+ */
+import type { DevServerOptions } from './server';
+
+export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
+  const args = [...argv];
+  if (args.length && /^\d+$/.test(args[0])) {
+    return { port: Number(args[0]), host: '127.0.0.1', timeSkipping: true };
+  }
+  if (args[0] === 'server' && args[1] === 'start-dev') args.splice(0, 2);
+  const opts: DevServerOptions = { host: '127.0.0.1', port: 7233, timeSkipping: false, searchAttributes: {} };
+  const valueFlags = new Set(['--log-format', '--log-level', '--dynamic-config-value', '--db-filename', '--ui-port', '--ui-ip', '--http-port', '--metrics-port', '--config', '--log-config']);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a}: expected a value`);
+      return v;
+    };
+    if (a === '--port' || a === '-p') {
+      const v = value();
+      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`--port: expected a port number 0..65535, got "${v}"`);
+      opts.port = Number(v);
+    } else if (a === '--ip') opts.host = value();
+    else if (a === '--namespace' || a === '-n') opts.namespace = value();
+    else if (a === '--time-skipping') opts.timeSkipping = true;
+    else if (a === '--verbose') opts.verbose = true;
+    else if (a === '--search-attribute') {
+      const v = value();
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new Error(`--search-attribute: expected Name=Type, got "${v}"`);
+      opts.searchAttributes![v.slice(0, eq)] = v.slice(eq + 1);
+    } else if (valueFlags.has(a)) value();
+    // Other flags (--headless and anything newer CLIs pass) are accepted and ignored.
+  }
+  return opts;
+}

@@ -1,0 +1,766 @@
+/**
+ * The server's semantics behind each RPC: namespaces and their executions, starting runs under id reuse and
+ * conflict policies, signals, queries, cancellation, termination, history reads and long polls, task polls and
+ * responses, and the TestService's time-skipping calls. The gRPC layer (server.ts) only decodes, calls a method
+ * of this class by name, and encodes.
+ */
+import { randomUUID } from 'node:crypto';
+import { VirtualClock } from './clock';
+import { invalidArgument, notFound, failedPrecondition, requireField, ServerError, Status } from './errors';
+import { Matcher } from './matching';
+import {
+  enums,
+  EventType,
+  temporal,
+  timestamp,
+  timestampMs,
+  duration,
+  durationMs,
+  long,
+  num,
+  type IHistoryEvent,
+  type IPayloads,
+} from './proto';
+import { WorkflowRun, decodeToken, ExecutionStatus, type RunHost, type QueryTask, type TaskToken } from './run';
+
+type WS = typeof temporal.api.workflowservice.v1;
+type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? P : never;
+type ICommand = temporal.api.command.v1.ICommand;
+type IMessage = temporal.api.protocol.v1.IMessage;
+
+export interface EngineOptions {
+  namespace: string;
+  timeSkipping: boolean;
+  /** How long a task poll is held before an empty answer. The SDK's own deadline is 70 s. */
+  pollTimeoutMs: number;
+  /** How long a wait for the close event is held before an empty page (the client then asks again). */
+  historyPollTimeoutMs: number;
+  suggestContinueAsNewAfterEvents: number;
+  suggestContinueAsNewAfterBytes: number;
+  log: (message: string) => void;
+}
+
+export interface CallContext {
+  onCancel(cb: () => void): void;
+}
+
+export interface StartParams {
+  namespace: string;
+  workflowId: string;
+  workflowType: string;
+  taskQueue: string;
+  input?: IPayloads | null;
+  header?: temporal.api.common.v1.IHeader | null;
+  memo?: temporal.api.common.v1.IMemo | null;
+  searchAttributes?: temporal.api.common.v1.ISearchAttributes | null;
+  executionTimeoutMs?: number;
+  runTimeoutMs?: number;
+  taskTimeoutMs?: number;
+  identity?: string;
+  requestId?: string;
+  retryPolicy?: temporal.api.common.v1.IRetryPolicy | null;
+  cronSchedule?: string;
+  firstRunId?: string;
+  continuedExecutionRunId?: string;
+  initiator?: number;
+  attempt?: number;
+  firstWorkflowTaskBackoffMs?: number;
+  lastCompletionResult?: IPayloads | null;
+  continuedFailure?: temporal.api.failure.v1.IFailure | null;
+  parent?: { namespace: string; execution: temporal.api.common.v1.IWorkflowExecution; initiatedEventId: number };
+  root?: temporal.api.common.v1.IWorkflowExecution;
+  /** Expiration of the whole chain (execution timeout), kept across continue-as-new and retries. */
+  expirationTime?: number;
+  /** Events to write right after WorkflowExecutionStarted (signal-with-start), before the first task. */
+  beforeFirstTask?: (run: WorkflowRun) => void;
+}
+
+export class Namespace {
+  readonly id = randomUUID();
+  /** The runs of each workflow id, oldest first; the last is the current one. */
+  readonly chains = new Map<string, WorkflowRun[]>();
+  readonly runs = new Map<string, WorkflowRun>();
+  constructor(readonly name: string) {}
+
+  current(workflowId: string): WorkflowRun | undefined {
+    const chain = this.chains.get(workflowId);
+    return chain?.[chain.length - 1];
+  }
+}
+
+export class Engine implements RunHost {
+  readonly clock: VirtualClock;
+  readonly workflowTasks: Matcher<
+    temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest,
+    temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse
+  >;
+  readonly activityTasks: Matcher<
+    temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest,
+    temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse
+  >;
+  readonly namespaces = new Map<string, Namespace>();
+  private readonly pendingQueries = new Map<string, QueryTask & { run: WorkflowRun }>();
+  private taskId = 1;
+  /** Counts of RPCs by method, for the benchmark's idle-rate figure. */
+  readonly rpcCounts = new Map<string, number>();
+  /** Extensions (children, updates, visibility) register here; see extensions.ts. */
+  readonly hooks: {
+    crossRunCommand: Array<(run: WorkflowRun, c: ICommand, completedId: number) => boolean>;
+    messages: Array<(run: WorkflowRun, m: IMessage[], completedId: number) => void>;
+    pendingMessages: Array<(run: WorkflowRun) => IMessage[]>;
+    runClosed: Array<(run: WorkflowRun) => void>;
+    runStarted: Array<(run: WorkflowRun) => void>;
+    runChanged: Array<(run: WorkflowRun) => void>;
+  } = { crossRunCommand: [], messages: [], pendingMessages: [], runClosed: [], runStarted: [], runChanged: [] };
+
+  constructor(readonly options: EngineOptions) {
+    this.clock = new VirtualClock(options.timeSkipping, (e) => options.log(`timer callback failed: ${(e as Error).stack ?? e}`));
+    this.workflowTasks = new Matcher(options.pollTimeoutMs);
+    this.activityTasks = new Matcher(options.pollTimeoutMs);
+    this.namespaces.set(options.namespace, new Namespace(options.namespace));
+  }
+
+  // ---- RunHost ---------------------------------------------------------------------------------------------------
+
+  nextTaskId(): number {
+    return this.taskId++;
+  }
+
+  log(message: string): void {
+    this.options.log(message);
+  }
+
+  runClosed(run: WorkflowRun): void {
+    for (const h of this.hooks.runClosed) h(run);
+  }
+
+  handleCrossRunCommand(run: WorkflowRun, command: ICommand, completedId: number): boolean {
+    return this.hooks.crossRunCommand.some((h) => h(run, command, completedId));
+  }
+
+  handleMessages(run: WorkflowRun, messages: IMessage[], completedId: number): void {
+    for (const h of this.hooks.messages) h(run, messages, completedId);
+  }
+
+  pendingUpdateMessages(run: WorkflowRun): IMessage[] {
+    return this.hooks.pendingMessages.flatMap((h) => h(run));
+  }
+
+  // ---- lookups ---------------------------------------------------------------------------------------------------
+
+  namespace(name: string | null | undefined): Namespace {
+    requireField(name, 'Namespace');
+    const ns = this.namespaces.get(name!);
+    if (!ns) {
+      throw new ServerError(Status.NOT_FOUND, `Namespace ${name} is not found.`, {
+        typeName: 'temporal.api.errordetails.v1.NamespaceNotFoundFailure',
+        value: { namespace: name },
+      });
+    }
+    return ns;
+  }
+
+  /** The run an execution names: its runId, or the current run of its workflowId. */
+  findRun(ns: Namespace, execution: temporal.api.common.v1.IWorkflowExecution | null | undefined): WorkflowRun {
+    const workflowId = requireField(execution?.workflowId, 'WorkflowId');
+    if (execution?.runId) {
+      const run = ns.runs.get(execution.runId);
+      if (!run || run.workflowId !== workflowId) {
+        throw notFound(`workflow execution not found for workflow ID "${workflowId}" and run ID "${execution.runId}"`);
+      }
+      return run;
+    }
+    const run = ns.current(workflowId);
+    if (!run) throw notFound(`workflow execution not found for workflow ID "${workflowId}"`);
+    return run;
+  }
+
+  private runForToken(token: TaskToken): WorkflowRun {
+    const run = this.namespaces.get(token.ns)?.runs.get(token.r);
+    if (!run) throw notFound('Workflow execution not found for this task token.');
+    return run;
+  }
+
+  // ---- starting runs ---------------------------------------------------------------------------------------------
+
+  /** Starts a run after the id reuse and conflict checks. */
+  startRun(
+    p: StartParams,
+    policies: { reuse?: number; conflict?: number } = {},
+  ): { run: WorkflowRun; started: boolean } {
+    const ns = this.namespace(p.namespace);
+    const existing = ns.current(p.workflowId);
+    if (existing) {
+      if (p.requestId && existing.requestIds.has(p.requestId)) return { run: existing, started: true };
+      const Reuse = enums.WorkflowIdReusePolicy;
+      const Conflict = enums.WorkflowIdConflictPolicy;
+      if (existing.isOpen) {
+        let conflict = policies.conflict ?? Conflict.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED;
+        if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED) {
+          conflict =
+            policies.reuse === Reuse.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+              ? Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+              : Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL;
+        }
+        if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
+          if (p.requestId) existing.requestIds.add(p.requestId);
+          return { run: existing, started: false };
+        }
+        if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL) throw this.alreadyStarted(existing);
+        existing.terminate('terminated by a new start request (TERMINATE_EXISTING)', null, p.identity ?? '');
+      } else {
+        const reuse = policies.reuse ?? Reuse.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED;
+        if (reuse === Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE) throw this.alreadyStarted(existing);
+        if (reuse === Reuse.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY) {
+          if (existing.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED || existing.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) {
+            throw this.alreadyStarted(existing);
+          }
+        }
+      }
+    }
+    return { run: this.createRun(ns, p), started: true };
+  }
+
+  private alreadyStarted(run: WorkflowRun): ServerError {
+    return new ServerError(
+      Status.ALREADY_EXISTS,
+      `Workflow execution is already running. WorkflowId: ${run.workflowId}, RunId: ${run.runId}.`,
+      {
+        typeName: 'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure',
+        value: { startRequestId: [...run.requestIds][0] ?? '', runId: run.runId },
+      },
+    );
+  }
+
+  /** Creates a run unconditionally (also used for continue-as-new, retries and children). */
+  createRun(ns: Namespace, p: StartParams): WorkflowRun {
+    const runId = randomUUID();
+    const now = this.clock.now();
+    const execMs = p.executionTimeoutMs ?? 0;
+    let runMs = p.runTimeoutMs ?? 0;
+    if (execMs > 0 && (runMs <= 0 || runMs > execMs)) runMs = execMs;
+    const taskMs = Math.min(p.taskTimeoutMs || 10_000, runMs > 0 ? runMs : Infinity);
+    const expiration = p.expirationTime ?? (execMs > 0 ? now + execMs : undefined);
+    const attrs: temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes = {
+      workflowType: { name: p.workflowType },
+      taskQueue: { name: p.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      input: p.input,
+      header: p.header,
+      memo: p.memo,
+      searchAttributes: p.searchAttributes,
+      workflowExecutionTimeout: execMs > 0 ? duration(execMs) : undefined,
+      workflowRunTimeout: runMs > 0 ? duration(runMs) : undefined,
+      workflowTaskTimeout: duration(taskMs),
+      identity: p.identity ?? '',
+      originalExecutionRunId: runId,
+      firstExecutionRunId: p.firstRunId ?? runId,
+      continuedExecutionRunId: p.continuedExecutionRunId,
+      initiator: p.initiator,
+      attempt: p.attempt ?? 1,
+      retryPolicy: p.retryPolicy,
+      cronSchedule: p.cronSchedule,
+      workflowExecutionExpirationTime: expiration !== undefined ? timestamp(expiration) : undefined,
+      firstWorkflowTaskBackoff: p.firstWorkflowTaskBackoffMs ? duration(p.firstWorkflowTaskBackoffMs) : undefined,
+      lastCompletionResult: p.lastCompletionResult,
+      continuedFailure: p.continuedFailure,
+      parentWorkflowNamespace: p.parent?.namespace,
+      parentWorkflowNamespaceId: p.parent ? this.namespaces.get(p.parent.namespace)?.id : undefined,
+      parentWorkflowExecution: p.parent?.execution,
+      parentInitiatedEventId: p.parent ? long(p.parent.initiatedEventId) : undefined,
+      rootWorkflowExecution: p.root ?? { workflowId: p.workflowId, runId },
+      workflowId: p.workflowId,
+    };
+    const run = new WorkflowRun(this, ns.name, p.workflowId, runId, p.workflowType, p.taskQueue, attrs, p.firstRunId ?? runId);
+    if (p.requestId) run.requestIds.add(p.requestId);
+    const chain = ns.chains.get(p.workflowId);
+    if (chain && chain[chain.length - 1].isOpen === false) chain.push(run);
+    else if (chain) chain.push(run);
+    else ns.chains.set(p.workflowId, [run]);
+    ns.runs.set(runId, run);
+    run.writeStarted();
+    p.beforeFirstTask?.(run);
+    const backoff = p.firstWorkflowTaskBackoffMs ?? 0;
+    run.executionTime = now + backoff;
+    for (const h of this.hooks.runStarted) h(run);
+    run.scheduleWft(backoff);
+    return run;
+  }
+
+  // ---- WorkflowService: connection and namespace ---------------------------------------------------------------
+
+  getSystemInfo(): object {
+    return {
+      serverVersion: '1.24.0-retrain-devserver',
+      capabilities: {
+        signalAndQueryHeader: true,
+        internalErrorDifferentiation: true,
+        activityFailureIncludeHeartbeat: true,
+        encodedFailureAttributes: true,
+        upsertMemo: true,
+        sdkMetadata: true,
+        countGroupByExecutionStatus: true,
+        eagerWorkflowStart: false,
+        buildIdBasedVersioning: false,
+        supportsSchedules: false,
+      },
+    };
+  }
+
+  private namespaceInfo(ns: Namespace): object {
+    return {
+      namespaceInfo: { name: ns.name, id: ns.id, state: enums.NamespaceState.NAMESPACE_STATE_REGISTERED, description: 'Retrain devserver' },
+      config: { workflowExecutionRetentionTtl: duration(24 * 3600 * 1000) },
+      isGlobalNamespace: false,
+    };
+  }
+
+  describeNamespace(req: Req<'DescribeNamespaceRequest'>): object {
+    const name = req.namespace || undefined;
+    if (!name && req.id) {
+      const ns = [...this.namespaces.values()].find((n) => n.id === req.id);
+      if (!ns) throw notFound(`Namespace id ${req.id} is not found.`);
+      return this.namespaceInfo(ns);
+    }
+    return this.namespaceInfo(this.namespace(name));
+  }
+
+  listNamespaces(): object {
+    return { namespaces: [...this.namespaces.values()].map((ns) => this.namespaceInfo(ns)) };
+  }
+
+  registerNamespace(req: Req<'RegisterNamespaceRequest'>): object {
+    const name = requireField(req.namespace, 'Namespace');
+    if (this.namespaces.has(name)) {
+      throw new ServerError(Status.ALREADY_EXISTS, `Namespace ${name} already exists.`, {
+        typeName: 'temporal.api.errordetails.v1.NamespaceAlreadyExistsFailure',
+        value: {},
+      });
+    }
+    this.namespaces.set(name, new Namespace(name));
+    return {};
+  }
+
+  getClusterInfo(): object {
+    return {
+      serverVersion: '1.24.0-retrain-devserver',
+      clusterId: 'retrain-devserver',
+      clusterName: 'active',
+      historyShardCount: 1,
+      persistenceStore: 'memory',
+      visibilityStore: 'memory',
+      supportedClients: {},
+    };
+  }
+
+  shutdownWorker(): object {
+    return {};
+  }
+
+  // ---- WorkflowService: starting, signalling, cancelling -------------------------------------------------------
+
+  private startParams(req: Req<'StartWorkflowExecutionRequest'> | Req<'SignalWithStartWorkflowExecutionRequest'>): StartParams {
+    return {
+      namespace: requireField(req.namespace, 'Namespace'),
+      workflowId: requireField(req.workflowId, 'WorkflowId'),
+      workflowType: requireField(req.workflowType?.name, 'WorkflowType'),
+      taskQueue: requireField(req.taskQueue?.name, 'TaskQueue'),
+      input: req.input,
+      header: req.header,
+      memo: req.memo,
+      searchAttributes: req.searchAttributes,
+      executionTimeoutMs: this.nonNegative(req.workflowExecutionTimeout, 'WorkflowExecutionTimeout'),
+      runTimeoutMs: this.nonNegative(req.workflowRunTimeout, 'WorkflowRunTimeout'),
+      taskTimeoutMs: this.nonNegative(req.workflowTaskTimeout, 'WorkflowTaskTimeout'),
+      identity: req.identity ?? '',
+      requestId: req.requestId ?? undefined,
+      retryPolicy: req.retryPolicy,
+      cronSchedule: req.cronSchedule ?? undefined,
+      firstWorkflowTaskBackoffMs: this.nonNegative(req.workflowStartDelay, 'WorkflowStartDelay'),
+    };
+  }
+
+  private nonNegative(d: { seconds?: unknown; nanos?: number | null } | null | undefined, field: string): number | undefined {
+    const ms = durationMs(d as Parameters<typeof durationMs>[0]);
+    if (ms !== undefined && ms < 0) throw invalidArgument(`${field}: expected a non-negative duration, got ${ms} ms.`);
+    return ms;
+  }
+
+  startWorkflowExecution(req: Req<'StartWorkflowExecutionRequest'>): object {
+    const p = this.startParams(req);
+    const { run, started } = this.startRun(p, {
+      reuse: req.workflowIdReusePolicy ?? undefined,
+      conflict: req.workflowIdConflictPolicy ?? undefined,
+    });
+    return { runId: run.runId, started };
+  }
+
+  signalWorkflowExecution(req: Req<'SignalWorkflowExecutionRequest'>): object {
+    const ns = this.namespace(req.namespace);
+    const signalName = requireField(req.signalName, 'SignalName');
+    const run = this.findRun(ns, req.workflowExecution);
+    if (!run.isOpen) throw notFound('workflow execution already completed');
+    if (req.requestId) {
+      if (run.signalRequestIds.has(req.requestId)) return {};
+      run.signalRequestIds.add(req.requestId);
+    }
+    run.signal(signalName, req.input, req.identity ?? '', req.header);
+    return {};
+  }
+
+  signalWithStartWorkflowExecution(req: Req<'SignalWithStartWorkflowExecutionRequest'>): object {
+    const p = this.startParams(req);
+    const signalName = requireField(req.signalName, 'SignalName');
+    const ns = this.namespace(p.namespace);
+    const current = ns.current(p.workflowId);
+    if (current?.isOpen) {
+      current.signal(signalName, req.signalInput, req.identity ?? '', req.header);
+      return { runId: current.runId, started: false };
+    }
+    const { run, started } = this.startRun(
+      {
+        ...p,
+        beforeFirstTask: (r) =>
+          r.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, {
+            signalName,
+            input: req.signalInput,
+            identity: req.identity ?? '',
+            header: req.header,
+          }),
+      },
+      { reuse: req.workflowIdReusePolicy ?? undefined, conflict: req.workflowIdConflictPolicy ?? undefined },
+    );
+    return { runId: run.runId, started };
+  }
+
+  requestCancelWorkflowExecution(req: Req<'RequestCancelWorkflowExecutionRequest'>): object {
+    const ns = this.namespace(req.namespace);
+    const run = this.findRun(ns, req.workflowExecution);
+    if (req.firstExecutionRunId && run.firstRunId !== req.firstExecutionRunId) {
+      throw notFound('workflow execution not found for the given first execution run id');
+    }
+    if (!run.isOpen) throw notFound('workflow execution already completed');
+    run.requestCancel(req.reason ?? '', req.identity ?? '');
+    return {};
+  }
+
+  terminateWorkflowExecution(req: Req<'TerminateWorkflowExecutionRequest'>): object {
+    const ns = this.namespace(req.namespace);
+    const run = this.findRun(ns, req.workflowExecution);
+    if (req.firstExecutionRunId && run.firstRunId !== req.firstExecutionRunId) {
+      throw notFound('workflow execution not found for the given first execution run id');
+    }
+    if (!run.isOpen) throw notFound('workflow execution already completed');
+    run.terminate(req.reason ?? '', req.details, req.identity ?? '');
+    return {};
+  }
+
+  // ---- queries -----------------------------------------------------------------------------------------------
+
+  async queryWorkflow(req: Req<'QueryWorkflowRequest'>, ctx: CallContext): Promise<object> {
+    const ns = this.namespace(req.namespace);
+    const queryType = requireField(req.query?.queryType, 'QueryType');
+    const run = this.findRun(ns, req.execution);
+    const Reject = enums.QueryRejectCondition;
+    const cond = req.queryRejectCondition ?? Reject.QUERY_REJECT_CONDITION_NONE;
+    if (
+      (cond === Reject.QUERY_REJECT_CONDITION_NOT_OPEN && !run.isOpen) ||
+      (cond === Reject.QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY &&
+        !run.isOpen &&
+        run.status !== ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+    ) {
+      return { queryRejected: { status: run.status } };
+    }
+    if (!run.isOpen && run.lastCompletedStartedId === 0) {
+      throw failedPrecondition('Cannot query a workflow that closed before completing its first workflow task.');
+    }
+    const id = randomUUID();
+    const answer = await new Promise<temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest>((resolve, reject) => {
+      const q = { id, queryType, args: req.query?.queryArgs, header: req.query?.header, resolve, reject, dispatched: false, locked: false, run };
+      this.pendingQueries.set(id, q);
+      ctx.onCancel(() => this.finishQuery(id));
+      run.addQuery(q);
+    });
+    if (answer.completedType === enums.QueryResultType.QUERY_RESULT_TYPE_FAILED) {
+      throw invalidArgument(answer.errorMessage || 'query failed');
+    }
+    return { queryResult: answer.queryResult };
+  }
+
+  private finishQuery(id: string): (QueryTask & { run: WorkflowRun }) | undefined {
+    const q = this.pendingQueries.get(id);
+    if (!q) return undefined;
+    this.pendingQueries.delete(id);
+    const i = q.run.queries.indexOf(q);
+    if (i >= 0) q.run.queries.splice(i, 1);
+    if (q.locked) {
+      q.locked = false;
+      this.clock.unlock();
+    }
+    return q;
+  }
+
+  respondQueryTaskCompleted(req: Req<'RespondQueryTaskCompletedRequest'>): object {
+    const token = decodeToken(req.taskToken);
+    if (token.k !== 'q') throw invalidArgument('TaskToken: expected a query task token.');
+    const q = this.finishQuery(String(token.s));
+    if (!q) throw notFound('query not found or already answered');
+    q.resolve(req);
+    return {};
+  }
+
+  // ---- describe and history ------------------------------------------------------------------------------------
+
+  describeWorkflowExecution(req: Req<'DescribeWorkflowExecutionRequest'>): object {
+    const ns = this.namespace(req.namespace);
+    const run = this.findRun(ns, req.execution);
+    const started = run.started;
+    const PendingState = enums.PendingActivityState;
+    return {
+      executionConfig: {
+        taskQueue: { name: run.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        workflowExecutionTimeout: started.workflowExecutionTimeout,
+        workflowRunTimeout: started.workflowRunTimeout,
+        defaultWorkflowTaskTimeout: started.workflowTaskTimeout,
+      },
+      workflowExecutionInfo: this.executionInfo(run),
+      pendingActivities: [...run.activities.values()].map((a) => ({
+        activityId: a.activityId,
+        activityType: { name: a.activityType },
+        state: a.cancelRequested
+          ? PendingState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+          : a.state === 'started'
+            ? PendingState.PENDING_ACTIVITY_STATE_STARTED
+            : PendingState.PENDING_ACTIVITY_STATE_SCHEDULED,
+        heartbeatDetails: a.heartbeatDetails,
+        lastHeartbeatTime: a.lastHeartbeatTime !== undefined ? timestamp(a.lastHeartbeatTime) : undefined,
+        lastStartedTime: a.startedTime !== undefined ? timestamp(a.startedTime) : undefined,
+        attempt: a.attempt,
+        maximumAttempts: a.retry.maximumAttempts,
+        scheduledTime: timestamp(a.attemptScheduledTime),
+        expirationTime: a.scheduleToCloseMs > 0 ? timestamp(a.firstScheduledTime + a.scheduleToCloseMs) : undefined,
+        lastFailure: a.lastFailure,
+        lastWorkerIdentity: a.lastWorkerIdentity ?? '',
+      })),
+      pendingChildren: (run.ext.pendingChildren as (() => object[]) | undefined)?.() ?? [],
+      pendingWorkflowTask: run.wft
+        ? {
+            state: run.wft.state === 'started'
+              ? enums.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+              : enums.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+            scheduledTime: timestamp(run.wft.scheduledTime),
+            startedTime: run.wft.startedTime ? timestamp(run.wft.startedTime) : undefined,
+            attempt: run.wft.attempt,
+          }
+        : undefined,
+    };
+  }
+
+  executionInfo(run: WorkflowRun): temporal.api.workflow.v1.IWorkflowExecutionInfo {
+    const s = run.started;
+    return {
+      execution: run.execution,
+      type: { name: run.workflowType },
+      startTime: timestamp(run.startTime),
+      closeTime: run.closeTime !== undefined ? timestamp(run.closeTime) : undefined,
+      status: run.status,
+      historyLength: long(run.history.length),
+      historySizeBytes: long(run.historyBytes),
+      parentNamespaceId: s.parentWorkflowNamespaceId,
+      parentExecution: s.parentWorkflowExecution,
+      executionTime: timestamp(run.executionTime),
+      memo: run.memo ?? undefined,
+      searchAttributes: run.searchAttributes,
+      taskQueue: run.taskQueue,
+      stateTransitionCount: long(run.history.length),
+      executionDuration: run.closeTime !== undefined ? duration(run.closeTime - run.executionTime) : undefined,
+      rootExecution: s.rootWorkflowExecution,
+      firstRunId: run.firstRunId,
+    };
+  }
+
+  async getWorkflowExecutionHistory(req: Req<'GetWorkflowExecutionHistoryRequest'>, ctx: CallContext): Promise<object> {
+    const ns = this.namespace(req.namespace);
+    const run = this.findRun(ns, req.execution);
+    if (req.historyEventFilterType === enums.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT) {
+      if (run.isOpen && req.waitNewEvent) await this.waitFor((cb) => run.onClose(cb), ctx);
+      if (run.isOpen) return { history: { events: [] }, nextPageToken: Buffer.from('close') };
+      return { history: { events: [run.closeEvent!] } };
+    }
+    let from = 1;
+    if (req.nextPageToken && req.nextPageToken.length) {
+      const parsed = Number(Buffer.from(req.nextPageToken).toString('utf8'));
+      if (!Number.isInteger(parsed) || parsed < 1) throw invalidArgument('NextPageToken: expected a token from a previous page.');
+      from = parsed;
+    }
+    if (req.waitNewEvent && run.isOpen && from > run.history.length) {
+      await this.waitFor((cb) => run.onNewEvent(from - 1, cb), ctx);
+    }
+    const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
+    const events: IHistoryEvent[] = run.history.slice(from - 1, from - 1 + pageSize);
+    const next = from + events.length;
+    const more = next <= run.history.length || (req.waitNewEvent && run.isOpen);
+    return { history: { events }, nextPageToken: more ? Buffer.from(String(next)) : undefined };
+  }
+
+  private waitFor(register: (cb: () => void) => unknown, ctx: CallContext): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.options.historyPollTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      register(done);
+      ctx.onCancel(done);
+    });
+  }
+
+  // ---- workflow tasks ------------------------------------------------------------------------------------------
+
+  async pollWorkflowTaskQueue(req: Req<'PollWorkflowTaskQueueRequest'>, ctx: CallContext): Promise<object> {
+    const ns = this.namespace(req.namespace);
+    const name = requireField(req.taskQueue?.name, 'TaskQueue');
+    // Sticky queues are polled but never fed: every task goes to the normal queue with full history.
+    const key = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? `${ns.name}/sticky/${name}` : `${ns.name}/${name}`;
+    const res = await this.workflowTasks.poll(key, req, ctx.onCancel);
+    return res ?? {};
+  }
+
+  respondWorkflowTaskCompleted(req: Req<'RespondWorkflowTaskCompletedRequest'>): object {
+    const token = decodeToken(req.taskToken);
+    const run = this.runForToken(token);
+    run.completeWft(token, req);
+    for (const h of this.hooks.runChanged) h(run);
+    return {};
+  }
+
+  respondWorkflowTaskFailed(req: Req<'RespondWorkflowTaskFailedRequest'>): object {
+    const token = decodeToken(req.taskToken);
+    const run = this.runForToken(token);
+    run.failWft(token, req);
+    return {};
+  }
+
+  // ---- activity tasks ------------------------------------------------------------------------------------------
+
+  async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, ctx: CallContext): Promise<object> {
+    const ns = this.namespace(req.namespace);
+    const name = requireField(req.taskQueue?.name, 'TaskQueue');
+    const res = await this.activityTasks.poll(`${ns.name}/${name}`, req, ctx.onCancel);
+    return res ?? {};
+  }
+
+  private activityByToken(bytes: Uint8Array | null | undefined) {
+    const token = decodeToken(bytes);
+    if (token.k !== 'a') throw invalidArgument('TaskToken: expected an activity task token.');
+    const run = this.runForToken(token);
+    return { run, act: run.startedActivity(token) };
+  }
+
+  private activityById(req: { namespace?: string | null; workflowId?: string | null; runId?: string | null; activityId?: string | null }) {
+    const ns = this.namespace(req.namespace);
+    const activityId = requireField(req.activityId, 'ActivityId');
+    const run = this.findRun(ns, { workflowId: req.workflowId, runId: req.runId });
+    return { run, act: run.activityById(activityId) };
+  }
+
+  respondActivityTaskCompleted(req: Req<'RespondActivityTaskCompletedRequest'>): object {
+    const { run, act } = this.activityByToken(req.taskToken);
+    run.completeActivity(act, req.result, req.identity ?? '');
+    return {};
+  }
+
+  respondActivityTaskCompletedById(req: Req<'RespondActivityTaskCompletedByIdRequest'>): object {
+    const { run, act } = this.activityById(req);
+    run.completeActivity(act, req.result, req.identity ?? '');
+    return {};
+  }
+
+  respondActivityTaskFailed(req: Req<'RespondActivityTaskFailedRequest'>): object {
+    const { run, act } = this.activityByToken(req.taskToken);
+    run.failActivity(act, req.failure, req.identity ?? '', req.lastHeartbeatDetails);
+    return {};
+  }
+
+  respondActivityTaskFailedById(req: Req<'RespondActivityTaskFailedByIdRequest'>): object {
+    const { run, act } = this.activityById(req);
+    run.failActivity(act, req.failure, req.identity ?? '', req.lastHeartbeatDetails);
+    return {};
+  }
+
+  respondActivityTaskCanceled(req: Req<'RespondActivityTaskCanceledRequest'>): object {
+    const { run, act } = this.activityByToken(req.taskToken);
+    run.cancelActivityReported(act, req.details, req.identity ?? '');
+    return {};
+  }
+
+  respondActivityTaskCanceledById(req: Req<'RespondActivityTaskCanceledByIdRequest'>): object {
+    const { run, act } = this.activityById(req);
+    run.cancelActivityReported(act, req.details, req.identity ?? '');
+    return {};
+  }
+
+  recordActivityTaskHeartbeat(req: Req<'RecordActivityTaskHeartbeatRequest'>): object {
+    const { run, act } = this.activityByToken(req.taskToken);
+    return run.heartbeat(act, req.details);
+  }
+
+  recordActivityTaskHeartbeatById(req: Req<'RecordActivityTaskHeartbeatByIdRequest'>): object {
+    const { run, act } = this.activityById(req);
+    return run.heartbeat(act, req.details);
+  }
+
+  // ---- TestService (time skipping) -----------------------------------------------------------------------------
+
+  lockTimeSkipping(): object {
+    this.clock.lock();
+    return {};
+  }
+
+  unlockTimeSkipping(): object {
+    if (this.clock.locks === 0) throw failedPrecondition('time skipping is not locked');
+    this.clock.unlock();
+    return {};
+  }
+
+  async sleep(req: { duration?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
+    const ms = durationMs(req.duration as Parameters<typeof durationMs>[0]) ?? 0;
+    await new Promise<void>((resolve) => this.clock.after(ms, resolve));
+    return {};
+  }
+
+  async sleepUntil(req: { timestamp?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
+    const at = timestampMs(req.timestamp as Parameters<typeof timestampMs>[0]) ?? this.clock.now();
+    await new Promise<void>((resolve) => this.clock.at(at, resolve));
+    return {};
+  }
+
+  async unlockTimeSkippingWithSleep(req: { duration?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
+    const ms = durationMs(req.duration as Parameters<typeof durationMs>[0]) ?? 0;
+    const woke = new Promise<void>((resolve) =>
+      this.clock.after(ms, () => {
+        this.clock.lock();
+        resolve();
+      }),
+    );
+    this.clock.unlock();
+    await woke;
+    return {};
+  }
+
+  getCurrentTime(): object {
+    return { time: timestamp(this.clock.now()) };
+  }
+
+  // ---- Health --------------------------------------------------------------------------------------------------
+
+  check(): object {
+    return { status: 1 };
+  }
+
+  close(): void {
+    this.clock.close();
+    this.workflowTasks.releaseAll();
+    this.activityTasks.releaseAll();
+    for (const id of [...this.pendingQueries.keys()]) this.finishQuery(id)?.reject(new ServerError(Status.UNAVAILABLE, 'server shutting down'));
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Task queues with long polls. A task is offered to a waiting poller, or kept until one comes; a poll is held until a
+ * task, its timeout (an empty answer, as the real server gives after about a minute) or the caller's cancellation.
+ * Tasks are dispatchers that may decline (return null) when they went stale while queued, for example a workflow
+ * task of a run that was terminated meanwhile; a declined task is dropped and the next one tried.
+ */
+
+export interface Task<Req, Res> {
+  dispatch(request: Req): Res | null;
+}
+
+interface Poller<Req, Res> {
+  readonly request: Req;
+  resolve(res: Res | null): void;
+}
+
+class Queue<Req, Res> {
+  readonly tasks: Task<Req, Res>[] = [];
+  head = 0;
+  readonly pollers: Poller<Req, Res>[] = [];
+}
+
+export class Matcher<Req, Res> {
+  private readonly queues = new Map<string, Queue<Req, Res>>();
+  /** Number of polls currently held, for the idle-rate benchmark and tests. */
+  waiting = 0;
+
+  constructor(private readonly pollTimeoutMs: number) {}
+
+  private queue(key: string): Queue<Req, Res> {
+    let q = this.queues.get(key);
+    if (!q) {
+      q = new Queue();
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  offer(key: string, task: Task<Req, Res>): void {
+    const q = this.queue(key);
+    while (q.pollers.length) {
+      const poller = q.pollers.shift()!;
+      const res = task.dispatch(poller.request);
+      if (res === null) {
+        q.pollers.unshift(poller);
+        return;
+      }
+      poller.resolve(res);
+      return;
+    }
+    q.tasks.push(task);
+  }
+
+  backlog(key: string): number {
+    const q = this.queues.get(key);
+    return q ? q.tasks.length - q.head : 0;
+  }
+
+  /** Resolves with a dispatched task, or null on timeout or cancellation. */
+  poll(key: string, request: Req, onCancel: (cb: () => void) => void): Promise<Res | null> {
+    const q = this.queue(key);
+    while (q.head < q.tasks.length) {
+      const task = q.tasks[q.head++];
+      if (q.head > 1024 && q.head * 2 > q.tasks.length) {
+        q.tasks.splice(0, q.head);
+        q.head = 0;
+      }
+      const res = task.dispatch(request);
+      if (res !== null) return Promise.resolve(res);
+    }
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (res: Res | null) => {
+        if (done) return;
+        done = true;
+        this.waiting--;
+        clearTimeout(timer);
+        resolve(res);
+      };
+      const poller: Poller<Req, Res> = { request, resolve: finish };
+      const remove = () => {
+        const i = q.pollers.indexOf(poller);
+        if (i >= 0) q.pollers.splice(i, 1);
+        finish(null);
+      };
+      const timer = setTimeout(remove, this.pollTimeoutMs);
+      this.waiting++;
+      q.pollers.push(poller);
+      onCancel(remove);
+    });
+  }
+
+  /** Answers every held poll with an empty response (server shutdown). */
+  releaseAll(): void {
+    for (const q of this.queues.values()) {
+      for (const p of q.pollers.splice(0)) p.resolve(null);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Protocol plumbing for the embedded server: gRPC service definitions built from the reflection root that ships in
+ * `@temporalio/proto` (no protoc step), and small converters between protobuf's wire shapes (Long, Timestamp,
+ * Duration, Payload) and the plain numbers the server keeps in memory.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type * as protobuf from 'protobufjs';
+import { temporal, google } from '@temporalio/proto';
+import type Long from 'long';
+// The reflection root (a protobufjs Root); the typed namespaces above come from the same object.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const root: protobuf.Root = require('@temporalio/proto/protos/root');
+
+export { temporal, google, root };
+
+export const enums = temporal.api.enums.v1;
+export const EventType = enums.EventType;
+export type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
+export type IPayload = temporal.api.common.v1.IPayload;
+export type IPayloads = temporal.api.common.v1.IPayloads;
+export type IFailure = temporal.api.failure.v1.IFailure;
+
+/** Marks a request whose bytes did not decode, so the handler can answer INVALID_ARGUMENT instead of crashing. */
+export interface UndecodableRequest {
+  readonly __undecodable: string;
+}
+
+export function isUndecodable(x: unknown): x is UndecodableRequest {
+  return typeof x === 'object' && x !== null && '__undecodable' in x;
+}
+
+export interface MethodInfo {
+  readonly name: string;
+  readonly path: string;
+  readonly requestType: protobuf.Type;
+  readonly responseType: protobuf.Type;
+  readonly responseStream: boolean;
+}
+
+/** Every method of a service in the reflection root, with its resolved message types. */
+export function serviceMethods(fullName: string): MethodInfo[] {
+  const service = root.lookupService(fullName);
+  service.resolveAll();
+  return Object.values(service.methods).map((m) => ({
+    name: m.name,
+    path: `/${fullName}/${m.name}`,
+    requestType: m.resolvedRequestType as protobuf.Type,
+    responseType: m.resolvedResponseType as protobuf.Type,
+    responseStream: !!m.responseStream,
+  }));
+}
+
+/** A grpc-js definition for one method; encoding accepts plain objects shaped like the message (no fromObject). */
+export function methodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, unknown> {
+  return {
+    path: m.path,
+    requestStream: false,
+    responseStream: m.responseStream,
+    requestSerialize: (value: unknown) => Buffer.from(m.requestType.encode(value as protobuf.Message).finish()),
+    requestDeserialize: (buf: Buffer) => m.requestType.decode(buf),
+    responseSerialize: (value: unknown) =>
+      Buffer.isBuffer(value) ? value : Buffer.from(m.responseType.encode(value as protobuf.Message).finish()),
+    responseDeserialize: (buf: Buffer) => m.responseType.decode(buf),
+  } as grpc.MethodDefinition<unknown, unknown>;
+}
+
+/** Server-side definition whose request decoder never throws: malformed bytes become an UndecodableRequest. */
+export function serverMethodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, unknown> {
+  const def = methodDefinition(m);
+  return {
+    ...def,
+    requestDeserialize: (buf: Buffer) => {
+      try {
+        return m.requestType.decode(buf);
+      } catch (e) {
+        return { __undecodable: `${m.requestType.name}: ${(e as Error).message}` } satisfies UndecodableRequest;
+      }
+    },
+  };
+}
+
+type LongLike = number | { toNumber(): number } | null | undefined;
+
+/** An int64 from a decoded message (a Long) or a number, as a JS number. */
+export function num(x: LongLike): number {
+  if (x == null) return 0;
+  return typeof x === 'number' ? x : x.toNumber();
+}
+
+export interface TimestampLike {
+  seconds?: LongLike;
+  nanos?: number | null;
+}
+
+/** An int64 field value: protobufjs encodes plain numbers, though its typings ask for Long. */
+export function long(n: number): Long {
+  return n as unknown as Long;
+}
+
+export function timestamp(ms: number): google.protobuf.ITimestamp {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: long(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+export function timestampMs(t: TimestampLike | null | undefined): number | undefined {
+  if (t == null) return undefined;
+  return num(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+/** A Duration as milliseconds; undefined when absent. */
+export function durationMs(d: TimestampLike | null | undefined): number | undefined {
+  if (d == null) return undefined;
+  return num(d.seconds) * 1000 + (d.nanos ?? 0) / 1e6;
+}
+
+export function duration(ms: number): google.protobuf.IDuration {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: long(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** A json/plain payload, the encoding the SDK's default data converter reads. */
+export function jsonPayload(value: unknown): IPayload {
+  return {
+    metadata: { encoding: utf8.encode('json/plain') },
+    data: utf8.encode(JSON.stringify(value)),
+  };
+}
+
+export function decodeJsonPayload(p: IPayload | null | undefined): unknown {
+  if (!p?.data || p.data.length === 0) return undefined;
+  try {
+    return JSON.parse(fromUtf8.decode(p.data));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The byte length of a history event on the wire, for `historySizeBytes`. */
+export function eventSize(e: IHistoryEvent): number {
+  return temporal.api.history.v1.HistoryEvent.encode(e).len;
+}

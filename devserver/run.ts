@@ -1,0 +1,1223 @@
+/**
+ * One workflow run's mutable state and history: the workflow-task lifecycle (scheduled, started, completed, failed,
+ * timed out, transient retries), buffering of events that arrive while a task is started, command processing,
+ * activities with their four timeouts and retries, timers, signals, cancellation and termination. The rules follow
+ * the real server closely enough that the SDK core accepts and replays every history written here (see
+ * ../shared/docs/temporal-devserver-notes.md, section 3).
+ */
+import type { ClockTimer, VirtualClock } from './clock';
+import { invalidArgument, notFound, failedPrecondition, ServerError, Status } from './errors';
+import type { Matcher } from './matching';
+import {
+  enums,
+  EventType,
+  temporal,
+  timestamp,
+  duration,
+  durationMs,
+  long,
+  num,
+  eventSize,
+  type IHistoryEvent,
+  type IFailure,
+  type IPayloads,
+} from './proto';
+
+type PollWftRequest = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest;
+type PollWftResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
+type PollActRequest = temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest;
+type PollActResponse = temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse;
+type ICommand = temporal.api.command.v1.ICommand;
+type IRetryPolicy = temporal.api.common.v1.IRetryPolicy;
+type IMemo = temporal.api.common.v1.IMemo;
+type ISearchAttributes = temporal.api.common.v1.ISearchAttributes;
+type StartedAttrs = temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes;
+
+const CommandType = enums.CommandType;
+const RetryState = enums.RetryState;
+const TimeoutType = enums.TimeoutType;
+const WftFailedCause = enums.WorkflowTaskFailedCause;
+export const ExecutionStatus = enums.WorkflowExecutionStatus;
+
+/** What a run needs from the server around it. */
+export interface RunHost {
+  readonly clock: VirtualClock;
+  readonly workflowTasks: Matcher<PollWftRequest, PollWftResponse>;
+  readonly activityTasks: Matcher<PollActRequest, PollActResponse>;
+  readonly options: { readonly suggestContinueAsNewAfterEvents: number; readonly suggestContinueAsNewAfterBytes: number };
+  nextTaskId(): number;
+  /** Called once when the run closes, after its close event is written. */
+  runClosed(run: WorkflowRun): void;
+  /** Commands that reach other runs or the server (children, continue-as-new, external signals). */
+  handleCrossRunCommand(run: WorkflowRun, command: ICommand, completedEventId: number): boolean;
+  /** Update protocol messages carried by a workflow task completion. */
+  handleMessages(run: WorkflowRun, messages: temporal.api.protocol.v1.IMessage[], completedEventId: number): void;
+  /** Update requests to hand to the worker in the next workflow task. */
+  pendingUpdateMessages(run: WorkflowRun): temporal.api.protocol.v1.IMessage[];
+  log(message: string): void;
+}
+
+export interface TaskToken {
+  k: 'w' | 'a' | 'q';
+  ns: string;
+  r: string;
+  /** Scheduled event id (workflow and activity tasks) or query id. */
+  s: number | string;
+  a?: number;
+}
+
+export function encodeToken(t: TaskToken): Uint8Array {
+  return Buffer.from(JSON.stringify(t));
+}
+
+export function decodeToken(bytes: Uint8Array | null | undefined): TaskToken {
+  if (!bytes || bytes.length === 0) throw invalidArgument('TaskToken is not set on request.');
+  try {
+    const t = JSON.parse(Buffer.from(bytes).toString('utf8')) as TaskToken;
+    if (typeof t.r !== 'string' || typeof t.ns !== 'string') throw new Error('shape');
+    return t;
+  } catch {
+    throw invalidArgument('TaskToken: expected a token issued by this server, got undecodable bytes.');
+  }
+}
+
+interface WorkflowTaskState {
+  scheduledEventId: number;
+  startedEventId: number;
+  attempt: number;
+  state: 'scheduled' | 'started';
+  /** Attempts after the first are transient: their events reach the worker but enter history only on success. */
+  transient: boolean;
+  scheduledTime: number;
+  startedTime: number;
+  timeout?: ClockTimer;
+  identity?: string;
+  requestId?: string;
+  /** Update messages delivered with this task (their sequencing ids must point before its started event). */
+  messages: temporal.api.protocol.v1.IMessage[];
+}
+
+interface Buffered {
+  kind: 'timerFired' | 'other';
+  timerId?: string;
+  write: () => void;
+}
+
+export interface ActivityState {
+  scheduledEventId: number;
+  activityId: string;
+  activityType: string;
+  taskQueue: string;
+  input?: IPayloads | null;
+  header?: temporal.api.common.v1.IHeader | null;
+  retry: {
+    backoffCoefficient: number;
+    maximumAttempts: number;
+    initialMs: number;
+    maxMs: number;
+    nonRetryable: string[];
+  };
+  retryPolicy: IRetryPolicy;
+  scheduleToCloseMs: number;
+  scheduleToStartMs: number;
+  startToCloseMs: number;
+  heartbeatMs: number;
+  attempt: number;
+  state: 'scheduled' | 'started' | 'backoff';
+  firstScheduledTime: number;
+  attemptScheduledTime: number;
+  startedTime?: number;
+  lastHeartbeatTime?: number;
+  heartbeatDetails?: IPayloads | null;
+  lastFailure?: IFailure | null;
+  lastWorkerIdentity?: string;
+  cancelRequested: boolean;
+  cancelRequestedEventId?: number;
+  locked: boolean;
+  timers: { scheduleToStart?: ClockTimer; startToClose?: ClockTimer; heartbeat?: ClockTimer; scheduleToClose?: ClockTimer; retry?: ClockTimer };
+}
+
+interface TimerState {
+  startedEventId: number;
+  handle: ClockTimer;
+}
+
+export interface QueryTask {
+  id: string;
+  queryType: string;
+  args?: IPayloads | null;
+  header?: temporal.api.common.v1.IHeader | null;
+  resolve(res: temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest): void;
+  reject(e: Error): void;
+  dispatched: boolean;
+  locked: boolean;
+}
+
+const CLOSE_COMMANDS = new Set<number>([
+  CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+]);
+
+const ATTRIBUTE_FIELD: Record<number, string> = {};
+for (const [name, value] of Object.entries(EventType)) {
+  if (typeof value !== 'number' || value === 0) continue;
+  const camel = name
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  ATTRIBUTE_FIELD[value] = `${camel}EventAttributes`;
+}
+
+export class WorkflowRun {
+  readonly history: IHistoryEvent[] = [];
+  historyBytes = 0;
+  status: number = ExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+  startTime: number;
+  executionTime: number;
+  closeTime?: number;
+  wft: WorkflowTaskState | null = null;
+  /** The started event id of the last completed workflow task (`previousStartedEventId`). */
+  lastCompletedStartedId = 0;
+  private wftAttempt = 1;
+  private buffer: Buffered[] = [];
+  private processingCommands = false;
+  private needWft = false;
+  private wftLocked = false;
+  readonly activities = new Map<number, ActivityState>();
+  private readonly activityIds = new Map<string, number>();
+  readonly timers = new Map<string, TimerState>();
+  readonly queries: QueryTask[] = [];
+  readonly signalRequestIds = new Set<string>();
+  cancelRequested = false;
+  readonly requestIds = new Set<string>();
+  private closeWaiters: Array<() => void> = [];
+  private eventWaiters: Array<() => void> = [];
+  private runTimeout?: ClockTimer;
+  private executionTimeout?: ClockTimer;
+  memo: IMemo | null | undefined;
+  searchAttributes: ISearchAttributes;
+  /** The run that continued this one, when it closed by continue-as-new, retry or cron. */
+  nextRunId?: string;
+  closeEvent?: IHistoryEvent;
+  /** Free slot for the host (children, updates, parent links). */
+  readonly ext: Record<string, unknown> = {};
+
+  constructor(
+    readonly host: RunHost,
+    readonly namespace: string,
+    readonly workflowId: string,
+    readonly runId: string,
+    readonly workflowType: string,
+    readonly taskQueue: string,
+    readonly started: StartedAttrs,
+    readonly firstRunId: string,
+  ) {
+    this.startTime = host.clock.now();
+    this.executionTime = this.startTime;
+    this.memo = started.memo;
+    this.searchAttributes = { indexedFields: { ...(started.searchAttributes?.indexedFields ?? {}) } };
+  }
+
+  get isOpen(): boolean {
+    return this.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+  }
+
+  get now(): number {
+    return this.host.clock.now();
+  }
+
+  get workflowTaskTimeoutMs(): number {
+    return durationMs(this.started.workflowTaskTimeout) || 10_000;
+  }
+
+  get runTimeoutMs(): number {
+    return durationMs(this.started.workflowRunTimeout) ?? 0;
+  }
+
+  get execution(): temporal.api.common.v1.IWorkflowExecution {
+    return { workflowId: this.workflowId, runId: this.runId };
+  }
+
+  // ---- history -------------------------------------------------------------------------------------------------
+
+  /** Appends an event now, with the next id. Returns it. */
+  append(type: number, attributes: object, time = this.now): IHistoryEvent {
+    const event: IHistoryEvent = {
+      eventId: long(this.history.length + 1),
+      eventTime: timestamp(time),
+      eventType: type,
+      taskId: long(this.host.nextTaskId()),
+      [ATTRIBUTE_FIELD[type]]: attributes,
+    };
+    this.history.push(event);
+    this.historyBytes += eventSize(event);
+    const waiters = this.eventWaiters;
+    if (waiters.length) {
+      this.eventWaiters = [];
+      for (const w of waiters) w();
+    }
+    return event;
+  }
+
+  get lastEventId(): number {
+    return this.history.length;
+  }
+
+  /** Writes the first event. Called once by the host right after construction. */
+  writeStarted(): void {
+    this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, this.started, this.startTime);
+    const run = this.runTimeoutMs;
+    if (run > 0) this.runTimeout = this.host.clock.after(run, () => this.timeOut());
+    const exec = durationMs(this.started.workflowExecutionTimeout) ?? 0;
+    const expiration = this.started.workflowExecutionExpirationTime;
+    if (exec > 0 && expiration) {
+      const at = num(expiration.seconds) * 1000 + (expiration.nanos ?? 0) / 1e6;
+      if (!run || at < this.startTime + run) this.executionTimeout = this.host.clock.at(at, () => this.timeOut());
+    }
+  }
+
+  onClose(cb: () => void): void {
+    if (!this.isOpen) cb();
+    else this.closeWaiters.push(cb);
+  }
+
+  /** Resolves when an event after `afterEventId` exists, or the run closes. */
+  onNewEvent(afterEventId: number, cb: () => void): () => void {
+    if (this.history.length > afterEventId || !this.isOpen) {
+      cb();
+      return () => {};
+    }
+    const w = () => cb();
+    this.eventWaiters.push(w);
+    return () => {
+      const i = this.eventWaiters.indexOf(w);
+      if (i >= 0) this.eventWaiters.splice(i, 1);
+    };
+  }
+
+  /**
+   * Delivers an event that arrives from outside the workflow (signal, activity result, timer, cancel request): now
+   * when no workflow task is started, else buffered until the started task completes.
+   */
+  deliver(write: () => void, meta: Omit<Buffered, 'write'> = { kind: 'other' }): void {
+    if (!this.isOpen) return;
+    if (this.wft?.state === 'started') {
+      this.buffer.push({ ...meta, write });
+      return;
+    }
+    if (this.wft?.transient) {
+      // New events end a run of failing attempts: the next task is a normal one, at attempt 1.
+      this.dropWft();
+      this.wftAttempt = 1;
+      write();
+      this.scheduleWft();
+      return;
+    }
+    write();
+    this.requestWft();
+  }
+
+  requestWft(): void {
+    if (!this.isOpen) return;
+    if (this.processingCommands) {
+      this.needWft = true;
+      return;
+    }
+    if (this.wft?.state === 'started') {
+      // A buffered entry without events still asks for a new task once the started one completes.
+      this.buffer.push({ kind: 'other', write: () => {} });
+      return;
+    }
+    if (!this.wft) this.scheduleWft();
+  }
+
+  hasBufferedEvents(): boolean {
+    return this.buffer.length > 0;
+  }
+
+  private flushBuffer(): boolean {
+    if (!this.buffer.length) return false;
+    const items = this.buffer;
+    this.buffer = [];
+    for (const b of items) b.write();
+    return true;
+  }
+
+  // ---- workflow tasks ------------------------------------------------------------------------------------------
+
+  private setWftLock(on: boolean): void {
+    if (on === this.wftLocked) return;
+    this.wftLocked = on;
+    if (on) this.host.clock.lock();
+    else this.host.clock.unlock();
+  }
+
+  scheduleWft(delayMs = 0): void {
+    if (!this.isOpen || this.wft) return;
+    const attempt = this.wftAttempt;
+    const transient = attempt > 1;
+    const scheduledTime = this.now + delayMs;
+    const wft: WorkflowTaskState = {
+      scheduledEventId: transient ? this.lastEventId + 1 : 0,
+      startedEventId: 0,
+      attempt,
+      state: 'scheduled',
+      transient,
+      scheduledTime,
+      startedTime: 0,
+      messages: [],
+    };
+    this.wft = wft;
+    this.setWftLock(true);
+    const enqueue = () => {
+      if (this.wft !== wft) return;
+      if (!transient) {
+        const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, {
+          taskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
+          attempt,
+        });
+        wft.scheduledEventId = num(ev.eventId);
+      } else {
+        wft.scheduledEventId = this.lastEventId + 1;
+      }
+      this.host.workflowTasks.offer(this.taskQueueKey(), { dispatch: (req) => this.dispatchWft(wft, req) });
+    };
+    if (delayMs > 0) this.host.clock.after(delayMs, enqueue);
+    else enqueue();
+  }
+
+  taskQueueKey(queue = this.taskQueue): string {
+    return `${this.namespace}/${queue}`;
+  }
+
+  private dropWft(): void {
+    if (!this.wft) return;
+    this.wft.timeout?.cancel();
+    this.wft = null;
+    this.setWftLock(false);
+  }
+
+  private dispatchWft(wft: WorkflowTaskState, req: PollWftRequest): PollWftResponse | null {
+    if (this.wft !== wft || wft.state !== 'scheduled' || !this.isOpen) return null;
+    const now = this.now;
+    wft.state = 'started';
+    wft.startedTime = now;
+    wft.identity = req.identity ?? '';
+    wft.requestId = `${this.runId}-${wft.scheduledEventId}-${wft.attempt}`;
+    const suggest =
+      this.history.length >= this.host.options.suggestContinueAsNewAfterEvents ||
+      this.historyBytes >= this.host.options.suggestContinueAsNewAfterBytes;
+    const startedAttrs: temporal.api.history.v1.IWorkflowTaskStartedEventAttributes = {
+      scheduledEventId: long(wft.scheduledEventId),
+      identity: wft.identity,
+      requestId: wft.requestId,
+      historySizeBytes: long(this.historyBytes),
+      suggestContinueAsNew: suggest,
+    };
+    let events: IHistoryEvent[];
+    if (wft.transient) {
+      const sched: IHistoryEvent = {
+        eventId: long(wft.scheduledEventId),
+        eventTime: timestamp(wft.scheduledTime),
+        eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        taskId: long(this.host.nextTaskId()),
+        workflowTaskScheduledEventAttributes: {
+          taskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
+          attempt: wft.attempt,
+        },
+      };
+      const started: IHistoryEvent = {
+        eventId: long(wft.scheduledEventId + 1),
+        eventTime: timestamp(now),
+        eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        taskId: long(this.host.nextTaskId()),
+        workflowTaskStartedEventAttributes: startedAttrs,
+      };
+      wft.startedEventId = wft.scheduledEventId + 1;
+      events = [...this.history, sched, started];
+      (wft as WorkflowTaskState & { transientEvents?: IHistoryEvent[] }).transientEvents = [sched, started];
+    } else {
+      const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
+      wft.startedEventId = num(ev.eventId);
+      events = this.history.slice();
+    }
+    wft.timeout = this.host.clock.after(this.workflowTaskTimeoutMs, () => this.timeOutWft(wft));
+    wft.messages = this.host.pendingUpdateMessages(this);
+    return {
+      taskToken: encodeToken({ k: 'w', ns: this.namespace, r: this.runId, s: wft.scheduledEventId, a: wft.attempt }),
+      workflowExecution: this.execution,
+      workflowType: { name: this.workflowType },
+      previousStartedEventId: long(this.lastCompletedStartedId),
+      startedEventId: long(wft.startedEventId),
+      attempt: wft.attempt,
+      history: { events },
+      workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      scheduledTime: timestamp(wft.scheduledTime),
+      startedTime: timestamp(now),
+      messages: wft.messages,
+    };
+  }
+
+  /** Validates a workflow task token against the task in flight. */
+  startedWft(token: TaskToken): WorkflowTaskState {
+    const wft = this.wft;
+    if (!this.isOpen || !wft || wft.state !== 'started' || wft.scheduledEventId !== token.s || wft.attempt !== token.a) {
+      throw notFound('Workflow task not found.');
+    }
+    return wft;
+  }
+
+  private persistTransient(wft: WorkflowTaskState): void {
+    if (!wft.transient) return;
+    const events = (wft as WorkflowTaskState & { transientEvents?: IHistoryEvent[] }).transientEvents ?? [];
+    for (const e of events) {
+      const type = num(e.eventType as number);
+      const attrs = (e as Record<string, unknown>)[ATTRIBUTE_FIELD[type]] as object;
+      this.append(type, attrs, num(e.eventTime?.seconds) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6);
+    }
+  }
+
+  private timeOutWft(wft: WorkflowTaskState): void {
+    if (this.wft !== wft || !this.isOpen) return;
+    if (wft.state === 'started' && !wft.transient) {
+      this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        timeoutType: TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+      });
+    }
+    this.retryWftAfterFailure();
+  }
+
+  private retryWftAfterFailure(): void {
+    const failed = this.wft;
+    this.dropWft();
+    this.returnUnansweredUpdates(failed);
+    const hadEvents = this.flushBuffer();
+    if (hadEvents || !failed) {
+      this.wftAttempt = 1;
+      this.scheduleWft();
+    } else {
+      this.wftAttempt = failed.attempt + 1;
+      // Immediate second attempt, then a capped exponential backoff like the real server's.
+      const delay = this.wftAttempt <= 2 ? 0 : Math.min(1000 * 2 ** (this.wftAttempt - 3), 10 * 60_000);
+      this.scheduleWft(delay);
+    }
+  }
+
+  private returnUnansweredUpdates(wft: WorkflowTaskState | null): void {
+    if (wft?.messages.length) (this.ext.returnUpdates as ((run: WorkflowRun) => void) | undefined)?.(this);
+  }
+
+  failWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest): void {
+    const wft = this.startedWft(token);
+    this.writeWftFailed(wft, req.cause ?? WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED, req.failure, req.identity);
+    this.retryWftAfterFailure();
+  }
+
+  private writeWftFailed(wft: WorkflowTaskState, cause: number, failure?: IFailure | null, identity?: string | null): void {
+    if (wft.transient) return;
+    this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      cause,
+      failure,
+      identity: identity ?? '',
+    });
+  }
+
+  completeWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest): void {
+    const wft = this.startedWft(token);
+    const commands = req.commands ?? [];
+    const closes = commands.filter((c) => CLOSE_COMMANDS.has(num(c.commandType as number)));
+    if (closes.length && this.buffer.length) {
+      // A signal (or other event) raced with completion: reject so the worker sees it first. Core handles this exact message.
+      this.persistTransient(wft);
+      this.writeWftFailed(
+        { ...wft, transient: false },
+        WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        { message: 'UnhandledCommand' },
+        req.identity,
+      );
+      this.dropWft();
+      this.wftAttempt = 1;
+      this.flushBuffer();
+      this.scheduleWft();
+      throw new ServerError(Status.INVALID_ARGUMENT, 'UnhandledCommand');
+    }
+    const bad = this.validateCommands(commands);
+    if (bad) {
+      this.writeWftFailed(wft, bad.cause, { message: bad.message }, req.identity);
+      this.retryWftAfterFailure();
+      throw invalidArgument(bad.message);
+    }
+    this.persistTransient(wft);
+    const completed = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      identity: req.identity ?? '',
+      binaryChecksum: req.binaryChecksum ?? '',
+      sdkMetadata: req.sdkMetadata,
+      meteringMetadata: req.meteringMetadata,
+      workerVersion: req.workerVersionStamp,
+    });
+    const completedId = num(completed.eventId);
+    this.lastCompletedStartedId = wft.startedEventId;
+    this.wftAttempt = 1;
+    const deliveredMessages = wft.messages;
+    this.dropWft();
+    this.processingCommands = true;
+    this.needWft = false;
+    try {
+      this.host.handleMessages(this, req.messages ?? [], completedId);
+      for (const command of commands) {
+        if (!this.isOpen) break;
+        this.applyCommand(command, completedId, req.messages ?? []);
+      }
+      if (deliveredMessages.length) (this.ext.afterUpdateTask as ((run: WorkflowRun) => void) | undefined)?.(this);
+    } finally {
+      this.processingCommands = false;
+    }
+    const flushed = this.flushBuffer();
+    if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) this.scheduleWft();
+    this.needWft = false;
+    this.dispatchQueries();
+  }
+
+  private validateCommands(commands: ICommand[]): { cause: number; message: string } | undefined {
+    const newTimers = new Set<string>();
+    const newActivities = new Set<string>();
+    let closed = false;
+    for (const c of commands) {
+      const type = num(c.commandType as number);
+      if (closed) {
+        return {
+          cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
+          message: 'invalid command sequence: a command follows the workflow close command',
+        };
+      }
+      if (CLOSE_COMMANDS.has(type)) closed = true;
+      if (type === CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK) {
+        const a = c.scheduleActivityTaskCommandAttributes;
+        const bad = (message: string) => ({
+          cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+          message,
+        });
+        if (!a) return bad('ScheduleActivityTaskCommandAttributes is not set on command.');
+        if (!a.activityId) return bad('ActivityId is not set on command.');
+        if (!a.activityType?.name) return bad('ActivityType is not set on command.');
+        if (this.activityIds.has(a.activityId) || newActivities.has(a.activityId)) {
+          return bad(`ActivityId "${a.activityId}" is already in use by an open activity.`);
+        }
+        newActivities.add(a.activityId);
+        const s2c = durationMs(a.scheduleToCloseTimeout) ?? 0;
+        const st2c = durationMs(a.startToCloseTimeout) ?? 0;
+        if (s2c <= 0 && st2c <= 0) {
+          return bad('A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.');
+        }
+      } else if (type === CommandType.COMMAND_TYPE_START_TIMER) {
+        const a = c.startTimerCommandAttributes;
+        const bad = (message: string) => ({ cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, message });
+        if (!a?.timerId) return bad('TimerId is not set on command.');
+        if (this.timers.has(a.timerId) || newTimers.has(a.timerId)) return bad(`TimerId "${a.timerId}" is already in use by an open timer.`);
+        newTimers.add(a.timerId);
+      } else if (type === CommandType.COMMAND_TYPE_UNSPECIFIED) {
+        return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, message: 'Unknown command type: COMMAND_TYPE_UNSPECIFIED.' };
+      }
+    }
+    return undefined;
+  }
+
+  private applyCommand(c: ICommand, completedId: number, messages: temporal.api.protocol.v1.IMessage[]): void {
+    const type = num(c.commandType as number);
+    switch (type) {
+      case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+        return this.scheduleActivity(c.scheduleActivityTaskCommandAttributes!, completedId);
+      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+        return this.requestCancelActivity(num(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId), completedId);
+      case CommandType.COMMAND_TYPE_START_TIMER:
+        return this.startTimer(c.startTimerCommandAttributes!, completedId);
+      case CommandType.COMMAND_TYPE_CANCEL_TIMER:
+        return this.cancelTimer(c.cancelTimerCommandAttributes?.timerId ?? '', completedId);
+      case CommandType.COMMAND_TYPE_RECORD_MARKER: {
+        const a = c.recordMarkerCommandAttributes ?? {};
+        this.append(EventType.EVENT_TYPE_MARKER_RECORDED, {
+          markerName: a.markerName,
+          details: a.details,
+          header: a.header,
+          failure: a.failure,
+          workflowTaskCompletedEventId: completedId,
+        });
+        return;
+      }
+      case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        const sa = c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes ?? {};
+        this.append(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, {
+          searchAttributes: sa,
+          workflowTaskCompletedEventId: completedId,
+        });
+        const fields = { ...(this.searchAttributes.indexedFields ?? {}) };
+        for (const [k, v] of Object.entries(sa.indexedFields ?? {})) {
+          const raw = v?.data ? Buffer.from(v.data).toString('utf8') : '';
+          if (!v?.data || v.data.length === 0 || raw === 'null' || raw === '[]') delete fields[k];
+          else fields[k] = v;
+        }
+        this.searchAttributes = { indexedFields: fields };
+        return;
+      }
+      case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
+        const memo = c.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo ?? {};
+        this.append(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, {
+          upsertedMemo: memo,
+          workflowTaskCompletedEventId: completedId,
+        });
+        const fields = { ...(this.memo?.fields ?? {}) };
+        for (const [k, v] of Object.entries(memo.fields ?? {})) {
+          if (!v?.data || v.data.length === 0) delete fields[k];
+          else fields[k] = v;
+        }
+        this.memo = { fields };
+        return;
+      }
+      case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
+        const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, {
+          result: c.completeWorkflowExecutionCommandAttributes?.result,
+          workflowTaskCompletedEventId: completedId,
+        });
+        return this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, ev);
+      }
+      case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
+        const failure = c.failWorkflowExecutionCommandAttributes?.failure;
+        if ((this.ext.retryOnFailure as ((run: WorkflowRun, f: IFailure | null | undefined, id: number) => boolean) | undefined)?.(this, failure, completedId)) return;
+        const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, {
+          failure,
+          retryState: RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+          workflowTaskCompletedEventId: completedId,
+        });
+        return this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, ev);
+      }
+      case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: {
+        const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, {
+          details: c.cancelWorkflowExecutionCommandAttributes?.details,
+          workflowTaskCompletedEventId: completedId,
+        });
+        return this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED, ev);
+      }
+      case CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: {
+        const id = c.protocolMessageCommandAttributes?.messageId ?? '';
+        const msg = messages.find((m) => m.id === id);
+        if (msg) (this.ext.applyProtocolMessage as ((run: WorkflowRun, m: object, id: number) => void) | undefined)?.(this, msg, completedId);
+        return;
+      }
+      default:
+        if (this.host.handleCrossRunCommand(this, c, completedId)) return;
+        this.host.log(`ignoring unsupported command type ${type}`);
+    }
+  }
+
+  // ---- closing -------------------------------------------------------------------------------------------------
+
+  /** Marks the run closed after its close event was written, and releases everything it held. */
+  close(status: number, closeEvent: IHistoryEvent): void {
+    if (!this.isOpen) return;
+    this.status = status;
+    this.closeTime = this.now;
+    this.closeEvent = closeEvent;
+    this.dropWft();
+    this.buffer = [];
+    this.runTimeout?.cancel();
+    this.executionTimeout?.cancel();
+    for (const t of this.timers.values()) t.handle.cancel();
+    this.timers.clear();
+    for (const act of this.activities.values()) this.releaseActivity(act);
+    this.activities.clear();
+    this.activityIds.clear();
+    const waiters = this.closeWaiters.concat(this.eventWaiters);
+    this.closeWaiters = [];
+    this.eventWaiters = [];
+    this.host.runClosed(this);
+    for (const w of waiters) w();
+    this.dispatchQueries();
+  }
+
+  /** Writes a close event outside any workflow task (terminate, timeout), first failing a started task. */
+  private forceClose(type: number, attrs: object, status: number): void {
+    if (!this.isOpen) return;
+    const wft = this.wft;
+    if (wft?.state === 'started') {
+      this.persistTransient(wft);
+      this.writeWftFailed({ ...wft, transient: false }, WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, {
+        message: 'workflow closed while its task was in flight',
+      });
+      this.dropWft();
+      this.flushBuffer();
+    }
+    const ev = this.append(type, attrs);
+    this.close(status, ev);
+  }
+
+  terminate(reason: string, details: IPayloads | null | undefined, identity: string): void {
+    this.forceClose(
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+      { reason, details, identity },
+      ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+    );
+  }
+
+  private timeOut(): void {
+    if (!this.isOpen) return;
+    if ((this.ext.retryOnTimeout as ((run: WorkflowRun) => boolean) | undefined)?.(this)) return;
+    this.forceClose(
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+      { retryState: RetryState.RETRY_STATE_TIMEOUT },
+      ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+    );
+  }
+
+  requestCancel(cause: string, identity: string, extra: object = {}): void {
+    if (this.cancelRequested) return;
+    this.cancelRequested = true;
+    this.deliver(() =>
+      this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, { cause, identity, ...extra }),
+    );
+  }
+
+  signal(signalName: string, input: IPayloads | null | undefined, identity: string, header: unknown, extra: object = {}): void {
+    this.deliver(() =>
+      this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { signalName, input, identity, header, ...extra }),
+    );
+  }
+
+  // ---- timers --------------------------------------------------------------------------------------------------
+
+  private startTimer(a: temporal.api.command.v1.IStartTimerCommandAttributes, completedId: number): void {
+    const ev = this.append(EventType.EVENT_TYPE_TIMER_STARTED, {
+      timerId: a.timerId,
+      startToFireTimeout: a.startToFireTimeout,
+      workflowTaskCompletedEventId: completedId,
+    });
+    const timerId = a.timerId!;
+    const startedEventId = num(ev.eventId);
+    const handle = this.host.clock.after(durationMs(a.startToFireTimeout) ?? 0, () => {
+      if (this.timers.get(timerId)?.startedEventId !== startedEventId) return;
+      this.timers.delete(timerId);
+      this.deliver(() => this.append(EventType.EVENT_TYPE_TIMER_FIRED, { timerId, startedEventId }), {
+        kind: 'timerFired',
+        timerId,
+      });
+    });
+    this.timers.set(timerId, { startedEventId, handle });
+  }
+
+  private cancelTimer(timerId: string, completedId: number): void {
+    let startedEventId: number | undefined;
+    const t = this.timers.get(timerId);
+    if (t) {
+      t.handle.cancel();
+      this.timers.delete(timerId);
+      startedEventId = t.startedEventId;
+    } else {
+      // The timer fired during this task: its buffered TimerFired is withdrawn, as the real server does.
+      const i = this.buffer.findIndex((b) => b.kind === 'timerFired' && b.timerId === timerId);
+      if (i < 0) return;
+      this.buffer.splice(i, 1);
+      const started = this.history.find(
+        (e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && e.timerStartedEventAttributes?.timerId === timerId,
+      );
+      startedEventId = num(started?.eventId);
+    }
+    this.append(EventType.EVENT_TYPE_TIMER_CANCELED, {
+      timerId,
+      startedEventId,
+      workflowTaskCompletedEventId: completedId,
+      identity: '',
+    });
+  }
+
+  // ---- activities ----------------------------------------------------------------------------------------------
+
+  private scheduleActivity(a: temporal.api.command.v1.IScheduleActivityTaskCommandAttributes, completedId: number): void {
+    // Timeout normalisation as the real server (and the Java test server) do it.
+    const runTimeout = this.runTimeoutMs;
+    const cap = (ms: number) => (runTimeout > 0 && (ms <= 0 || ms > runTimeout) ? runTimeout : ms);
+    let s2c = durationMs(a.scheduleToCloseTimeout) ?? 0;
+    let s2s = durationMs(a.scheduleToStartTimeout) ?? 0;
+    let st2c = durationMs(a.startToCloseTimeout) ?? 0;
+    let hb = durationMs(a.heartbeatTimeout) ?? 0;
+    if (s2c > 0) {
+      s2s = s2s > 0 ? Math.min(s2s, s2c) : s2c;
+      st2c = st2c > 0 ? Math.min(st2c, s2c) : s2c;
+    } else {
+      s2c = runTimeout;
+      if (s2s <= 0) s2s = runTimeout;
+    }
+    s2c = cap(s2c);
+    s2s = cap(s2s);
+    st2c = cap(st2c);
+    if (s2c > 0) hb = Math.min(hb, s2c);
+    const rp = a.retryPolicy ?? {};
+    const initialMs = durationMs(rp.initialInterval) || 1000;
+    const retryPolicy: IRetryPolicy = {
+      initialInterval: duration(initialMs),
+      backoffCoefficient: rp.backoffCoefficient || 2,
+      maximumInterval: duration(durationMs(rp.maximumInterval) || 100 * initialMs),
+      maximumAttempts: rp.maximumAttempts ?? 0,
+      nonRetryableErrorTypes: rp.nonRetryableErrorTypes ?? [],
+    };
+    const ev = this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, {
+      activityId: a.activityId,
+      activityType: a.activityType,
+      taskQueue: { name: a.taskQueue?.name || this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      header: a.header,
+      input: a.input,
+      scheduleToCloseTimeout: duration(s2c),
+      scheduleToStartTimeout: duration(s2s),
+      startToCloseTimeout: duration(st2c),
+      heartbeatTimeout: duration(hb),
+      workflowTaskCompletedEventId: completedId,
+      retryPolicy,
+      useWorkflowBuildId: a.useWorkflowBuildId,
+      priority: a.priority,
+    });
+    const now = this.now;
+    const act: ActivityState = {
+      scheduledEventId: num(ev.eventId),
+      activityId: a.activityId!,
+      activityType: a.activityType!.name!,
+      taskQueue: a.taskQueue?.name || this.taskQueue,
+      input: a.input,
+      header: a.header,
+      retry: {
+        initialMs,
+        maxMs: durationMs(retryPolicy.maximumInterval)!,
+        backoffCoefficient: retryPolicy.backoffCoefficient!,
+        maximumAttempts: retryPolicy.maximumAttempts!,
+        nonRetryable: retryPolicy.nonRetryableErrorTypes ?? [],
+      },
+      retryPolicy,
+      scheduleToCloseMs: s2c,
+      scheduleToStartMs: s2s,
+      startToCloseMs: st2c,
+      heartbeatMs: hb,
+      attempt: 1,
+      state: 'scheduled',
+      firstScheduledTime: now,
+      attemptScheduledTime: now,
+      cancelRequested: false,
+      locked: false,
+      timers: {},
+    };
+    this.activities.set(act.scheduledEventId, act);
+    this.activityIds.set(act.activityId, act.scheduledEventId);
+    if (s2c > 0) act.timers.scheduleToClose = this.host.clock.after(s2c, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE));
+    this.offerActivity(act);
+  }
+
+  private lockActivity(act: ActivityState, on: boolean): void {
+    if (act.locked === on) return;
+    act.locked = on;
+    if (on) this.host.clock.lock();
+    else this.host.clock.unlock();
+  }
+
+  private offerActivity(act: ActivityState): void {
+    act.state = 'scheduled';
+    act.attemptScheduledTime = this.now;
+    this.lockActivity(act, true);
+    if (act.scheduleToStartMs > 0) {
+      act.timers.scheduleToStart = this.host.clock.after(act.scheduleToStartMs, () =>
+        this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
+      );
+    }
+    const attempt = act.attempt;
+    this.host.activityTasks.offer(this.taskQueueKey(act.taskQueue), { dispatch: (req) => this.dispatchActivity(act, attempt, req) });
+  }
+
+  private dispatchActivity(act: ActivityState, attempt: number, req: PollActRequest): PollActResponse | null {
+    if (!this.isOpen || this.activities.get(act.scheduledEventId) !== act || act.attempt !== attempt || act.state !== 'scheduled') {
+      return null;
+    }
+    const now = this.now;
+    act.state = 'started';
+    act.startedTime = now;
+    act.lastWorkerIdentity = req.identity ?? '';
+    act.timers.scheduleToStart?.cancel();
+    if (act.startToCloseMs > 0) {
+      act.timers.startToClose = this.host.clock.after(act.startToCloseMs, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE));
+    }
+    this.armHeartbeat(act);
+    return {
+      taskToken: encodeToken({ k: 'a', ns: this.namespace, r: this.runId, s: act.scheduledEventId, a: attempt }),
+      workflowNamespace: this.namespace,
+      workflowType: { name: this.workflowType },
+      workflowExecution: this.execution,
+      activityType: { name: act.activityType },
+      activityId: act.activityId,
+      header: act.header,
+      input: act.input,
+      heartbeatDetails: act.heartbeatDetails,
+      scheduledTime: timestamp(act.firstScheduledTime),
+      currentAttemptScheduledTime: timestamp(act.attemptScheduledTime),
+      startedTime: timestamp(now),
+      attempt,
+      scheduleToCloseTimeout: duration(act.scheduleToCloseMs),
+      startToCloseTimeout: duration(act.startToCloseMs),
+      heartbeatTimeout: duration(act.heartbeatMs),
+      retryPolicy: act.retryPolicy,
+    };
+  }
+
+  private armHeartbeat(act: ActivityState): void {
+    act.timers.heartbeat?.cancel();
+    if (act.heartbeatMs > 0) {
+      act.timers.heartbeat = this.host.clock.after(act.heartbeatMs, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_HEARTBEAT));
+    }
+  }
+
+  /** The started activity a token names; NOT_FOUND when it finished, retried or the run closed. */
+  startedActivity(token: TaskToken): ActivityState {
+    const act = this.activities.get(token.s as number);
+    if (!this.isOpen || !act || act.state !== 'started' || act.attempt !== token.a) {
+      throw notFound('invalid activityID or activity already timed out or invoking workflow is completed');
+    }
+    return act;
+  }
+
+  activityById(activityId: string): ActivityState {
+    const id = this.activityIds.get(activityId);
+    const act = id === undefined ? undefined : this.activities.get(id);
+    if (!this.isOpen || !act) throw notFound(`activity "${activityId}" not found or already completed`);
+    return act;
+  }
+
+  heartbeat(act: ActivityState, details: IPayloads | null | undefined): { cancelRequested: boolean } {
+    if (act.state !== 'started') throw notFound('activity is not running');
+    act.heartbeatDetails = details ?? act.heartbeatDetails;
+    act.lastHeartbeatTime = this.now;
+    this.armHeartbeat(act);
+    return { cancelRequested: act.cancelRequested };
+  }
+
+  private releaseActivity(act: ActivityState): void {
+    for (const t of Object.values(act.timers)) t?.cancel();
+    act.timers = {};
+    this.lockActivity(act, false);
+  }
+
+  private finishActivity(act: ActivityState): void {
+    this.releaseActivity(act);
+    this.activities.delete(act.scheduledEventId);
+    this.activityIds.delete(act.activityId);
+  }
+
+  /** Writes the lazily recorded ActivityTaskStarted; returns its id. */
+  private writeActivityStarted(act: ActivityState, identity: string, lastFailure: IFailure | null | undefined): number {
+    const ev = this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
+      scheduledEventId: act.scheduledEventId,
+      identity,
+      requestId: `${this.runId}-${act.scheduledEventId}-${act.attempt}`,
+      attempt: act.attempt,
+      lastFailure,
+    });
+    return num(ev.eventId);
+  }
+
+  completeActivity(act: ActivityState, result: IPayloads | null | undefined, identity: string): void {
+    if (act.state !== 'started') throw notFound('activity is not running');
+    this.finishActivity(act);
+    const lastFailure = act.lastFailure;
+    this.deliver(() => {
+      const startedEventId = this.writeActivityStarted(act, identity, lastFailure);
+      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, {
+        result,
+        scheduledEventId: act.scheduledEventId,
+        startedEventId,
+        identity,
+      });
+    });
+  }
+
+  failActivity(act: ActivityState, failure: IFailure | null | undefined, identity: string, lastHeartbeatDetails?: IPayloads | null): void {
+    if (act.state !== 'started') throw notFound('activity is not running');
+    if (lastHeartbeatDetails) act.heartbeatDetails = lastHeartbeatDetails;
+    const decision = this.retryDecision(act, failure);
+    if (decision.retryState === RetryState.RETRY_STATE_IN_PROGRESS) {
+      this.retryActivity(act, failure, decision.delayMs);
+      return;
+    }
+    this.finishActivity(act);
+    const previous = act.lastFailure;
+    this.deliver(() => {
+      const startedEventId = this.writeActivityStarted(act, identity, previous);
+      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, {
+        failure,
+        scheduledEventId: act.scheduledEventId,
+        startedEventId,
+        identity,
+        retryState: decision.retryState,
+      });
+    });
+  }
+
+  cancelActivityReported(act: ActivityState, details: IPayloads | null | undefined, identity: string): void {
+    if (act.state !== 'started') throw notFound('activity is not running');
+    if (!act.cancelRequested) throw failedPrecondition('activity cancellation was not requested');
+    this.finishActivity(act);
+    this.deliver(() => {
+      const startedEventId = this.writeActivityStarted(act, identity, act.lastFailure);
+      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
+        details,
+        latestCancelRequestedEventId: act.cancelRequestedEventId,
+        scheduledEventId: act.scheduledEventId,
+        startedEventId,
+        identity,
+      });
+    });
+  }
+
+  private retryDecision(act: ActivityState, failure: IFailure | null | undefined): { retryState: number; delayMs: number } {
+    const timeoutType = failure?.timeoutFailureInfo?.timeoutType;
+    if (timeoutType != null && timeoutType !== TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE && timeoutType !== TimeoutType.TIMEOUT_TYPE_HEARTBEAT) {
+      return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+    }
+    const app = failure?.applicationFailureInfo;
+    if (app?.nonRetryable) return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+    const errorType = app?.type ?? (timeoutType != null ? undefined : undefined);
+    if (errorType && act.retry.nonRetryable.includes(errorType)) {
+      return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+    }
+    if (failure?.canceledFailureInfo || failure?.terminatedFailureInfo) {
+      return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+    }
+    if (act.retry.maximumAttempts > 0 && act.attempt >= act.retry.maximumAttempts) {
+      return { retryState: RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED, delayMs: 0 };
+    }
+    const explicit = durationMs(app?.nextRetryDelay);
+    const delayMs =
+      explicit !== undefined && explicit > 0
+        ? explicit
+        : Math.min(act.retry.initialMs * act.retry.backoffCoefficient ** (act.attempt - 1), act.retry.maxMs);
+    if (act.scheduleToCloseMs > 0 && this.now + delayMs >= act.firstScheduledTime + act.scheduleToCloseMs) {
+      return { retryState: RetryState.RETRY_STATE_TIMEOUT, delayMs: 0 };
+    }
+    return { retryState: RetryState.RETRY_STATE_IN_PROGRESS, delayMs };
+  }
+
+  private retryActivity(act: ActivityState, failure: IFailure | null | undefined, delayMs: number): void {
+    act.lastFailure = failure;
+    for (const k of ['scheduleToStart', 'startToClose', 'heartbeat'] as const) {
+      act.timers[k]?.cancel();
+      delete act.timers[k];
+    }
+    act.state = 'backoff';
+    // No lock during backoff: with time skipping the wait is skipped, as in the Java test server.
+    this.lockActivity(act, false);
+    act.timers.retry = this.host.clock.after(delayMs, () => {
+      if (this.activities.get(act.scheduledEventId) !== act || !this.isOpen) return;
+      act.attempt++;
+      this.offerActivity(act);
+    });
+  }
+
+  private timeOutActivity(act: ActivityState, timeoutType: number): void {
+    if (this.activities.get(act.scheduledEventId) !== act || !this.isOpen) return;
+    const names: Record<number, string> = {
+      [TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE]: 'StartToClose',
+      [TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START]: 'ScheduleToStart',
+      [TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE]: 'ScheduleToClose',
+      [TimeoutType.TIMEOUT_TYPE_HEARTBEAT]: 'Heartbeat',
+    };
+    const timeoutFailure: IFailure = {
+      message: `activity ${names[timeoutType]} timeout`,
+      source: 'Server',
+      timeoutFailureInfo: { timeoutType, lastHeartbeatDetails: act.heartbeatDetails },
+    };
+    const wasStarted = act.state === 'started';
+    let retryState: number;
+    if (timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE) {
+      retryState = RetryState.RETRY_STATE_TIMEOUT;
+    } else {
+      const decision = this.retryDecision(act, timeoutFailure);
+      if (decision.retryState === RetryState.RETRY_STATE_IN_PROGRESS) {
+        this.retryActivity(act, timeoutFailure, decision.delayMs);
+        return;
+      }
+      retryState = decision.retryState;
+    }
+    this.finishActivity(act);
+    const cause = timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE || !wasStarted ? act.lastFailure : act.lastFailure;
+    const failure: IFailure = { ...timeoutFailure, cause: cause ?? undefined };
+    const previous = act.lastFailure;
+    const identity = act.lastWorkerIdentity ?? '';
+    this.deliver(() => {
+      const startedEventId = wasStarted ? this.writeActivityStarted(act, identity, previous) : 0;
+      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, {
+        failure,
+        scheduledEventId: act.scheduledEventId,
+        startedEventId,
+        retryState,
+      });
+    });
+  }
+
+  private requestCancelActivity(scheduledEventId: number, completedId: number): void {
+    const ev = this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED, {
+      scheduledEventId,
+      workflowTaskCompletedEventId: completedId,
+    });
+    const act = this.activities.get(scheduledEventId);
+    if (!act) return; // Already finished (its result may be buffered): recorded, nothing more to do.
+    act.cancelRequested = true;
+    act.cancelRequestedEventId = num(ev.eventId);
+    if (act.state !== 'started') {
+      this.finishActivity(act);
+      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
+        latestCancelRequestedEventId: act.cancelRequestedEventId,
+        scheduledEventId,
+        startedEventId: 0,
+        identity: '',
+      });
+      this.requestWft();
+    }
+  }
+
+  // ---- queries -------------------------------------------------------------------------------------------------
+
+  addQuery(q: QueryTask): void {
+    this.queries.push(q);
+    this.dispatchQueries();
+  }
+
+  /** Hands waiting queries to workers once no workflow task is in flight and the first task has completed. */
+  dispatchQueries(): void {
+    if (!this.queries.length) return;
+    if (this.wft?.state === 'started' || this.lastCompletedStartedId === 0) return;
+    for (const q of this.queries.splice(0)) {
+      if (q.dispatched) continue;
+      q.dispatched = true;
+      if (!q.locked) {
+        q.locked = true;
+        this.host.clock.lock();
+      }
+      this.host.workflowTasks.offer(this.taskQueueKey(), {
+        dispatch: () => ({
+          taskToken: encodeToken({ k: 'q', ns: this.namespace, r: this.runId, s: q.id }),
+          workflowExecution: this.execution,
+          workflowType: { name: this.workflowType },
+          previousStartedEventId: long(this.lastCompletedStartedId),
+          startedEventId: long(0),
+          attempt: 1,
+          history: { events: this.history.slice() },
+          query: { queryType: q.queryType, queryArgs: q.args, header: q.header },
+          workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          scheduledTime: timestamp(this.now),
+          startedTime: timestamp(this.now),
+        }),
+      });
+    }
+  }
+}

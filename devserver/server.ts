@@ -1,0 +1,150 @@
+/**
+ * The gRPC face of the embedded server: WorkflowService, OperatorService, TestService (with time skipping) and
+ * grpc.health.v1.Health, each method routed to a handler by name. Unknown or unsupported RPCs answer UNIMPLEMENTED
+ * naming the RPC; undecodable requests answer INVALID_ARGUMENT; nothing a client sends can crash the process.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { Engine, type CallContext, type EngineOptions } from './engine';
+import { ServerError, Status } from './errors';
+import { installExtensions } from './extensions';
+import { isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
+
+export interface DevServerOptions {
+  /** Interface to bind; 127.0.0.1 by default. */
+  host?: string;
+  /** Port to bind; 0 (the default) picks a free one. */
+  port?: number;
+  namespace?: string;
+  /** Enables the TestService and the virtual clock that jumps over idle time (TestWorkflowEnvironment.createTimeSkipping). */
+  timeSkipping?: boolean;
+  /** Custom search attributes to register, name to type (Keyword, Text, Int, Double, Bool, Datetime, KeywordList). */
+  searchAttributes?: Record<string, string>;
+  pollTimeoutMs?: number;
+  historyPollTimeoutMs?: number;
+  suggestContinueAsNewAfterEvents?: number;
+  suggestContinueAsNewAfterBytes?: number;
+  /** Logs every RPC name and errors to stderr. */
+  verbose?: boolean;
+}
+
+export interface DevServer {
+  /** host:port, for Connection.connect / NativeConnection.connect. */
+  readonly address: string;
+  readonly port: number;
+  readonly engine: Engine;
+  close(): Promise<void>;
+}
+
+type Handler = (req: unknown, ctx: CallContext) => unknown;
+
+const SERVICES = {
+  workflow: 'temporal.api.workflowservice.v1.WorkflowService',
+  operator: 'temporal.api.operatorservice.v1.OperatorService',
+  test: 'temporal.api.testservice.v1.TestService',
+  health: 'grpc.health.v1.Health',
+} as const;
+
+function lowerFirst(s: string): string {
+  return s[0].toLowerCase() + s.slice(1);
+}
+
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const verbose = options.verbose ?? process.env.RETRAIN_DEVSERVER_VERBOSE === '1';
+  const log = (m: string) => {
+    if (verbose) process.stderr.write(`[devserver] ${m}\n`);
+  };
+  const engineOptions: EngineOptions = {
+    namespace: options.namespace ?? 'default',
+    timeSkipping: options.timeSkipping ?? false,
+    pollTimeoutMs: options.pollTimeoutMs ?? 60_000,
+    historyPollTimeoutMs: options.historyPollTimeoutMs ?? 20_000,
+    suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents ?? 4096,
+    suggestContinueAsNewAfterBytes: options.suggestContinueAsNewAfterBytes ?? 4 * 1024 * 1024,
+    log: (m) => process.stderr.write(`[devserver] ${m}\n`),
+  };
+  const engine = new Engine(engineOptions);
+  const extensionHandlers = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 128 * 1024 * 1024,
+    'grpc.max_send_message_length': 128 * 1024 * 1024,
+  });
+  const services: Array<keyof typeof SERVICES> = ['workflow', 'operator', 'health'];
+  if (engineOptions.timeSkipping) services.push('test');
+  for (const key of services) {
+    const fullName = SERVICES[key];
+    const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const m of serviceMethods(fullName)) {
+      if (m.responseStream) continue;
+      definition[m.name] = serverMethodDefinition(m);
+      const name = lowerFirst(m.name);
+      const own = (extensionHandlers[key]?.[name] ??
+        (key === 'operator' ? undefined : (engine as unknown as Record<string, unknown>)[name])) as Handler | undefined;
+      const handler: Handler | undefined = typeof own === 'function' ? own.bind(key === 'operator' ? extensionHandlers.operator : engine) : undefined;
+      implementation[m.name] = unary(m.name, handler, engine, log);
+    }
+    server.addService(definition, implementation);
+  }
+
+  const host = options.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    address: `${host}:${port}`,
+    port,
+    engine,
+    close: () =>
+      new Promise<void>((resolve) => {
+        engine.close();
+        server.tryShutdown(() => resolve());
+        // Held long polls would otherwise delay shutdown until their timeout.
+        setTimeout(() => server.forceShutdown(), 500).unref();
+      }),
+  };
+}
+
+function unary(method: string, handler: Handler | undefined, engine: Engine, log: (m: string) => void): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    engine.rpcCounts.set(method, (engine.rpcCounts.get(method) ?? 0) + 1);
+    log(method);
+    const fail = (e: unknown) => {
+      if (e instanceof ServerError) {
+        callback(e.toServiceError());
+        return;
+      }
+      engine.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
+      callback({ code: Status.INTERNAL, details: `${method}: ${(e as Error)?.message ?? e}` });
+    };
+    if (!handler) {
+      callback({ code: Status.UNIMPLEMENTED, details: `${method} is not implemented by the Retrain devserver` });
+      return;
+    }
+    if (isUndecodable(call.request)) {
+      callback({ code: Status.INVALID_ARGUMENT, details: `malformed request: ${call.request.__undecodable}` });
+      return;
+    }
+    const cancels: Array<() => void> = [];
+    let cancelled = false;
+    call.on('cancelled', () => {
+      cancelled = true;
+      for (const c of cancels.splice(0)) c();
+    });
+    const ctx: CallContext = {
+      onCancel: (cb) => {
+        if (cancelled) cb();
+        else cancels.push(cb);
+      },
+    };
+    try {
+      const result = handler(call.request, ctx);
+      if (result instanceof Promise) result.then((r) => callback(null, r), fail);
+      else callback(null, result);
+    } catch (e) {
+      fail(e);
+    }
+  };
+}
