@@ -80,6 +80,12 @@ function formatIssue(root: z.ZodType, input: unknown, issue: z.core.$ZodIssue): 
       if (issue.origin === 'string') return { path, message: `expected a string of length ${op} ${String(bound)}, got ${got}` };
       return { path, message: `expected a number ${op} ${String(bound)}, got ${got}` };
     }
+    case 'invalid_union': {
+      // A discriminated union names its accepted discriminator values; a plain union does not.
+      const options = (issue as { options?: unknown[] }).options;
+      if (options) return { path, message: `expected one of ${options.map((v) => JSON.stringify(v)).join(' | ')}, got ${got}` };
+      return { path, message: `matches none of the accepted forms, got ${got}` };
+    }
     default:
       return { path, message: issue.code === 'custom' ? issue.message : `${issue.message}, got ${got}` };
   }
