@@ -1,0 +1,86 @@
+/**
+ * Shared setup for the devserver conformance suites: a TestWorkflowEnvironment launched through the executable
+ * stand-in (the same route a user takes), a worker on a unique task queue, and the replay check that every test's
+ * history must pass: any history the server writes that a real worker would reject fails the suite.
+ */
+import { after, before } from 'node:test';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { DEVSERVER_EXECUTABLE } from '../../devserver';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export const WORKFLOWS_PATH = require.resolve('./fixtures/workflows');
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  worker: Worker;
+  taskQueue: string;
+  /** Starts a workflow on the harness queue with a unique id unless one is given. */
+  nextId(prefix: string): string;
+}
+
+/**
+ * Registers before/after hooks that start a devserver (time skipping unless `local`), and a worker running in the
+ * background for the whole file. Returns a getter for the harness.
+ */
+export function useHarness(opts: {
+  local?: boolean;
+  activities?: object;
+  worker?: Partial<WorkerOptions>;
+  searchAttributes?: Parameters<typeof TestWorkflowEnvironment.createLocal>[0] extends infer O ? (O extends { server?: { searchAttributes?: infer S } } ? S : never) : never;
+} = {}): () => Harness {
+  let harness: Harness | undefined;
+  let running: Promise<void> | undefined;
+  let counter = 0;
+  before(async () => {
+    quietRuntime();
+    const env = opts.local
+      ? await TestWorkflowEnvironment.createLocal({
+          server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE }, searchAttributes: opts.searchAttributes },
+        })
+      : await TestWorkflowEnvironment.createTimeSkipping({
+          server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE } },
+        });
+    const taskQueue = `tq-${process.pid}-${Date.now()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: opts.activities ?? {},
+      ...opts.worker,
+    });
+    running = worker.run();
+    harness = { env, worker, taskQueue, nextId: (p) => `${p}-${++counter}` };
+  });
+  after(async () => {
+    if (!harness) return;
+    harness.worker.shutdown();
+    await running?.catch(() => undefined);
+    await harness.env.teardown();
+  });
+  return () => {
+    if (!harness) throw new Error('harness not started');
+    return harness;
+  };
+}
+
+/** Replays the handle's history against the same workflow code; throws on any nondeterminism. */
+export async function assertReplays(handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, handle.workflowId);
+}
+
+/** Event type names of a handle's history, e.g. ['WORKFLOW_EXECUTION_STARTED', ...]. */
+export async function eventTypes(handle: WorkflowHandle): Promise<string[]> {
+  const { temporal } = await import('@temporalio/proto');
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).map((e) => String(temporal.api.enums.v1.EventType[e.eventType as number]).replace(/^EVENT_TYPE_/, ''));
+}
