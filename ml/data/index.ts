@@ -73,6 +73,7 @@ export {
   type DriftMode,
   type GradualShape,
   type HyperplaneOptions,
+  type HyperplaneStream,
   type SeaOptions,
   type SyntheticStream,
 } from './synthetic';

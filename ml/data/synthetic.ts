@@ -103,6 +103,11 @@ export interface SyntheticStream {
   readonly concept: Int32Array;
 }
 
+export interface HyperplaneStream extends SyntheticStream {
+  /** Each concept's starting weight vector. */
+  readonly weights: readonly Float64Array[];
+}
+
 /**
  * Which segment of the drift schedule each row falls in: 0 before the first change, k after the k-th.
  * Draws from `rng` only in gradual mode (one uniform per row).
@@ -203,7 +208,7 @@ export function seaStream(options: SeaOptions): SyntheticStream {
  * with `magnitude` > 0 the first `driftDimensions` weights of every concept also move by ±magnitude per row,
  * each direction reversing with probability `reversal`, which is Hulten et al.'s continuous rotation.
  */
-export function hyperplaneStream(options: HyperplaneOptions): SyntheticStream {
+export function hyperplaneStream(options: HyperplaneOptions): HyperplaneStream {
   const o = parseWith(HyperplaneOptionsSchema, options, 'hyperplane options');
   const n = o.rows;
   const d = o.dimensions;
@@ -251,5 +256,5 @@ export function hyperplaneStream(options: HyperplaneOptions): SyntheticStream {
   }
   const names = Array.from({ length: d }, (_, j) => `x${j + 1}`);
   const columns: Column[] = names.map((name, j) => ({ type: FeatureTypes.numeric, name, values: x[j] }));
-  return { frame: new Frame({ schema: streamSchema(names), columns, labels, time: rowIndexTime(n) }), concept };
+  return { frame: new Frame({ schema: streamSchema(names), columns, labels, time: rowIndexTime(n) }), concept, weights: base };
 }
