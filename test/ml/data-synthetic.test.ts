@@ -17,7 +17,7 @@ function sameFrame(a: Frame, b: Frame): boolean {
 }
 
 test('the same seed gives bit-identical streams and another seed a different one', () => {
-  const opts = { rows: 2_000, noise: 0.1, drift: { mode: 'gradual', at: [1_000], width: 200 } } as const;
+  const opts = { rows: 2_000, noise: 0.1, drift: { mode: 'gradual' as const, at: [1_000], width: 200 } };
   const a = seaStream({ ...opts, seed: 3 });
   const b = seaStream({ ...opts, seed: 3 });
   assert.ok(sameFrame(a.frame, b.frame));
