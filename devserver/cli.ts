@@ -1,4 +1,11 @@
-/** Runs the embedded server from the command line (see cli-args.ts for the accepted forms). */
+/**
+ * Runs the embedded server from the command line (see cli-args.ts for the accepted forms).
+ *
+ * Statistics for benchmarks: when `RETRAIN_DEVSERVER_STATS_FILE=<path>` is set, SIGUSR2 makes the process write
+ * `{"rpcCounts":{<RPC name>:<count>,...},"rss":<bytes>,"heapUsed":<bytes>,"pollsWaiting":<held polls>,"at":<ms>}`
+ * to that path (written to a temporary file, then renamed, so a reader never sees a partial file).
+ */
+import { renameSync, writeFileSync } from 'node:fs';
 import { parseLaunchArgs } from './cli-args';
 import { startDevServer } from './server';
 
@@ -15,6 +22,21 @@ async function main(): Promise<void> {
     `temporal-devserver listening on ${server.address} (namespace ${opts.namespace ?? 'default'}${opts.timeSkipping ? ', time skipping' : ''})\n`,
   );
   const stop = () => void server.close().then(() => process.exit(0));
+  const statsFile = process.env.RETRAIN_DEVSERVER_STATS_FILE;
+  if (statsFile) {
+    process.on('SIGUSR2', () => {
+      const e = server.engine;
+      const stats = {
+        rpcCounts: Object.fromEntries(e.rpcCounts),
+        rss: process.memoryUsage.rss(),
+        heapUsed: process.memoryUsage().heapUsed,
+        pollsWaiting: e.workflowTasks.waiting + e.activityTasks.waiting,
+        at: Date.now(),
+      };
+      writeFileSync(`${statsFile}.tmp`, JSON.stringify(stats));
+      renameSync(`${statsFile}.tmp`, statsFile);
+    });
+  }
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
