@@ -1,0 +1,226 @@
+/**
+ * `npm run bench:devserver`: benchmarks the embedded Temporal server (devserver/) against the real SDK 1.24 worker
+ * and client. The server runs in its own process (bin/temporal-devserver, plain dev mode); the worker and the client
+ * run in this process. Prints one JSON object per line on stdout (progress goes to stderr):
+ *
+ * - `{"case":"throughput", ...}`: workflows with three activities and one signal (start, signal, wait for the
+ *   result), after a short warm-up. CPU seconds of the server (from /proc/<pid>/stat) and of this process
+ *   (`process.cpuUsage()`, every thread of the SDK worker and client) over the measured window;
+ *   `server_cpu_share` = server / (server + worker and client). Target: at most 0.20.
+ * - `{"case":"idle", ...}`: open workflows each waiting on a signal, a worker polling; once they settle, the
+ *   server's resident memory (VmRSS) and its RPC rate over an idle window, counted by the server itself (SIGUSR2
+ *   statistics file, see devserver/cli.ts). Targets: at most 200 MB, under 5 RPCs per second.
+ *
+ * Options: `--case throughput|idle` (default both), `--workflows N` (2000), `--warmup N` (100), `--concurrency N`
+ * (workflows in flight, 200), `--open N` (1000), `--idle-seconds S` (10), `--profile DIR` (writes a `node
+ * --cpu-prof` profile of the server process to DIR). Example: `npm run bench:devserver -- --case throughput`.
+ */
+import { loadavg } from 'node:os';
+import { Connection, Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import * as activities from './activities';
+import { rpcDelta, selfCpuSeconds, startServerProcess, totalRpcs, type ServerProcess } from './server-process';
+
+const TARGETS = { serverCpuShareMax: 0.2, idleRssMbMax: 200, idleRpcPerSecondMax: 5 };
+
+function parseArgs(argv: string[]) {
+  const o = { cases: ['throughput', 'idle'], workflows: 2000, warmup: 100, concurrency: 200, open: 1000, idleSeconds: 10, profile: undefined as string | undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a}: expected a value`);
+      return x;
+    };
+    const n = () => {
+      const x = Number(v());
+      if (!Number.isFinite(x) || x < 0) throw new Error(`${a}: expected a non-negative number`);
+      return x;
+    };
+    if (a === '--case') {
+      const c = v();
+      if (c !== 'throughput' && c !== 'idle') throw new Error(`--case: expected throughput or idle, got "${c}"`);
+      o.cases = [c];
+    } else if (a === '--workflows') o.workflows = n();
+    else if (a === '--warmup') o.warmup = n();
+    else if (a === '--concurrency') o.concurrency = Math.max(1, n());
+    else if (a === '--open') o.open = n();
+    else if (a === '--idle-seconds') o.idleSeconds = n();
+    else if (a === '--profile') o.profile = v();
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+type Options = ReturnType<typeof parseArgs>;
+
+const progress = (m: string) => process.stderr.write(`bench:devserver: ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+const load = () => loadavg().map((x) => round(x, 2));
+
+async function withServer<T>(opts: Options, taskQueue: string, body: (s: ServerProcess, client: Client, worker: Worker) => Promise<T>): Promise<T> {
+  const server = await startServerProcess({ profileDir: opts.profile });
+  progress(`server pid ${server.pid} on ${server.address}`);
+  let connection: Connection | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  try {
+    connection = await Connection.connect({ address: server.address });
+    nativeConnection = await NativeConnection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('./workflows'),
+      activities,
+      maxConcurrentWorkflowTaskExecutions: 100,
+      maxConcurrentActivityTaskExecutions: 200,
+      maxCachedWorkflows: Math.max(opts.concurrency, opts.open) + 100,
+    });
+    let result: T | undefined;
+    await worker.runUntil(async () => {
+      result = await body(server, client, worker);
+    });
+    return result as T;
+  } finally {
+    await connection?.close().catch(() => undefined);
+    await nativeConnection?.close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+/** Runs `count` workflows with at most `concurrency` in flight: start, signal, wait for the result. */
+async function runWorkflows(client: Client, taskQueue: string, prefix: string, count: number, concurrency: number): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      const handle = await client.workflow.start('threeActivitiesOneSignal', { taskQueue, workflowId: `${prefix}-${i}`, args: [i] });
+      await handle.signal('go', 1000);
+      const r = await handle.result();
+      if (r !== i + 3 + 1000) throw new Error(`workflow ${prefix}-${i} returned ${r}, expected ${i + 1003}`);
+      if (++done % 500 === 0) progress(`${prefix}: ${done}/${count}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+}
+
+async function throughput(opts: Options): Promise<object> {
+  const taskQueue = `bench-throughput-${process.pid}`;
+  return withServer(opts, taskQueue, async (server, client) => {
+    if (opts.warmup > 0) {
+      progress(`warm-up: ${opts.warmup} workflows`);
+      await runWorkflows(client, taskQueue, 'warmup', opts.warmup, opts.concurrency);
+    }
+    progress(`measuring: ${opts.workflows} workflows, ${opts.concurrency} in flight`);
+    const loadBefore = load();
+    const stats0 = await server.stats();
+    const server0 = server.cpuSeconds();
+    const self0 = selfCpuSeconds();
+    const t0 = performance.now();
+    await runWorkflows(client, taskQueue, 'wf', opts.workflows, opts.concurrency);
+    const wall = (performance.now() - t0) / 1000;
+    const serverCpu = server.cpuSeconds() - server0;
+    const selfCpu = selfCpuSeconds() - self0;
+    const stats1 = await server.stats();
+    const total = serverCpu + selfCpu;
+    const share = total > 0 ? serverCpu / total : 0;
+    const rpcs = totalRpcs(stats1) - totalRpcs(stats0);
+    return {
+      case: 'throughput',
+      workflows: opts.workflows,
+      workflows_per_s: round(opts.workflows / wall, 1),
+      server_cpu_share: round(share),
+      wall_s: round(wall),
+      server_cpu_s: round(serverCpu),
+      worker_client_cpu_s: round(selfCpu),
+      total_cpu_s: round(total),
+      server_cpu_ms_per_workflow: round((serverCpu * 1000) / opts.workflows),
+      server_rpcs: rpcs,
+      server_rpcs_per_workflow: round(rpcs / opts.workflows, 2),
+      server_rss_mb: round(server.rssMb(), 1),
+      warmup_workflows: opts.warmup,
+      concurrency: opts.concurrency,
+      target_server_cpu_share_max: TARGETS.serverCpuShareMax,
+      targets_met: share <= TARGETS.serverCpuShareMax,
+      load_avg_before: loadBefore,
+      load_avg_after: load(),
+    };
+  });
+}
+
+async function idle(opts: Options): Promise<object> {
+  const taskQueue = `bench-idle-${process.pid}`;
+  return withServer(opts, taskQueue, async (server, client) => {
+    progress(`starting ${opts.open} workflows that wait on a signal`);
+    const t0 = performance.now();
+    let next = 0;
+    const handles: Awaited<ReturnType<typeof client.workflow.start>>[] = [];
+    await Promise.all(
+      Array.from({ length: Math.min(opts.concurrency, opts.open) }, async () => {
+        while (next < opts.open) {
+          const i = next++;
+          handles.push(await client.workflow.start('waitForSignal', { taskQueue, workflowId: `idle-${i}` }));
+        }
+      }),
+    );
+    // Settled: every run's first workflow task answered, and the server's counts stop moving.
+    let s = await server.stats();
+    const deadline = Date.now() + 120_000;
+    while ((s.rpcCounts.RespondWorkflowTaskCompleted ?? 0) < opts.open) {
+      if (Date.now() > deadline) throw new Error(`only ${s.rpcCounts.RespondWorkflowTaskCompleted ?? 0} of ${opts.open} first workflow tasks completed in 120 s`);
+      await sleep(200);
+      s = await server.stats();
+    }
+    const settleS = (performance.now() - t0) / 1000;
+    await sleep(2000);
+    progress(`settled in ${settleS.toFixed(1)} s; measuring ${opts.idleSeconds} s of idleness`);
+    const loadBefore = load();
+    const before = await server.stats();
+    const cpu0 = server.cpuSeconds();
+    const w0 = performance.now();
+    await sleep(opts.idleSeconds * 1000);
+    const after = await server.stats();
+    const window = (performance.now() - w0) / 1000;
+    const idleCpu = server.cpuSeconds() - cpu0;
+    const rss = server.rssMb();
+    const rate = (totalRpcs(after) - totalRpcs(before)) / window;
+    // Finish the workflows so the worker shuts down without a thousand open runs in its cache.
+    await Promise.all(handles.map((h) => h.signal('go', 1)));
+    return {
+      case: 'idle',
+      open_workflows: opts.open,
+      server_rss_mb: round(rss, 1),
+      idle_rpc_per_s: round(rate, 2),
+      idle_window_s: round(window, 2),
+      idle_rpcs: rpcDelta(before, after),
+      idle_polls_held: after.pollsWaiting,
+      idle_server_cpu_s: round(idleCpu),
+      server_heap_used_mb: round(after.heapUsed / 2 ** 20, 1),
+      settle_s: round(settleS, 2),
+      target_server_rss_mb_max: TARGETS.idleRssMbMax,
+      target_idle_rpc_per_s_max: TARGETS.idleRpcPerSecondMax,
+      targets_met: rss <= TARGETS.idleRssMbMax && rate < TARGETS.idleRpcPerSecondMax,
+      load_avg_before: loadBefore,
+      load_avg_after: load(),
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  for (const c of opts.cases) {
+    const result = c === 'throughput' ? await throughput(opts) : await idle(opts);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench:devserver failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

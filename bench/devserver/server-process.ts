@@ -1,0 +1,151 @@
+/**
+ * The devserver under benchmark, in its own process: `bin/temporal-devserver --port <free port>` (plain dev mode, no
+ * time skipping), its CPU seconds and resident memory read from /proc, and its own RPC counts read through the
+ * statistics file that devserver/cli.ts writes on SIGUSR2 (RETRAIN_DEVSERVER_STATS_FILE).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEVSERVER_EXECUTABLE } from '../../devserver';
+
+export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; the fields after its closing parenthesis start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[14 - 3]);
+  const stime = Number(fields[15 - 3]);
+  return (utime + stime) / CLK_TCK;
+}
+
+/** Resident memory of a process in MB, from VmRSS in /proc/<pid>/status. */
+export function procRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
+
+/** CPU seconds of this process (all threads: the SDK core's Rust threads and workflow worker threads included). */
+export function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerStats {
+  rpcCounts: Record<string, number>;
+  rss: number;
+  heapUsed: number;
+  pollsWaiting: number;
+  at: number;
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly address: string;
+  cpuSeconds(): number;
+  rssMb(): number;
+  /** Asks the server for its statistics (SIGUSR2) and waits for the file it writes. */
+  stats(): Promise<ServerStats>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Spawns the executable on a free port. `profileDir` turns on `node --cpu-prof` for the server process only (the
+ * profile is written when the server exits on SIGTERM).
+ */
+export async function startServerProcess(opts: { profileDir?: string } = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'devserver-bench-'));
+  const statsFile = join(dir, 'stats.json');
+  const env: NodeJS.ProcessEnv = { ...process.env, RETRAIN_DEVSERVER_STATS_FILE: statsFile };
+  delete env.RETRAIN_DEVSERVER_VERBOSE;
+  if (opts.profileDir) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${opts.profileDir}`.trim();
+  const child: ChildProcess = spawn(DEVSERVER_EXECUTABLE, ['--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    let listening = false;
+    const timer = setTimeout(() => reject(new Error(`devserver did not start in 30 s: ${buf}`)), 30_000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      if (!listening) {
+        buf += d;
+        if (buf.includes('listening on')) {
+          listening = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+      // Keep forwarding the server's own log lines (warnings, errors) as progress.
+      for (const line of d.split('\n')) if (line.trim() && !line.includes('listening on')) process.stderr.write(`[server] ${line}\n`);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`devserver exited with code ${code} before listening: ${buf}`));
+    });
+  });
+  const pid = child.pid!;
+  let seq = 0;
+  return {
+    pid,
+    address: `127.0.0.1:${port}`,
+    cpuSeconds: () => procCpuSeconds(pid),
+    rssMb: () => procRssMb(pid),
+    async stats() {
+      seq++;
+      rmSync(statsFile, { force: true });
+      const sentAt = Date.now();
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 500; i++) {
+        await sleep(10);
+        if (existsSync(statsFile)) {
+          const s = JSON.parse(readFileSync(statsFile, 'utf8')) as ServerStats;
+          if (s.at >= sentAt - 5) return s;
+        }
+      }
+      throw new Error(`devserver wrote no statistics file (request ${seq}) within 5 s`);
+    },
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await Promise.race([exit, sleep(10_000)]);
+        if (!exited) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sum of all RPC counts. */
+export function totalRpcs(s: ServerStats): number {
+  return Object.values(s.rpcCounts).reduce((a, b) => a + b, 0);
+}
+
+/** The per-RPC difference between two snapshots, non-zero entries only. */
+export function rpcDelta(before: ServerStats, after: ServerStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.rpcCounts)) {
+    const d = v - (before.rpcCounts[k] ?? 0);
+    if (d) out[k] = d;
+  }
+  return out;
+}
