@@ -72,10 +72,10 @@ export function useHarness(opts: {
   };
 }
 
-/** Replays the handle's history against the same workflow code; throws on any nondeterminism. */
-export async function assertReplays(handle: WorkflowHandle): Promise<void> {
+/** Replays the handle's history against the same workflow code (default: fixtures/workflows); throws on any nondeterminism. */
+export async function assertReplays(handle: WorkflowHandle, workflowsPath: string = WORKFLOWS_PATH): Promise<void> {
   const history = await handle.fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, handle.workflowId);
+  await Worker.runReplayHistory({ workflowsPath }, history, handle.workflowId);
 }
 
 /** Event type names of a handle's history, e.g. ['WORKFLOW_EXECUTION_STARTED', ...]. */
