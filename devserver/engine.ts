@@ -71,6 +71,8 @@ export interface StartParams {
   root?: temporal.api.common.v1.IWorkflowExecution;
   /** Expiration of the whole chain (execution timeout), kept across continue-as-new and retries. */
   expirationTime?: number;
+  /** A run id chosen by the caller (continue-as-new writes it into the closing run's last event first). */
+  runId?: string;
   /** Events to write right after WorkflowExecutionStarted (signal-with-start), before the first task. */
   beforeFirstTask?: (run: WorkflowRun) => void;
 }
@@ -234,7 +236,7 @@ export class Engine implements RunHost {
 
   /** Creates a run unconditionally (also used for continue-as-new, retries and children). */
   createRun(ns: Namespace, p: StartParams): WorkflowRun {
-    const runId = randomUUID();
+    const runId = p.runId ?? randomUUID();
     const now = this.clock.now();
     const execMs = p.executionTimeoutMs ?? 0;
     let runMs = p.runTimeoutMs ?? 0;
@@ -273,8 +275,7 @@ export class Engine implements RunHost {
     const run = new WorkflowRun(this, ns.name, p.workflowId, runId, p.workflowType, p.taskQueue, attrs, p.firstRunId ?? runId);
     if (p.requestId) run.requestIds.add(p.requestId);
     const chain = ns.chains.get(p.workflowId);
-    if (chain && chain[chain.length - 1].isOpen === false) chain.push(run);
-    else if (chain) chain.push(run);
+    if (chain) chain.push(run);
     else ns.chains.set(p.workflowId, [run]);
     ns.runs.set(runId, run);
     run.writeStarted();

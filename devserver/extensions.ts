@@ -1,11 +1,15 @@
 /**
  * Features layered on the core engine through its hooks: child workflows, continue-as-new, external signals and
- * cancellation, updates, and visibility (list, count, search attributes). Returns extra RPC handlers by service.
+ * cancellation (children.ts), updates (updates.ts), and visibility (visibility-service.ts). Returns the extra RPC
+ * handlers by service; server.ts prefers them over the engine's own methods.
  */
+import { installChildren } from './children';
 import type { Engine } from './engine';
+import { installUpdates } from './updates';
 
 export type ServiceHandlers = Partial<Record<'workflow' | 'operator' | 'test' | 'health', Record<string, unknown>>>;
 
-export function installExtensions(_engine: Engine, _opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
-  return { operator: {} };
+export function installExtensions(engine: Engine, _opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
+  installChildren(engine);
+  return { workflow: { ...installUpdates(engine) }, operator: {} };
 }

@@ -79,9 +79,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       if (m.responseStream) continue;
       definition[m.name] = serverMethodDefinition(m);
       const name = lowerFirst(m.name);
-      const own = (extensionHandlers[key]?.[name] ??
-        (key === 'operator' ? undefined : (engine as unknown as Record<string, unknown>)[name])) as Handler | undefined;
-      const handler: Handler | undefined = typeof own === 'function' ? own.bind(key === 'operator' ? extensionHandlers.operator : engine) : undefined;
+      const ext = extensionHandlers[key]?.[name];
+      const own = key === 'operator' ? undefined : (engine as unknown as Record<string, unknown>)[name];
+      const handler: Handler | undefined =
+        typeof ext === 'function'
+          ? (ext.bind(extensionHandlers[key]) as Handler)
+          : typeof own === 'function'
+            ? (own.bind(engine) as Handler)
+            : undefined;
       implementation[m.name] = unary(m.name, handler, engine, log);
     }
     server.addService(definition, implementation);

@@ -1,0 +1,427 @@
+/**
+ * Commands that reach beyond one run: continue-as-new (the chain keeps its workflow id and first run id), child
+ * workflows (start, the started and closed events delivered to the parent, WORKFLOW_ALREADY_EXISTS, parent close
+ * policies), and signals and cancellation requests sent to external workflows. Deliveries to another run happen
+ * after the issuing task completes, as the real server's transfer tasks do, holding a time-skipping lock meanwhile.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Engine, StartParams } from './engine';
+import { ServerError, Status } from './errors';
+import { enums, EventType, temporal, durationMs, long, num } from './proto';
+import { ExecutionStatus, type WorkflowRun } from './run';
+
+type ICommand = temporal.api.command.v1.ICommand;
+const CommandType = enums.CommandType;
+const ParentClosePolicy = enums.ParentClosePolicy;
+
+interface ChildLink {
+  initiatedEventId: number;
+  workflowId: string;
+  workflowType: string;
+  namespace: string;
+  policy: number;
+  /** Set once the start succeeded. */
+  runId?: string;
+  startedEventId?: number;
+  closed: boolean;
+}
+
+interface ParentLink {
+  parent: WorkflowRun;
+  initiatedEventId: number;
+}
+
+function children(run: WorkflowRun): Map<number, ChildLink> {
+  let m = run.ext.children as Map<number, ChildLink> | undefined;
+  if (!m) {
+    m = new Map();
+    run.ext.children = m;
+    run.ext.pendingChildren = () =>
+      [...m!.values()]
+        .filter((c) => !c.closed && c.runId)
+        .map((c) => ({
+          workflowId: c.workflowId,
+          runId: c.runId,
+          workflowTypeName: c.workflowType,
+          initiatedId: long(c.initiatedEventId),
+          parentClosePolicy: c.policy,
+        }));
+  }
+  return m;
+}
+
+export function installChildren(engine: Engine): void {
+  /** Runs `fn` soon, holding a time-skipping lock until it has run (the Java test server locks the same way). */
+  const later = (fn: () => void) => {
+    engine.clock.lock();
+    setImmediate(() => {
+      try {
+        fn();
+      } catch (e) {
+        engine.log(`cross-run delivery failed: ${(e as Error).stack ?? e}`);
+      } finally {
+        engine.clock.unlock();
+      }
+    });
+  };
+
+  engine.hooks.crossRunCommand.push((run, c, completedId) => {
+    switch (num(c.commandType as number)) {
+      case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        continueAsNew(run, c.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId);
+        return true;
+      case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+        startChild(run, c.startChildWorkflowExecutionCommandAttributes ?? {}, completedId);
+        return true;
+      case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+        signalExternal(run, c.signalExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+        return true;
+      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+        cancelExternal(run, c.requestCancelExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+        return true;
+      default:
+        return false;
+    }
+  });
+
+  engine.hooks.runClosed.push((run) => {
+    applyParentClosePolicy(run);
+    notifyParent(run);
+  });
+
+  function continueAsNew(
+    run: WorkflowRun,
+    a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes,
+    completedId: number,
+  ): void {
+    const ns = engine.namespace(run.namespace);
+    const newRunId = randomUUID();
+    const workflowType = a.workflowType?.name || run.workflowType;
+    const taskQueue = a.taskQueue?.name || run.taskQueue;
+    const runTimeoutMs = durationMs(a.workflowRunTimeout) || durationMs(run.started.workflowRunTimeout) || 0;
+    const taskTimeoutMs = durationMs(a.workflowTaskTimeout) || durationMs(run.started.workflowTaskTimeout) || 10_000;
+    const memo = a.memo ?? run.memo;
+    const searchAttributes = a.searchAttributes ?? run.searchAttributes;
+    const ev = run.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, {
+      newExecutionRunId: newRunId,
+      workflowType: { name: workflowType },
+      taskQueue: { name: taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      input: a.input,
+      workflowRunTimeout: a.workflowRunTimeout ?? run.started.workflowRunTimeout,
+      workflowTaskTimeout: a.workflowTaskTimeout ?? run.started.workflowTaskTimeout,
+      workflowTaskCompletedEventId: completedId,
+      backoffStartInterval: a.backoffStartInterval,
+      initiator: a.initiator,
+      failure: a.failure,
+      lastCompletionResult: a.lastCompletionResult,
+      header: a.header,
+      memo,
+      searchAttributes,
+    });
+    const parentLink = run.ext.parent as ParentLink | undefined;
+    run.nextRunId = newRunId;
+    run.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW, ev);
+    const s = run.started;
+    const expiration = s.workflowExecutionExpirationTime;
+    const params: StartParams = {
+      namespace: ns.name,
+      runId: newRunId,
+      workflowId: run.workflowId,
+      workflowType,
+      taskQueue,
+      input: a.input,
+      header: a.header,
+      memo,
+      searchAttributes,
+      executionTimeoutMs: durationMs(s.workflowExecutionTimeout),
+      runTimeoutMs,
+      taskTimeoutMs,
+      identity: s.identity ?? '',
+      retryPolicy: a.retryPolicy ?? s.retryPolicy,
+      cronSchedule: a.cronSchedule ?? s.cronSchedule ?? undefined,
+      firstRunId: run.firstRunId,
+      continuedExecutionRunId: run.runId,
+      initiator: a.initiator ?? enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
+      attempt: 1,
+      firstWorkflowTaskBackoffMs: durationMs(a.backoffStartInterval),
+      lastCompletionResult: a.lastCompletionResult,
+      continuedFailure: a.failure,
+      parent: s.parentWorkflowExecution
+        ? { namespace: s.parentWorkflowNamespace ?? ns.name, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
+        : undefined,
+      root: s.rootWorkflowExecution ?? undefined,
+      expirationTime: expiration ? num(expiration.seconds) * 1000 + (expiration.nanos ?? 0) / 1e6 : undefined,
+    };
+    const next = engine.createRun(ns, params);
+    if (parentLink) next.ext.parent = parentLink;
+  }
+
+  function startChild(
+    parent: WorkflowRun,
+    a: temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes,
+    completedId: number,
+  ): void {
+    const namespace = a.namespace || parent.namespace;
+    const taskQueue = a.taskQueue?.name || parent.taskQueue;
+    const workflowType = a.workflowType?.name ?? '';
+    const policy = a.parentClosePolicy || ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE;
+    const initiated = parent.append(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, {
+      namespace,
+      namespaceId: engine.namespaces.get(namespace)?.id,
+      workflowId: a.workflowId,
+      workflowType: a.workflowType,
+      taskQueue: { name: taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      input: a.input,
+      workflowExecutionTimeout: a.workflowExecutionTimeout,
+      workflowRunTimeout: a.workflowRunTimeout,
+      workflowTaskTimeout: a.workflowTaskTimeout,
+      parentClosePolicy: policy,
+      control: a.control,
+      workflowTaskCompletedEventId: completedId,
+      workflowIdReusePolicy: a.workflowIdReusePolicy,
+      retryPolicy: a.retryPolicy,
+      cronSchedule: a.cronSchedule,
+      header: a.header,
+      memo: a.memo,
+      searchAttributes: a.searchAttributes,
+      priority: a.priority,
+    });
+    const initiatedEventId = num(initiated.eventId);
+    const link: ChildLink = { initiatedEventId, workflowId: a.workflowId ?? '', workflowType, namespace, policy, closed: false };
+    children(parent).set(initiatedEventId, link);
+    later(() => {
+      if (!parent.isOpen) return;
+      let child: WorkflowRun;
+      try {
+        const root = parent.started.rootWorkflowExecution ?? parent.execution;
+        ({ run: child } = engine.startRun(
+          {
+            namespace,
+            workflowId: a.workflowId ?? '',
+            workflowType,
+            taskQueue,
+            input: a.input,
+            header: a.header,
+            memo: a.memo,
+            searchAttributes: a.searchAttributes,
+            executionTimeoutMs: durationMs(a.workflowExecutionTimeout),
+            runTimeoutMs: durationMs(a.workflowRunTimeout),
+            taskTimeoutMs: durationMs(a.workflowTaskTimeout),
+            retryPolicy: a.retryPolicy,
+            cronSchedule: a.cronSchedule ?? undefined,
+            parent: { namespace: parent.namespace, execution: parent.execution, initiatedEventId },
+            root,
+          },
+          { reuse: a.workflowIdReusePolicy ?? undefined, conflict: enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL },
+        ));
+      } catch (e) {
+        if (!(e instanceof ServerError) || (e.code !== Status.ALREADY_EXISTS && e.code !== Status.NOT_FOUND)) throw e;
+        link.closed = true;
+        parent.deliver(() =>
+          parent.append(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED, {
+            namespace,
+            workflowId: a.workflowId,
+            workflowType: a.workflowType,
+            cause:
+              e.code === Status.ALREADY_EXISTS
+                ? enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
+                : enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND,
+            control: a.control,
+            initiatedEventId,
+            workflowTaskCompletedEventId: completedId,
+          }),
+        );
+        return;
+      }
+      child.ext.parent = { parent, initiatedEventId } satisfies ParentLink;
+      link.runId = child.runId;
+      parent.deliver(() => {
+        const ev = parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, {
+          namespace,
+          initiatedEventId,
+          workflowExecution: child.execution,
+          workflowType: { name: workflowType },
+          header: a.header,
+        });
+        link.startedEventId = num(ev.eventId);
+      });
+    });
+  }
+
+  function notifyParent(run: WorkflowRun): void {
+    if (run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) return;
+    const link = run.ext.parent as ParentLink | undefined;
+    if (!link) return;
+    const { parent, initiatedEventId } = link;
+    const child = children(parent).get(initiatedEventId);
+    if (!child || child.closed) return;
+    child.closed = true;
+    if (!parent.isOpen) return;
+    const close = run.closeEvent!;
+    const base = {
+      namespace: run.namespace,
+      workflowExecution: run.execution,
+      workflowType: { name: run.workflowType },
+      initiatedEventId,
+    };
+    parent.deliver(() => {
+      const startedEventId = child.startedEventId ?? 0;
+      switch (run.status) {
+        case ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+          parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED, {
+            ...base,
+            startedEventId,
+            result: close.workflowExecutionCompletedEventAttributes?.result,
+          });
+          break;
+        case ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED:
+          parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED, {
+            ...base,
+            startedEventId,
+            failure: close.workflowExecutionFailedEventAttributes?.failure,
+            retryState: close.workflowExecutionFailedEventAttributes?.retryState,
+          });
+          break;
+        case ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED:
+          parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED, {
+            ...base,
+            startedEventId,
+            details: close.workflowExecutionCanceledEventAttributes?.details,
+          });
+          break;
+        case ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+          parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT, {
+            ...base,
+            startedEventId,
+            retryState: close.workflowExecutionTimedOutEventAttributes?.retryState,
+          });
+          break;
+        case ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+          parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED, { ...base, startedEventId });
+          break;
+      }
+    });
+  }
+
+  function applyParentClosePolicy(parent: WorkflowRun): void {
+    const m = parent.ext.children as Map<number, ChildLink> | undefined;
+    if (!m) return;
+    for (const link of m.values()) {
+      if (link.closed || !link.runId) continue;
+      if (link.policy === ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON) continue;
+      const ns = engine.namespaces.get(link.namespace);
+      const child = ns?.current(link.workflowId);
+      if (!child || !child.isOpen || child.firstRunId !== ns?.runs.get(link.runId)?.firstRunId) continue;
+      later(() => {
+        if (!child.isOpen) return;
+        if (link.policy === ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL) {
+          child.requestCancel('by parent close policy', 'parent-close-policy', {
+            externalWorkflowExecution: parent.execution,
+          });
+        } else {
+          child.terminate('by parent close policy', null, 'parent-close-policy');
+        }
+      });
+    }
+  }
+
+  function findTarget(namespace: string, execution: temporal.api.common.v1.IWorkflowExecution | null | undefined) {
+    const ns = engine.namespaces.get(namespace);
+    if (!ns || !execution?.workflowId) return undefined;
+    const run = execution.runId ? ns.runs.get(execution.runId) : ns.current(execution.workflowId);
+    return run && run.workflowId === execution.workflowId && run.isOpen ? run : undefined;
+  }
+
+  function signalExternal(
+    run: WorkflowRun,
+    a: temporal.api.command.v1.ISignalExternalWorkflowExecutionCommandAttributes,
+    completedId: number,
+  ): void {
+    const namespace = a.namespace || run.namespace;
+    const initiated = run.append(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, {
+      namespace,
+      workflowExecution: a.execution,
+      signalName: a.signalName,
+      input: a.input,
+      control: a.control,
+      childWorkflowOnly: a.childWorkflowOnly,
+      header: a.header,
+      workflowTaskCompletedEventId: completedId,
+    });
+    const initiatedEventId = num(initiated.eventId);
+    later(() => {
+      if (!run.isOpen) return;
+      const target = findTarget(namespace, a.execution);
+      if (target) {
+        target.signal(a.signalName ?? '', a.input, '', a.header, { externalWorkflowExecution: run.execution });
+        run.deliver(() =>
+          run.append(EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, {
+            initiatedEventId,
+            namespace,
+            workflowExecution: { workflowId: target.workflowId, runId: a.execution?.runId ?? '' },
+            control: a.control,
+          }),
+        );
+      } else {
+        run.deliver(() =>
+          run.append(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, {
+            cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+            workflowTaskCompletedEventId: completedId,
+            namespace,
+            workflowExecution: a.execution,
+            initiatedEventId,
+            control: a.control,
+          }),
+        );
+      }
+    });
+  }
+
+  function cancelExternal(
+    run: WorkflowRun,
+    a: temporal.api.command.v1.IRequestCancelExternalWorkflowExecutionCommandAttributes,
+    completedId: number,
+  ): void {
+    const namespace = a.namespace || run.namespace;
+    const execution = { workflowId: a.workflowId, runId: a.runId };
+    const initiated = run.append(EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, {
+      namespace,
+      workflowExecution: execution,
+      control: a.control,
+      childWorkflowOnly: a.childWorkflowOnly,
+      reason: a.reason,
+      workflowTaskCompletedEventId: completedId,
+    });
+    const initiatedEventId = num(initiated.eventId);
+    later(() => {
+      if (!run.isOpen) return;
+      const target = findTarget(namespace, execution);
+      if (target) {
+        target.requestCancel(a.reason ?? '', '', {
+          externalInitiatedEventId: initiatedEventId,
+          externalWorkflowExecution: run.execution,
+        });
+        run.deliver(() =>
+          run.append(EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, {
+            initiatedEventId,
+            namespace,
+            workflowExecution: execution,
+          }),
+        );
+      } else {
+        run.deliver(() =>
+          run.append(EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, {
+            cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+            workflowTaskCompletedEventId: completedId,
+            namespace,
+            workflowExecution: execution,
+            initiatedEventId,
+            control: a.control,
+          }),
+        );
+      }
+    });
+  }
+}
+
+export type { ICommand };

@@ -1,0 +1,243 @@
+/**
+ * Workflow updates: admission, delivery to the worker as protocol messages on a workflow task, the worker's
+ * acceptance, rejection and response, the ADMITTED / ACCEPTED / COMPLETED wait stages, polling, deduplication by
+ * update id, and update-with-start. A rejected update writes no update events (validators run before anything
+ * reaches history); the task that carried it still appears, which the SDK replays fine.
+ */
+import type { CallContext, Engine } from './engine';
+import { invalidArgument, notFound, requireField, ServerError, Status } from './errors';
+import { enums, EventType, temporal, long, root } from './proto';
+import type { WorkflowRun } from './run';
+
+const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
+type IMessage = temporal.api.protocol.v1.IMessage;
+type IOutcome = temporal.api.update.v1.IOutcome;
+
+interface UpdateState {
+  id: string;
+  request: temporal.api.update.v1.IRequest;
+  state: 'admitted' | 'sent' | 'accepted' | 'completed';
+  outcome?: IOutcome;
+  acceptedEventId?: number;
+  waiters: Array<() => void>;
+}
+
+const TYPE_PREFIX = 'type.googleapis.com/';
+const RequestType = root.lookupType('temporal.api.update.v1.Request');
+
+function updates(run: WorkflowRun): Map<string, UpdateState> {
+  let m = run.ext.updates as Map<string, UpdateState> | undefined;
+  if (!m) {
+    m = new Map();
+    run.ext.updates = m;
+  }
+  return m;
+}
+
+function notify(u: UpdateState): void {
+  const ws = u.waiters.splice(0);
+  for (const w of ws) w();
+}
+
+function stageOf(u: UpdateState): number {
+  if (u.state === 'completed') return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
+  if (u.state === 'accepted') return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+  return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED;
+}
+
+export function installUpdates(engine: Engine): Record<string, unknown> {
+  engine.hooks.pendingMessages.push((run) => {
+    const m = run.ext.updates as Map<string, UpdateState> | undefined;
+    if (!m || !run.wft) return [];
+    const sequencingId = run.wft.startedEventId - 1;
+    const out: IMessage[] = [];
+    for (const u of m.values()) {
+      if (u.state !== 'admitted') continue;
+      u.state = 'sent';
+      out.push({
+        id: `${u.id}/request`,
+        protocolInstanceId: u.id,
+        eventId: long(sequencingId),
+        body: { type_url: `${TYPE_PREFIX}temporal.api.update.v1.Request`, value: RequestType.encode(u.request).finish() },
+      });
+    }
+    return out;
+  });
+
+  const resetSent = (run: WorkflowRun) => {
+    const m = run.ext.updates as Map<string, UpdateState> | undefined;
+    if (!m) return;
+    let any = false;
+    for (const u of m.values()) {
+      if (u.state === 'sent') {
+        u.state = 'admitted';
+        any = true;
+      }
+    }
+    if (any) run.requestWft();
+  };
+
+  const ext = (run: WorkflowRun) => {
+    if (run.ext.returnUpdates) return;
+    run.ext.returnUpdates = resetSent;
+    run.ext.afterUpdateTask = resetSent;
+    run.ext.applyProtocolMessage = (r: WorkflowRun, msg: IMessage, completedId: number) => applyMessage(r, msg, completedId);
+  };
+
+  engine.hooks.messages.push((run, messages) => {
+    // Rejections write nothing to history; handle them before the commands.
+    for (const msg of messages) {
+      const type = (msg.body?.type_url ?? '').replace(TYPE_PREFIX, '');
+      if (type !== 'temporal.api.update.v1.Rejection') continue;
+      const u = updates(run).get(msg.protocolInstanceId ?? '');
+      if (!u) continue;
+      const rej = temporal.api.update.v1.Rejection.decode(msg.body!.value!);
+      u.state = 'completed';
+      u.outcome = { failure: rej.failure };
+      notify(u);
+    }
+  });
+
+  function applyMessage(run: WorkflowRun, msg: IMessage, completedId: number): void {
+    const type = (msg.body?.type_url ?? '').replace(TYPE_PREFIX, '');
+    const u = updates(run).get(msg.protocolInstanceId ?? '');
+    if (type === 'temporal.api.update.v1.Acceptance') {
+      const acc = temporal.api.update.v1.Acceptance.decode(msg.body!.value!);
+      const ev = run.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, {
+        protocolInstanceId: msg.protocolInstanceId,
+        acceptedRequestMessageId: acc.acceptedRequestMessageId,
+        acceptedRequestSequencingEventId: acc.acceptedRequestSequencingEventId,
+        acceptedRequest: acc.acceptedRequest ?? u?.request,
+      });
+      if (u) {
+        u.state = 'accepted';
+        u.acceptedEventId = Number(ev.eventId);
+        notify(u);
+      }
+    } else if (type === 'temporal.api.update.v1.Response') {
+      const res = temporal.api.update.v1.Response.decode(msg.body!.value!);
+      run.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, {
+        meta: res.meta,
+        acceptedEventId: long(u?.acceptedEventId ?? 0),
+        outcome: res.outcome,
+      });
+      if (u) {
+        u.state = 'completed';
+        u.outcome = res.outcome ?? undefined;
+        notify(u);
+      }
+    }
+    void completedId;
+  }
+
+  function waitStage(run: WorkflowRun, u: UpdateState, stage: number, ctx: CallContext, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (stageOf(u) >= stage || !run.isOpen) {
+          clearTimeout(timer);
+          resolve();
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(resolve, timeoutMs);
+      if (check()) return;
+      const w = () => {
+        if (!check()) u.waiters.push(w);
+      };
+      u.waiters.push(w);
+      run.onClose(() => check());
+      ctx.onCancel(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  function response(run: WorkflowRun, u: UpdateState) {
+    return {
+      updateRef: { workflowExecution: run.execution, updateId: u.id },
+      outcome: u.state === 'completed' ? u.outcome : undefined,
+      stage: stageOf(u),
+    };
+  }
+
+  async function admit(
+    run: WorkflowRun,
+    req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest,
+    ctx: CallContext,
+  ) {
+    const updateId = requireField(req.request?.meta?.updateId, 'Request.Meta.UpdateId');
+    requireField(req.request?.input?.name, 'Request.Input.Name');
+    if (!run.isOpen) throw notFound('workflow execution already completed');
+    ext(run);
+    const m = updates(run);
+    let u = m.get(updateId);
+    if (!u) {
+      u = { id: updateId, request: req.request!, state: 'admitted', waiters: [] };
+      m.set(updateId, u);
+      run.requestWft();
+    }
+    let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;
+    if (stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED) stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+    if (stage > Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED) {
+      await waitStage(run, u, stage, ctx, engine.options.historyPollTimeoutMs);
+    }
+    if (!run.isOpen && u.state !== 'completed') {
+      if (u.state === 'accepted') {
+        // Accepted but the workflow closed before answering: the real server reports the update as failed.
+        u.state = 'completed';
+        u.outcome = { failure: { message: 'Workflow Update failed because the Workflow completed before the Update completed.' } };
+      } else {
+        throw notFound('workflow execution already completed');
+      }
+    }
+    return response(run, u);
+  }
+
+  return {
+    updateWorkflowExecution(req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest, ctx: CallContext) {
+      const ns = engine.namespace(req.namespace);
+      const run = engine.findRun(ns, req.workflowExecution);
+      if (req.firstExecutionRunId && run.firstRunId !== req.firstExecutionRunId) {
+        throw notFound('workflow execution not found for the given first execution run id');
+      }
+      return admit(run, req, ctx);
+    },
+
+    async pollWorkflowExecutionUpdate(req: temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateRequest, ctx: CallContext) {
+      const ns = engine.namespace(req.namespace);
+      const updateId = requireField(req.updateRef?.updateId, 'UpdateRef.UpdateId');
+      const run = engine.findRun(ns, req.updateRef?.workflowExecution);
+      const u = (run.ext.updates as Map<string, UpdateState> | undefined)?.get(updateId);
+      if (!u) throw notFound(`update "${updateId}" not found`);
+      let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;
+      if (stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED) stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+      await waitStage(run, u, stage, ctx, engine.options.historyPollTimeoutMs);
+      return { outcome: u.state === 'completed' ? u.outcome : undefined, stage: stageOf(u), updateRef: { workflowExecution: run.execution, updateId } };
+    },
+
+    /** Update-with-start: a start (with conflict policy) and an update, executed together. */
+    async executeMultiOperation(req: temporal.api.workflowservice.v1.IExecuteMultiOperationRequest, ctx: CallContext) {
+      const ops = req.operations ?? [];
+      const start = ops[0]?.startWorkflow;
+      const update = ops[1]?.updateWorkflow;
+      if (ops.length !== 2 || !start || !update) {
+        throw invalidArgument('Operations: expected exactly [startWorkflow, updateWorkflow].');
+      }
+      const startResult = engine.startWorkflowExecution({ ...start, namespace: start.namespace || req.namespace }) as {
+        runId: string;
+        started: boolean;
+      };
+      const ns = engine.namespace(req.namespace);
+      const run = ns.runs.get(startResult.runId)!;
+      try {
+        const updateResponse = await admit(run, { ...update, namespace: req.namespace }, ctx);
+        return { responses: [{ startWorkflow: startResult }, { updateWorkflow: updateResponse }] };
+      } catch (e) {
+        if (e instanceof ServerError) throw e;
+        throw new ServerError(Status.INTERNAL, (e as Error).message);
+      }
+    },
+  };
+}
