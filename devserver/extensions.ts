@@ -6,10 +6,12 @@
 import { installChildren } from './children';
 import type { Engine } from './engine';
 import { installUpdates } from './updates';
+import { installVisibility } from './visibility-service';
 
 export type ServiceHandlers = Partial<Record<'workflow' | 'operator' | 'test' | 'health', Record<string, unknown>>>;
 
-export function installExtensions(engine: Engine, _opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
+export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
   installChildren(engine);
-  return { workflow: { ...installUpdates(engine) }, operator: {} };
+  const visibility = installVisibility(engine, opts.searchAttributes);
+  return { workflow: { ...installUpdates(engine), ...visibility.workflow }, operator: visibility.operator };
 }

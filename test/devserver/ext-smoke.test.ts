@@ -43,3 +43,30 @@ test('continue-as-new keeps the chain and result follows it', async () => {
   assert.notEqual(d.runId, handle.firstExecutionRunId);
   await replay(env.client.workflow.getHandle('monitor-1'));
 });
+
+test('list and count find executions by status and custom search attributes', async () => {
+  const { env, taskQueue } = h();
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: { ModelName: 2 /* KEYWORD */ },
+  });
+  const started = [];
+  for (const model of ['churn', 'fraud', 'churn']) {
+    started.push(
+      await env.client.workflow.start('counter', { taskQueue, workflowId: h().nextId(`vis-${model}`), searchAttributes: { ModelName: [model] } }),
+    );
+  }
+  await started[0].signal('done');
+  await started[0].result();
+  const ids = [];
+  for await (const e of env.client.workflow.list({ query: `ModelName = 'churn' AND ExecutionStatus = 'Running'` })) ids.push(e.workflowId);
+  assert.deepEqual(ids, [started[2].workflowId]);
+  const count = await env.client.workflow.count(`ModelName = 'churn' GROUP BY ExecutionStatus`);
+  assert.equal(count.count, 2);
+  await assert.rejects(env.client.workflow.count(`ModelName = `), (e: Error & { cause?: { code?: number; details?: string } }) => {
+    assert.equal(e.cause?.code, 3 /* INVALID_ARGUMENT */);
+    assert.match(e.cause?.details ?? '', /position 12/);
+    return true;
+  });
+  for (const s of started.slice(1)) await s.terminate();
+});

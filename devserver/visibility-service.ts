@@ -1,0 +1,141 @@
+/**
+ * Visibility wired into the server: every run is indexed in the in-memory store (visibility/store.ts) when it starts,
+ * after each completed workflow task (history length, upserted search attributes and memo) and when it closes, and
+ * the List/Count/GetSearchAttributes RPCs and the OperatorService's search-attribute admin read from it. Search
+ * attributes on start requests are checked against the registry, as the real frontend does.
+ */
+import type { CallContext, Engine } from './engine';
+import { invalidArgument, requireField } from './errors';
+import { temporal } from './proto';
+import type { WorkflowRun } from './run';
+import { QueryError, ExecutionStatus as StatusByName, type ExecutionStatusName, type VisibilityRecord } from './visibility/query';
+import {
+  SearchAttributeError,
+  SearchAttributeRegistry,
+  decodeSearchAttributes,
+  fromProtoIndexedValueType,
+  type TypedSearchAttribute,
+} from './visibility/search-attributes';
+import { InvalidPageTokenError, VisibilityStore } from './visibility/store';
+
+const STATUS_NAME = new Map<number, ExecutionStatusName>(
+  (Object.entries(StatusByName) as Array<[ExecutionStatusName, number]>).map(([name, n]) => [n, name]),
+);
+
+function asInvalidArgument<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof QueryError || e instanceof SearchAttributeError || e instanceof InvalidPageTokenError || e instanceof RangeError) {
+      throw invalidArgument(e.message);
+    }
+    throw e;
+  }
+}
+
+export function installVisibility(engine: Engine, launchAttributes: Record<string, string>) {
+  const registry = new SearchAttributeRegistry({ defaults: true });
+  for (const [name, type] of Object.entries(launchAttributes)) {
+    const parsed = registry.parseLaunchFlag(`${name}=${type}`);
+    registry.add(parsed.name, parsed.type);
+  }
+  const store = new VisibilityStore(() => registry);
+
+  const typedAttributes = (run: WorkflowRun): Map<string, TypedSearchAttribute> => {
+    const out = new Map<string, TypedSearchAttribute>();
+    for (const [name, payload] of Object.entries(run.searchAttributes.indexedFields ?? {})) {
+      try {
+        const v = decodeSearchAttributes({ [name]: payload }, registry).get(name);
+        if (v) out.set(name, v);
+      } catch {
+        // An attribute the registry does not know is kept on the run but not indexed.
+      }
+    }
+    return out;
+  };
+
+  const index = (run: WorkflowRun) => {
+    const s = run.started;
+    const record: VisibilityRecord = {
+      namespace: run.namespace,
+      workflowId: run.workflowId,
+      runId: run.runId,
+      workflowType: run.workflowType,
+      taskQueue: run.taskQueue,
+      status: STATUS_NAME.get(run.status) ?? 'Running',
+      startTime: run.startTime,
+      executionTime: run.executionTime,
+      closeTime: run.closeTime,
+      historyLength: run.history.length,
+      historySizeBytes: run.historyBytes,
+      stateTransitionCount: run.history.length,
+      parentWorkflowId: s.parentWorkflowExecution?.workflowId ?? undefined,
+      parentRunId: s.parentWorkflowExecution?.runId ?? undefined,
+      rootWorkflowId: s.rootWorkflowExecution?.workflowId ?? undefined,
+      rootRunId: s.rootWorkflowExecution?.runId ?? undefined,
+      memo: run.memo,
+      searchAttributes: typedAttributes(run),
+    };
+    store.upsert(record);
+  };
+  engine.hooks.runStarted.push(index);
+  engine.hooks.runChanged.push(index);
+  engine.hooks.runClosed.push(index);
+
+  const checkAttributes = (sa: temporal.api.common.v1.ISearchAttributes | null | undefined) =>
+    asInvalidArgument(() => decodeSearchAttributes(sa?.indexedFields, registry));
+
+  const workflow = {
+    startWorkflowExecution(req: temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest) {
+      checkAttributes(req.searchAttributes);
+      return engine.startWorkflowExecution(req);
+    },
+    signalWithStartWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest) {
+      checkAttributes(req.searchAttributes);
+      return engine.signalWithStartWorkflowExecution(req);
+    },
+    listWorkflowExecutions(req: temporal.api.workflowservice.v1.IListWorkflowExecutionsRequest) {
+      const ns = engine.namespace(req.namespace);
+      const page = asInvalidArgument(() => store.list(ns.name, req.query ?? '', req.pageSize ?? 0, req.nextPageToken));
+      return {
+        executions: page.records.map((r) => engine.executionInfo(ns.runs.get(r.runId)!)),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+    scanWorkflowExecutions(req: temporal.api.workflowservice.v1.IScanWorkflowExecutionsRequest) {
+      return workflow.listWorkflowExecutions(req);
+    },
+    countWorkflowExecutions(req: temporal.api.workflowservice.v1.ICountWorkflowExecutionsRequest) {
+      const ns = engine.namespace(req.namespace);
+      const result = asInvalidArgument(() => store.count(ns.name, req.query ?? ''));
+      return { count: result.count, groups: result.groups };
+    },
+    getSearchAttributes() {
+      return { keys: registry.keys() };
+    },
+  };
+
+  const operator = {
+    addSearchAttributes(req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest, _ctx: CallContext) {
+      const entries = Object.entries(req.searchAttributes ?? {});
+      if (!entries.length) throw invalidArgument('SearchAttributes is not set on request.');
+      asInvalidArgument(() => {
+        for (const [name, type] of entries) registry.add(name, fromProtoIndexedValueType(type));
+      });
+      return {};
+    },
+    removeSearchAttributes(req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) {
+      const names = req.searchAttributes ?? [];
+      if (!names.length) throw invalidArgument('SearchAttributes is not set on request.');
+      asInvalidArgument(() => {
+        for (const name of names) registry.remove(requireField(name, 'SearchAttributes[]'));
+      });
+      return {};
+    },
+    listSearchAttributes() {
+      const { systemAttributes, customAttributes } = registry.list();
+      return { systemAttributes, customAttributes, storageSchema: {} };
+    },
+  };
+  return { workflow, operator, registry, store };
+}
