@@ -40,8 +40,8 @@ export interface GroupMetrics {
 export type FairnessGaps = Readonly<Record<FairnessMetric, number>>;
 
 /**
- * Confusion counts and rates per group, predicting positive when `p[i] >= threshold` (so hard 0/1 predictions
- * work with the default 0.5). Groups are listed in order of first appearance (labels) or by code (codes).
+ * Confusion counts and rates per group, predicting positive when `p[i] > threshold` (ml/metrics' convention,
+ * scikit-learn's `predict`; hard 0/1 predictions work with the default 0.5). Groups are listed in order of first appearance (labels) or by code (codes).
  */
 export function groupMetrics(y: ArrayLike<number>, p: ArrayLike<number>, groups: GroupInput, threshold = 0.5): GroupMetrics[] {
   const n = y.length;
@@ -57,7 +57,7 @@ export function groupMetrics(y: ArrayLike<number>, p: ArrayLike<number>, groups:
     const pi = p[i];
     if (pi !== pi) throw new RangeError(`p[${i}]: expected a number, got NaN`);
     const g = codes[i];
-    const predicted = pi >= threshold ? 1 : 0;
+    const predicted = pi > threshold ? 1 : 0;
     c[4 * g + (yi === 1 ? (predicted ? 0 : 3) : predicted ? 1 : 2)]++;
   }
   const out: GroupMetrics[] = [];

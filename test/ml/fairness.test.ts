@@ -50,6 +50,8 @@ test('the threshold moves predictions and therefore the rates', () => {
   assert.equal(demographicParityDifference(y, p, groups, 0.75), 0);
   const [a] = groupMetrics(y, p, groups, 0.75);
   assert.equal(a.tpr, 1 / 3);
+  // Positive means p > threshold, as in ml/metrics and scikit-learn's predict: a score at the threshold is negative.
+  assert.equal(groupMetrics([0, 1], [0.5, 0.5], ['g', 'g'])[0].predictedPositives, 0);
 });
 
 test('a group without positives is left out of the TPR gap but counts for selection rate and FPR', () => {
