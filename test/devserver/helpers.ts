@@ -5,7 +5,7 @@
  */
 import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
 
@@ -17,6 +17,20 @@ function quietRuntime(): void {
 }
 
 export const WORKFLOWS_PATH = require.resolve('./fixtures/workflows');
+
+/**
+ * Workflow bundles by workflows path, built once per test process: bundling takes seconds, and the worker and every
+ * replay check of a file use the same code.
+ */
+const bundles = new Map<string, Promise<{ code: string }>>();
+export function workflowBundle(workflowsPath: string): Promise<{ code: string }> {
+  let b = bundles.get(workflowsPath);
+  if (!b) {
+    b = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    bundles.set(workflowsPath, b);
+  }
+  return b;
+}
 
 export interface Harness {
   env: TestWorkflowEnvironment;
@@ -49,13 +63,21 @@ export function useHarness(opts: {
           server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE } },
         });
     const taskQueue = `tq-${process.pid}-${Date.now()}`;
+    // Reuse the cached bundle unless the caller brings its own code or bundling options.
+    const { workflowsPath = WORKFLOWS_PATH, ...workerOpts } = opts.worker ?? {};
+    const custom = workerOpts.interceptors?.workflowModules || workerOpts.bundlerOptions || workerOpts.dataConverter || workerOpts.plugins;
+    const code = workerOpts.workflowBundle
+      ? {}
+      : custom
+        ? { workflowsPath }
+        : { workflowBundle: await workflowBundle(workflowsPath) };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
       activities: opts.activities ?? {},
-      ...opts.worker,
+      ...code,
+      ...workerOpts,
     });
     running = worker.run();
     harness = { env, worker, taskQueue, nextId: (p) => `${p}-${++counter}` };
@@ -75,7 +97,7 @@ export function useHarness(opts: {
 /** Replays the handle's history against the same workflow code (default: fixtures/workflows); throws on any nondeterminism. */
 export async function assertReplays(handle: WorkflowHandle, workflowsPath: string = WORKFLOWS_PATH): Promise<void> {
   const history = await handle.fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath }, history, handle.workflowId);
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle(workflowsPath) }, history, handle.workflowId);
 }
 
 /** Event type names of a handle's history, e.g. ['WORKFLOW_EXECUTION_STARTED', ...]. */
