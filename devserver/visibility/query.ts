@@ -925,22 +925,26 @@ export const DEFAULT_ORDER: readonly OrderBy[] = Object.freeze([{ attr: 'StartTi
 /** A sort key component: null for a missing value (sorted last in both directions). */
 export type SortValue = number | string | null;
 
-/** The values a record sorts by under `orderBy` (not including the final RunId). */
-export function sortKey(record: VisibilityRecord, orderBy: readonly OrderBy[]): SortValue[] {
-  const key: SortValue[] = new Array(orderBy.length);
-  for (let i = 0; i < orderBy.length; i++) key[i] = sortValue(record, orderBy[i]);
-  return key;
+/** Builds the function giving the values a record sorts by under `orderBy` (not including the final RunId). */
+export function sortKeyFn(orderBy: readonly OrderBy[]): (record: VisibilityRecord) => SortValue[] {
+  const getters = orderBy.map((o) => getterFor(o.attr));
+  const desc = orderBy.map((o) => o.desc);
+  const n = orderBy.length;
+  return (record) => {
+    const key: SortValue[] = new Array(n);
+    for (let i = 0; i < n; i++) key[i] = toSortValue(getters[i](record), desc[i]);
+    return key;
+  };
 }
 
-function sortValue(record: VisibilityRecord, o: OrderBy): SortValue {
-  const v = getterFor(o.attr)(record);
+function toSortValue(v: ReturnType<Getter>, desc: boolean): SortValue {
   if (v === undefined) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (Array.isArray(v)) {
     // Like Elasticsearch on a multi-valued field: the smallest element ascending, the largest descending.
     if (v.length === 0) return null;
     let best = v[0];
-    for (const x of v) if (o.desc ? compareStrings(x, best) > 0 : compareStrings(x, best) < 0) best = x;
+    for (const x of v) if (desc ? compareStrings(x, best) > 0 : compareStrings(x, best) < 0) best = x;
     return best;
   }
   return v;
@@ -960,7 +964,7 @@ export function compareSortKeys(
     if (x === y) continue;
     if (x === null) return 1;
     if (y === null) return -1;
-    const c = compareScalars(x, y);
+    const c = typeof x === 'number' && typeof y === 'number' ? (x < y ? -1 : 1) : compareScalars(x, y);
     if (c !== 0) return orderBy[i].desc ? -c : c;
   }
   return compareStrings(aRunId, bRunId);
@@ -974,7 +978,8 @@ export function effectiveOrder(orderBy: readonly OrderBy[]): readonly OrderBy[] 
 /** A sorted copy: by `orderBy` (default StartTime DESC), then RunId ascending. */
 export function sortRecords(records: readonly VisibilityRecord[], orderBy: readonly OrderBy[]): VisibilityRecord[] {
   const order = effectiveOrder(orderBy);
-  const decorated = records.map((r) => ({ r, k: sortKey(r, order) }));
+  const key = sortKeyFn(order);
+  const decorated = records.map((r) => ({ r, k: key(r) }));
   decorated.sort((a, b) => compareSortKeys(a.k, a.r.runId, b.k, b.r.runId, order));
   return decorated.map((d) => d.r);
 }

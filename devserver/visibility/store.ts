@@ -16,7 +16,7 @@ import {
   countGroups,
   effectiveOrder,
   parseQuery,
-  sortKey,
+  sortKeyFn,
 } from './query';
 
 /** What the Go frontend uses when a request leaves the page size at 0. */
@@ -155,7 +155,8 @@ export class VisibilityStore {
       this.cache.set(cacheKey, hit);
       return hit;
     }
-    const decorated = filter().map((r) => ({ r, k: sortKey(r, order) }));
+    const key = sortKeyFn(order);
+    const decorated = filter().map((r) => ({ r, k: key(r) }));
     decorated.sort((a, b) => compareSortKeys(a.k, a.r.runId, b.k, b.r.runId, order));
     const entry: Sorted = {
       version: this.version,
