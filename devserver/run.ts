@@ -269,7 +269,7 @@ export class WorkflowRun {
   writeStarted(): void {
     this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, this.started, this.startTime);
     const run = this.runTimeoutMs;
-    if (run > 0) this.runTimeout = this.host.clock.after(run, () => this.timeOut());
+    if (run > 0) this.runTimeout = this.host.clock.at(this.startTime + run, () => this.timeOut());
     const exec = durationMs(this.started.workflowExecutionTimeout) ?? 0;
     const expiration = this.started.workflowExecutionExpirationTime;
     if (exec > 0 && expiration) {
@@ -771,9 +771,15 @@ export class WorkflowRun {
   private timeOut(): void {
     if (!this.isOpen) return;
     if ((this.ext.retryOnTimeout as ((run: WorkflowRun) => boolean) | undefined)?.(this)) return;
+    // As the real server: past the execution deadline the retry state is TIMEOUT; a run timeout before it carries the
+    // retry policy's verdict, which is RETRY_POLICY_NOT_SET when the workflow has no retry policy.
+    const exp = this.started.workflowExecutionExpirationTime;
+    const expired = !!exp && this.now >= num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6;
+    const retryState =
+      expired || this.started.retryPolicy ? RetryState.RETRY_STATE_TIMEOUT : RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
     this.forceClose(
       EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-      { retryState: RetryState.RETRY_STATE_TIMEOUT },
+      { retryState },
       ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
     );
   }
