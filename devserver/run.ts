@@ -864,7 +864,8 @@ export class WorkflowRun {
     s2c = cap(s2c);
     s2s = cap(s2s);
     st2c = cap(st2c);
-    if (s2c > 0) hb = Math.min(hb, s2c);
+    // The real server clamps the heartbeat timeout to start-to-close (always set by now).
+    if (st2c > 0) hb = Math.min(hb, st2c);
     const rp = a.retryPolicy ?? {};
     const initialMs = durationMs(rp.initialInterval) || 1000;
     const retryPolicy: IRetryPolicy = {
