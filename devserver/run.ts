@@ -1087,17 +1087,27 @@ export class WorkflowRun {
   }
 
   private retryDecision(act: ActivityState, failure: IFailure | null | undefined): { retryState: number; delayMs: number } {
+    // The order of the checks follows the real server's RetryActivity: a cancel request ends retries; schedule-to-start
+    // and schedule-to-close are deadlines (TIMEOUT), not failures; then retryability, attempts and the deadline.
+    if (act.cancelRequested) return { retryState: RetryState.RETRY_STATE_CANCEL_REQUESTED, delayMs: 0 };
     const timeoutType = failure?.timeoutFailureInfo?.timeoutType;
-    if (timeoutType != null && timeoutType !== TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE && timeoutType !== TimeoutType.TIMEOUT_TYPE_HEARTBEAT) {
-      return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+    if (timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START || timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE) {
+      return { retryState: RetryState.RETRY_STATE_TIMEOUT, delayMs: 0 };
     }
     const app = failure?.applicationFailureInfo;
     if (app?.nonRetryable) return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
-    const errorType = app?.type ?? (timeoutType != null ? undefined : undefined);
+    // Timeouts can be listed as "TemporalTimeout:StartToClose" / "TemporalTimeout:Heartbeat".
+    const errorType =
+      app?.type ??
+      (timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE
+        ? 'TemporalTimeout:StartToClose'
+        : timeoutType === TimeoutType.TIMEOUT_TYPE_HEARTBEAT
+          ? 'TemporalTimeout:Heartbeat'
+          : undefined);
     if (errorType && act.retry.nonRetryable.includes(errorType)) {
       return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
     }
-    if (failure?.canceledFailureInfo || failure?.terminatedFailureInfo) {
+    if (failure?.canceledFailureInfo || failure?.terminatedFailureInfo || failure?.serverFailureInfo?.nonRetryable) {
       return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
     }
     if (act.retry.maximumAttempts > 0 && act.attempt >= act.retry.maximumAttempts) {
@@ -1108,7 +1118,7 @@ export class WorkflowRun {
       explicit !== undefined && explicit > 0
         ? explicit
         : Math.min(act.retry.initialMs * act.retry.backoffCoefficient ** (act.attempt - 1), act.retry.maxMs);
-    if (act.scheduleToCloseMs > 0 && this.now + delayMs >= act.firstScheduledTime + act.scheduleToCloseMs) {
+    if (act.scheduleToCloseMs > 0 && this.now + delayMs > act.firstScheduledTime + act.scheduleToCloseMs) {
       return { retryState: RetryState.RETRY_STATE_TIMEOUT, delayMs: 0 };
     }
     return { retryState: RetryState.RETRY_STATE_IN_PROGRESS, delayMs };
