@@ -1166,8 +1166,19 @@ export class WorkflowRun {
       retryState = decision.retryState;
     }
     this.finishActivity(act);
-    const cause = timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE || !wasStarted ? act.lastFailure : act.lastFailure;
-    const failure: IFailure = { ...timeoutFailure, cause: cause ?? undefined };
+    // As the real server: a start-to-close or heartbeat timeout that leaves no time for another attempt before the
+    // schedule-to-close deadline is reported as a SCHEDULE_TO_CLOSE timeout. The cause is the previous attempt's failure.
+    const noTimeLeft =
+      retryState === RetryState.RETRY_STATE_TIMEOUT &&
+      (timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE || timeoutType === TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
+    const failure: IFailure = noTimeLeft
+      ? {
+          message: 'Not enough time to schedule next retry before activity ScheduleToClose timeout, giving up retrying',
+          source: 'Server',
+          timeoutFailureInfo: { timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, lastHeartbeatDetails: act.heartbeatDetails },
+          cause: act.lastFailure ?? undefined,
+        }
+      : { ...timeoutFailure, cause: act.lastFailure ?? undefined };
     const previous = act.lastFailure;
     const identity = act.lastWorkerIdentity ?? '';
     this.deliver(() => {
