@@ -7,12 +7,12 @@
  */
 import { z } from 'zod';
 import type { FeatureMatrix, Labels } from '../types';
+import * as fastmath from './fastmath';
 import {
   checkFeatureNames,
   checkFitInputs,
   parseParams,
   parseSerialized,
-  sigmoid,
   type FitOptions,
   type Model,
   type SerializedModel,
@@ -21,6 +21,14 @@ import {
 
 export const LogisticSolver = { auto: 'auto', newton: 'newton', lbfgs: 'lbfgs' } as const;
 export type LogisticSolver = (typeof LogisticSolver)[keyof typeof LogisticSolver];
+
+// Module-level aliases: calls through the module namespace would not be inlined (see fastmath.ts).
+const exp = fastmath.exp;
+const sigmoid = fastmath.sigmoid;
+
+function softplus(e: number): number {
+  return e > 0 ? e + Math.log1p(exp(-e)) : Math.log1p(exp(e));
+}
 
 /** Above this many features 'auto' switches from Newton (O(n·d²) per step) to L-BFGS (O(n·d) per step). */
 const NEWTON_MAX_FEATURES = 200;
@@ -198,20 +206,24 @@ class Problem {
     this.z = new Array<Float64Array>(d);
     for (let j = 0; j < d; j++) {
       const c = x.columns[j];
+      // Weighted moments, so that a weight of k standardises exactly like k copies of the row.
       let mean = 0;
+      let sw = 0;
       for (let i = 0; i < n; i++) {
         const v = c[i];
         if (!Number.isFinite(v)) {
           throw new RangeError(`x.columns[${j}] (${x.names[j]}) row ${i}: logistic regression needs finite values, got ${v}`);
         }
-        mean += v;
+        const wi = w ? w[i] : 1;
+        mean += wi * v;
+        sw += wi;
       }
-      mean /= n;
+      mean /= sw;
       let ss = 0;
-      for (let i = 0; i < n; i++) ss += (c[i] - mean) * (c[i] - mean);
+      for (let i = 0; i < n; i++) ss += (w ? w[i] : 1) * (c[i] - mean) * (c[i] - mean);
       // Without an intercept, centring would change the model, so only scale (by the root mean square).
       const centre = fitIntercept ? mean : 0;
-      let s = fitIntercept ? Math.sqrt(ss / n) : Math.sqrt(ss / n + mean * mean);
+      let s = fitIntercept ? Math.sqrt(ss / sw) : Math.sqrt(ss / sw + mean * mean);
       if (!(s > 1e-300) || !Number.isFinite(s)) s = 1;
       const inv = 1 / s;
       const zc = new Float64Array(n);
@@ -241,45 +253,60 @@ class Problem {
     return 0.5 * s;
   }
 
-  /** Weighted log loss Σ C·wᵢ·ℓ(yᵢ, ηᵢ + t·δᵢ), without the penalty; `delta` may be omitted for t = 0. */
-  loss(eta: Float64Array, delta: Float64Array | null, t: number): number {
+  /**
+   * The change of Σ C·wᵢ·ℓᵢ when η moves to η + t·δ, computed term by term as
+   * softplus(η + x) − softplus(η) = log1p(σ(η)·expm1(x)), which stays accurate for the tiny steps near the optimum
+   * where the difference of two full sums would be lost in rounding. `p` holds σ(η).
+   */
+  lossChange(eta: Float64Array, p: Float64Array, delta: Float64Array, t: number): number {
     const n = this.n;
     const y = this.y;
     const cw = this.cw;
     let s = 0;
     for (let i = 0; i < n; i++) {
-      const e = delta === null ? eta[i] : eta[i] + t * delta[i];
-      // softplus(e) − y·e, stable for any e.
-      const sp = e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e));
-      s += cw[i] * (sp - (y[i] === 1 ? e : 0));
+      const x = t * delta[i];
+      let d = Math.log1p(p[i] * Math.expm1(x));
+      // σ(η) rounds to 1 for large η, and expm1 overflows for huge steps: fall back to the plain difference.
+      if (!(d > -Infinity && d < Infinity)) d = softplus(eta[i] + x) - softplus(eta[i]);
+      s += cw[i] * (d - (y[i] === 1 ? x : 0));
     }
     return s;
   }
 
-  /** Fills r = C·wᵢ·(pᵢ − yᵢ) and, when asked, h = C·wᵢ·pᵢ(1 − pᵢ); returns the loss at η. */
-  residuals(eta: Float64Array, r: Float64Array, h: Float64Array | null): number {
+  /** The penalty's change ½Σ penⱼ·((θⱼ + t·dⱼ)² − θⱼ²), without cancellation. */
+  penaltyChange(theta: Float64Array, dir: Float64Array, t: number): number {
+    let s = 0;
+    for (let j = 0; j < this.d; j++) s += this.pen[j] * t * dir[j] * (theta[j] + 0.5 * t * dir[j]);
+    return s;
+  }
+
+  /**
+   * Fills p = σ(η), r = C·wᵢ·(pᵢ − yᵢ) and, when asked, h = C·wᵢ·pᵢ(1 − pᵢ); returns the loss Σ C·wᵢ·ℓᵢ at η.
+   */
+  residuals(eta: Float64Array, p: Float64Array, r: Float64Array, h: Float64Array | null): number {
     const n = this.n;
     const y = this.y;
     const cw = this.cw;
     let s = 0;
     for (let i = 0; i < n; i++) {
       const e = eta[i];
-      let p: number;
+      let pi: number;
       let sp: number;
       if (e >= 0) {
-        const q = Math.exp(-e);
-        p = 1 / (1 + q);
+        const q = exp(-e);
+        pi = 1 / (1 + q);
         sp = e + Math.log1p(q);
       } else {
-        const q = Math.exp(e);
-        p = q / (1 + q);
+        const q = exp(e);
+        pi = q / (1 + q);
         sp = Math.log1p(q);
       }
       const yi = y[i];
       const ci = cw[i];
       s += ci * (sp - (yi === 1 ? e : 0));
-      r[i] = ci * (p - yi);
-      if (h !== null) h[i] = ci * p * (1 - p);
+      p[i] = pi;
+      r[i] = ci * (pi - yi);
+      if (h !== null) h[i] = ci * pi * (1 - pi);
     }
     return s;
   }
@@ -346,34 +373,33 @@ interface SolveResult {
 type Progress = FitOptions['onProgress'];
 
 /**
- * Backtracking (Armijo) line search along `dir`, with η moving along `etaDir` = Z·dir so each trial costs O(n).
- * Returns the accepted step, or 0 if no decrease was found (the iterate is then at machine precision).
+ * Backtracking (Armijo) line search along `dir`, with η moving along `etaDir` = Z·dir so each trial costs O(n), and
+ * the decrease measured directly (see lossChange). Returns the accepted step, or 0 if none decreases the objective.
  */
 function lineSearch(
   prob: Problem,
   theta: Float64Array,
   dir: Float64Array,
   eta: Float64Array,
+  p: Float64Array,
   etaDir: Float64Array,
-  f0: number,
   slope: number,
   t0: number,
-  trial: Float64Array,
-): { t: number; f: number } {
+): number {
   let t = t0;
-  for (let k = 0; k < 60; k++) {
-    for (let j = 0; j < prob.p; j++) trial[j] = theta[j] + t * dir[j];
-    const f = prob.loss(eta, etaDir, t) + prob.penalty(trial);
-    if (f <= f0 + 1e-4 * t * slope) return { t, f };
+  for (let k = 0; k < 50; k++) {
+    const change = prob.lossChange(eta, p, etaDir, t) + prob.penaltyChange(theta, dir, t);
+    if (change <= 1e-4 * t * slope) return t;
     t *= 0.5;
   }
-  return { t: 0, f: f0 };
+  return 0;
 }
 
 function newton(prob: Problem, params: LogisticParams, onProgress: Progress): SolveResult {
   const { n, d, p } = prob;
   const theta = new Float64Array(p);
   const eta = new Float64Array(n);
+  const prb = new Float64Array(n);
   const r = new Float64Array(n);
   const h = new Float64Array(n);
   const hz = new Float64Array(n);
@@ -381,11 +407,10 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
   const grad = new Float64Array(p);
   const hess = new Float64Array(p * p);
   const dir = new Float64Array(p);
-  const trial = new Float64Array(p);
   prob.linear(theta, eta);
   let iterations = 0;
   let gnorm = Infinity;
-  let loss = prob.residuals(eta, r, h);
+  prob.residuals(eta, prb, r, h);
   for (;;) {
     prob.gradient(theta, r, grad);
     gnorm = prob.rawGradientNorm(grad);
@@ -421,14 +446,13 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
     for (let j = 0; j < p; j++) slope += grad[j] * dir[j];
     if (!(slope < 0)) break; // not a descent direction: the Hessian is numerically singular
     prob.linear(dir, etaDir);
-    const f0 = loss + prob.penalty(theta);
-    const ls = lineSearch(prob, theta, dir, eta, etaDir, f0, slope, 1, trial);
+    const t = lineSearch(prob, theta, dir, eta, prb, etaDir, slope, 1);
     iterations++;
-    if (ls.t === 0) break;
-    for (let j = 0; j < p; j++) theta[j] += ls.t * dir[j];
-    for (let i = 0; i < n; i++) eta[i] += ls.t * etaDir[i];
-    loss = prob.residuals(eta, r, h);
-    onProgress?.({ iteration: iterations, total: params.maxIter, loss: loss / prob.total });
+    if (t === 0) break;
+    for (let j = 0; j < p; j++) theta[j] += t * dir[j];
+    for (let i = 0; i < n; i++) eta[i] += t * etaDir[i];
+    const loss = prob.residuals(eta, prb, r, h);
+    onProgress?.({ iteration: iterations, total: params.maxIter, loss: (loss + prob.penalty(theta)) / prob.total });
   }
   prob.gradient(theta, r, grad);
   gnorm = prob.rawGradientNorm(grad);
@@ -489,12 +513,12 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
   const m = params.lbfgsMemory;
   const theta = new Float64Array(p);
   const eta = new Float64Array(n);
+  const prb = new Float64Array(n);
   const r = new Float64Array(n);
   const etaDir = new Float64Array(n);
   const grad = new Float64Array(p);
   const gradPrev = new Float64Array(p);
   const dir = new Float64Array(p);
-  const trial = new Float64Array(p);
   const sHist = Array.from({ length: m }, () => new Float64Array(p));
   const yHist = Array.from({ length: m }, () => new Float64Array(p));
   const rho = new Float64Array(m);
@@ -502,7 +526,7 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
   let stored = 0;
   let head = 0;
   prob.linear(theta, eta);
-  let loss = prob.residuals(eta, r, null);
+  prob.residuals(eta, prb, r, null);
   prob.gradient(theta, r, grad);
   let gnorm = prob.rawGradientNorm(grad);
   let iterations = 0;
@@ -550,21 +574,20 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
       for (let j = 0; j < p; j++) slope += grad[j] * dir[j];
     }
     prob.linear(dir, etaDir);
-    const f0 = loss + prob.penalty(theta);
-    const ls = lineSearch(prob, theta, dir, eta, etaDir, f0, slope, t0, trial);
+    const t = lineSearch(prob, theta, dir, eta, prb, etaDir, slope, t0);
     iterations++;
-    if (ls.t === 0) break;
+    if (t === 0) break;
     gradPrev.set(grad);
-    for (let j = 0; j < p; j++) theta[j] += ls.t * dir[j];
-    for (let i = 0; i < n; i++) eta[i] += ls.t * etaDir[i];
-    loss = prob.residuals(eta, r, null);
+    for (let j = 0; j < p; j++) theta[j] += t * dir[j];
+    for (let i = 0; i < n; i++) eta[i] += t * etaDir[i];
+    const loss = prob.residuals(eta, prb, r, null);
     prob.gradient(theta, r, grad);
     gnorm = prob.rawGradientNorm(grad);
     const s = sHist[head];
     const yv = yHist[head];
     let sy = 0;
     for (let j = 0; j < p; j++) {
-      s[j] = ls.t * dir[j];
+      s[j] = t * dir[j];
       yv[j] = grad[j] - gradPrev[j];
       sy += s[j] * yv[j];
     }
@@ -573,7 +596,7 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
       head = (head + 1) % m;
       stored = Math.min(stored + 1, m);
     }
-    onProgress?.({ iteration: iterations, total: params.maxIter, loss: loss / prob.total });
+    onProgress?.({ iteration: iterations, total: params.maxIter, loss: (loss + prob.penalty(theta)) / prob.total });
   }
   return { theta, iterations, converged: gnorm <= params.tol, gradientNorm: gnorm };
 }

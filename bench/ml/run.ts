@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:ml`: our ml/ code against its Python peers (scikit-learn, SciPy, NumPy from Debian, run with
+ * /usr/bin/python3) in the same run, one JSON object per line on stdout: the trainer cases (Elec2 by default, or
+ * any CSV given with --data/--label/--positive) and then the statistics cases.
+ *
+ *   npm run bench:ml -- [--data PATH --label COLUMN --positive VALUE] [--exclude a,b] [--repeats 3]
+ *                       [--early-stopping auto|on|off] [--skip-stats]
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ensurePeer } from './python';
+import { runTrainerCases } from './trainers';
+
+const ELEC2 = resolve(__dirname, '../../../shared/data/elec2.csv');
+
+const OptionsSchema = z
+  .object({
+    data: z.string().min(1).optional(),
+    label: z.string().min(1).optional(),
+    positive: z.string().min(1).optional(),
+    exclude: z.string().optional(),
+    repeats: z.coerce.number().int().min(1).max(50).default(3),
+    'early-stopping': z.enum(['auto', 'on', 'off']).default('auto'),
+    'skip-stats': z.boolean().default(false),
+    'skip-trainers': z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.data !== undefined && (o.label === undefined || o.positive === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['label'], message: '--data needs --label COLUMN and --positive VALUE' });
+    }
+  });
+
+function parseOptions(argv: string[]): z.output<typeof OptionsSchema> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' },
+      label: { type: 'string' },
+      positive: { type: 'string' },
+      exclude: { type: 'string' },
+      repeats: { type: 'string' },
+      'early-stopping': { type: 'string' },
+      'skip-stats': { type: 'boolean' },
+      'skip-trainers': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const r = OptionsSchema.safeParse(values);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new RangeError(`--${issue.path.join('.') || 'options'}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const emit = (obj: object): void => {
+    process.stdout.write(`${JSON.stringify(obj)}\n`);
+  };
+  ensurePeer();
+  if (!o['skip-trainers']) {
+    const custom = o.data !== undefined;
+    await runTrainerCases(emit, {
+      data: custom ? resolve(o.data!) : ELEC2,
+      label: custom ? o.label! : 'class',
+      positive: custom ? o.positive! : 'UP',
+      exclude: o.exclude !== undefined ? o.exclude.split(',').map((s) => s.trim()).filter(Boolean) : custom ? [] : ['date'],
+      repeats: o.repeats,
+      earlyStopping: o['early-stopping'] === 'auto' ? 'auto' : o['early-stopping'] === 'on',
+      trainFraction: 0.7,
+    });
+  }
+  if (o['skip-stats'] || o.data !== undefined) return;
+  // The statistics cases live in their own module, written separately; run them when present.
+  if (!existsSync(join(__dirname, 'stats.ts'))) {
+    process.stderr.write('bench: bench/ml/stats.ts not found; skipping the statistics cases\n');
+    return;
+  }
+  const statsModule = './stats'; // a variable, so type-checking does not depend on the file existing
+  const stats = (await import(statsModule)) as { runStatCases?: (emit: (o: object) => void) => Promise<void> };
+  if (typeof stats.runStatCases !== 'function') {
+    process.stderr.write('bench: bench/ml/stats.ts does not export runStatCases; skipping the statistics cases\n');
+    return;
+  }
+  await stats.runStatCases(emit);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
