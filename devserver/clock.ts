@@ -22,6 +22,7 @@ export class VirtualClock {
   private readonly heap: Entry[] = [];
   private seq = 0;
   private wake: NodeJS.Timeout | undefined;
+  /** Wall-clock time (Date.now()) the armed wake-up is for. */
   private wakeAt = Infinity;
   private pumpQueued = false;
   private closed = false;
@@ -120,10 +121,13 @@ export class VirtualClock {
   private arm(): void {
     const head = this.heap[0];
     const due = head ? head.due : Infinity;
-    if (due === this.wakeAt) return;
+    // The wake-up is a wall-clock timer: compare wall-clock deadlines, so that a skip (which moves the offset) re-arms
+    // it. Comparing virtual deadlines left a wake-up armed before a skip firing that much too late.
+    const wallDue = due - this.offset;
+    if (wallDue === this.wakeAt) return;
     if (this.wake) clearTimeout(this.wake);
     this.wake = undefined;
-    this.wakeAt = due;
+    this.wakeAt = wallDue;
     if (!head) return;
     const delay = Math.min(Math.max(0, due - this.now()), 2 ** 31 - 1);
     this.wake = setTimeout(() => {
