@@ -1,0 +1,365 @@
+// Activity conformance, part 1: retries and backoff, the four timeouts and timeout normalisation, driven through the
+// real SDK worker and client against the devserver under time skipping. Virtual timestamps come from what each
+// attempt saw (`currentAttemptScheduledTimestampMs`) and from event times in the fetched history.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
+import type { ActivityOptions } from '@temporalio/workflow';
+import { temporal } from '@temporalio/proto';
+import type { Duration } from '@temporalio/common';
+import { assertReplays, useHarness } from './helpers';
+import * as activities from './fixtures/activity-activities';
+import { attemptsOf } from './fixtures/activity-activities';
+import { ACTIVITY_WORKFLOWS_PATH, durMs, historyOf, near, onlyEvent, toNum, tsMs, typesOf, withoutWft } from './activity-history';
+
+const harness = useHarness({ activities, worker: { workflowsPath: ACTIVITY_WORKFLOWS_PATH } });
+
+/** One round trip before the first test, so that the worker's first-task start-up cost does not skew timestamps. */
+let warmedUp: Promise<unknown> | undefined;
+function warmUp(): Promise<unknown> {
+  const h = harness();
+  warmedUp ??= h.env.client.workflow.execute('callActivity', {
+    taskQueue: h.taskQueue,
+    workflowId: 'warm-up',
+    // A failing first attempt also pays for the first error stack (source maps) here rather than in a timed test.
+    args: ['flaky', { startToCloseTimeout: '10s', retry: { initialInterval: '1ms' } }, ['warm-up', { failures: 1 }]],
+  });
+  return warmedUp;
+}
+
+/** Runs `callActivity` and returns its handle and, when it failed, the WorkflowFailedError. */
+async function run(prefix: string, name: string, options: ActivityOptions, args: unknown[], extra: { workflowRunTimeout?: Duration } = {}) {
+  const h = harness();
+  await warmUp();
+  const handle = await h.env.client.workflow.start('callActivity', {
+    taskQueue: h.taskQueue,
+    workflowId: h.nextId(prefix),
+    args: [name, options, args],
+    ...extra,
+  });
+  let result: unknown;
+  let error: unknown;
+  try {
+    result = await handle.result();
+  } catch (e) {
+    error = e;
+  }
+  return { handle, result, error };
+}
+
+/** Offsets of each attempt's scheduled time from the first attempt's, in virtual milliseconds. */
+function offsets(key: string): number[] {
+  const list = attemptsOf(key);
+  return list.map((r) => r.currentAttemptScheduledTimestampMs - list[0].currentAttemptScheduledTimestampMs);
+}
+
+function assertOffsets(key: string, expected: number[], tolerance = 100): void {
+  const actual = offsets(key);
+  assert.equal(actual.length, expected.length, `attempts of ${key}: ${actual.join(', ')}`);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(near(actual[i], expected[i], tolerance), `attempt ${i + 1} of ${key} at ${actual[i]} ms, expected ${expected[i]} ms (all: ${actual.join(', ')})`);
+  }
+}
+
+/** Unwraps WorkflowFailedError → ActivityFailure and returns both. */
+function activityFailureOf(error: unknown): ActivityFailure {
+  assert.ok(error instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(error)}`);
+  assert.ok(error.cause instanceof ActivityFailure, `expected ActivityFailure cause, got ${String(error.cause)}`);
+  return error.cause;
+}
+
+describe('activity retries and backoff', () => {
+  test('an activity failing three times is retried at virtual 0, 1 s, 3 s and 7 s and succeeds on attempt 4', async () => {
+    const key = 'backoff';
+    const { handle, result } = await run(key, 'flaky', {
+      startToCloseTimeout: '10s',
+      retry: { initialInterval: '1s', backoffCoefficient: 2 },
+    }, [key, { failures: 3 }]);
+    assert.equal(result, 'succeeded on attempt 4');
+    assert.deepEqual(attemptsOf(key).map((r) => r.attempt), [1, 2, 3, 4]);
+    assertOffsets(key, [0, 1000, 3000, 7000]);
+    // Every attempt reports the first scheduled time as `scheduledTimestampMs`.
+    assert.equal(new Set(attemptsOf(key).map((r) => r.scheduledTimestampMs)).size, 1);
+
+    const events = await historyOf(handle);
+    const started = onlyEvent(events, 'ACTIVITY_TASK_STARTED').activityTaskStartedEventAttributes!;
+    assert.equal(started.attempt, 4);
+    assert.equal(started.lastFailure?.message, 'attempt 3 failed');
+    assert.equal(started.lastFailure?.applicationFailureInfo?.type, 'FlakyError');
+    const scheduled = onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED');
+    assert.equal(toNum(started.scheduledEventId), toNum(scheduled.eventId));
+    // The one Started event is written lazily with the completion, 7 s of virtual time after scheduling.
+    const completed = onlyEvent(events, 'ACTIVITY_TASK_COMPLETED');
+    assert.ok(near(tsMs(completed.eventTime) - tsMs(scheduled.eventTime), 7000, 200));
+    assert.deepEqual(withoutWft(await typesOf(handle)), [
+      'WORKFLOW_EXECUTION_STARTED',
+      'ACTIVITY_TASK_SCHEDULED',
+      'ACTIVITY_TASK_STARTED',
+      'ACTIVITY_TASK_COMPLETED',
+      'WORKFLOW_EXECUTION_COMPLETED',
+    ]);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('maximumInterval caps the backoff: attempts at 0, 1, 3, 5 and 7 s with a 2 s cap', async () => {
+    const key = 'cap';
+    const { handle, result } = await run(key, 'flaky', {
+      startToCloseTimeout: '10s',
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2s' },
+    }, [key, { failures: 4 }]);
+    assert.equal(result, 'succeeded on attempt 5');
+    assertOffsets(key, [0, 1000, 3000, 5000, 7000]);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('maximumAttempts exhausted gives ActivityFailure MAXIMUM_ATTEMPTS_REACHED caused by the last ApplicationFailure', async () => {
+    const key = 'max-attempts';
+    const { handle, error } = await run(key, 'flaky', {
+      startToCloseTimeout: '10s',
+      retry: { initialInterval: '1s', maximumAttempts: 3 },
+    }, [key, { failures: 99 }]);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'MAXIMUM_ATTEMPTS_REACHED');
+    assert.equal(failure.activityType, 'flaky');
+    assert.ok(failure.cause instanceof ApplicationFailure);
+    assert.equal(failure.cause.message, 'attempt 3 failed');
+    assert.equal(failure.cause.type, 'FlakyError');
+    assert.deepEqual(failure.cause.details, [3]);
+    assertOffsets(key, [0, 1000, 3000]);
+
+    const events = await historyOf(handle);
+    const started = onlyEvent(events, 'ACTIVITY_TASK_STARTED').activityTaskStartedEventAttributes!;
+    assert.equal(started.attempt, 3);
+    assert.equal(started.lastFailure?.message, 'attempt 2 failed');
+    const failed = onlyEvent(events, 'ACTIVITY_TASK_FAILED').activityTaskFailedEventAttributes!;
+    assert.equal(failed.failure?.message, 'attempt 3 failed');
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('an error type listed in nonRetryableErrorTypes stops after one attempt with NON_RETRYABLE_FAILURE', async () => {
+    const key = 'non-retryable-type';
+    const { handle, error } = await run(key, 'flaky', {
+      startToCloseTimeout: '10s',
+      retry: { initialInterval: '1s', nonRetryableErrorTypes: ['Fatal'] },
+    }, [key, { failures: 99, type: 'Fatal' }]);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'NON_RETRYABLE_FAILURE');
+    assert.ok(failure.cause instanceof ApplicationFailure);
+    assert.equal(failure.cause.type, 'Fatal');
+    assert.equal(attemptsOf(key).length, 1);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('an ApplicationFailure marked nonRetryable stops after one attempt with NON_RETRYABLE_FAILURE', async () => {
+    const key = 'non-retryable-flag';
+    const { handle, error } = await run(key, 'flaky', { startToCloseTimeout: '10s' }, [key, { failures: 99, nonRetryable: true }]);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'NON_RETRYABLE_FAILURE');
+    assert.ok(failure.cause instanceof ApplicationFailure);
+    assert.equal(failure.cause.nonRetryable, true);
+    assert.equal(attemptsOf(key).length, 1);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('nextRetryDelay from the failure overrides the backoff: attempts at 0, 5 s and 10 s', async () => {
+    const key = 'next-retry-delay';
+    const { handle, result } = await run(key, 'flaky', {
+      startToCloseTimeout: '10s',
+      retry: { initialInterval: '1s', backoffCoefficient: 2 },
+    }, [key, { failures: 2, nextRetryDelay: '5s' }]);
+    assert.equal(result, 'succeeded on attempt 3');
+    assertOffsets(key, [0, 5000, 10_000]);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+});
+
+describe('activity heartbeat timeouts', () => {
+  test('after a heartbeat timeout the retry sees the last heartbeat details and the workflow gets its result', async () => {
+    const key = 'hb-retry';
+    const { handle, result } = await run(key, 'heartbeatThenStall', {
+      startToCloseTimeout: '30s',
+      heartbeatTimeout: '1s',
+      retry: { initialInterval: '1s' },
+    }, [key, 1500]);
+    assert.equal(result, 'attempt 2 resumed at progress 3');
+    const [first, second] = attemptsOf(key);
+    assert.equal(first.heartbeatDetails, undefined);
+    assert.deepEqual(second.heartbeatDetails, { progress: 3 });
+    assert.equal(second.attempt, 2);
+    // Attempt 1 timed out 1 s (virtual, which ran at wall speed while it was outstanding) after its heartbeat; the
+    // retry came 1 s of skipped time later.
+    assertOffsets(key, [0, 2000], 250);
+    const started = onlyEvent(await historyOf(handle), 'ACTIVITY_TASK_STARTED').activityTaskStartedEventAttributes!;
+    assert.equal(started.attempt, 2);
+    assert.equal(started.lastFailure?.timeoutFailureInfo?.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('a heartbeat timeout on the last attempt surfaces as ActivityFailure caused by TimeoutFailure HEARTBEAT with the details', async () => {
+    const key = 'hb-final';
+    const { handle, error } = await run(key, 'heartbeatThenStall', {
+      startToCloseTimeout: '30s',
+      heartbeatTimeout: '1s',
+      retry: { maximumAttempts: 1 },
+    }, [key, 1500]);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'MAXIMUM_ATTEMPTS_REACHED');
+    assert.ok(failure.cause instanceof TimeoutFailure, `cause: ${String(failure.cause)}`);
+    assert.equal(failure.cause.timeoutType, 'HEARTBEAT');
+    assert.deepEqual(failure.cause.lastHeartbeatDetails, { progress: 3 });
+    assert.equal(attemptsOf(key).length, 1);
+    const events = await historyOf(handle);
+    const scheduled = onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED');
+    const timedOut = onlyEvent(events, 'ACTIVITY_TASK_TIMED_OUT');
+    assert.ok(near(tsMs(timedOut.eventTime) - tsMs(scheduled.eventTime), 1000, 300));
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+});
+
+describe('start-to-close timeouts in virtual time', () => {
+  test('an activity running past its 1 s start-to-close timeout fails with TimeoutFailure START_TO_CLOSE', async () => {
+    const key = 'st2c';
+    const { handle, error } = await run(key, 'slow', { startToCloseTimeout: '1s', retry: { maximumAttempts: 1 } }, [key, 2000, 'late']);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'MAXIMUM_ATTEMPTS_REACHED');
+    assert.ok(failure.cause instanceof TimeoutFailure);
+    assert.equal(failure.cause.timeoutType, 'START_TO_CLOSE');
+    const events = await historyOf(handle);
+    const timedOut = onlyEvent(events, 'ACTIVITY_TASK_TIMED_OUT');
+    assert.ok(near(tsMs(timedOut.eventTime) - tsMs(onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED').eventTime), 1000, 300));
+    assert.equal(timedOut.activityTaskTimedOutEventAttributes?.retryState, temporal.api.enums.v1.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('a one-hour workflow timer does not fire while an activity is outstanding: time does not jump', async () => {
+    const h = harness();
+    const key = 'race';
+    const t0 = await h.env.currentTimeMs();
+    const handle = await h.env.client.workflow.start('raceTimer', {
+      taskQueue: h.taskQueue,
+      workflowId: h.nextId(key),
+      args: ['slow', { startToCloseTimeout: '10s' }, [key, 1200, 'activity first'], '1 hour'],
+    });
+    const outcome = await handle.result();
+    assert.equal(outcome.winner, 'activity');
+    assert.equal(outcome.result, 'activity first');
+    assert.ok(outcome.elapsedMs >= 1000 && outcome.elapsedMs < 60_000, `workflow time passed: ${outcome.elapsedMs} ms`);
+    assert.ok((await h.env.currentTimeMs()) - t0 < 60_000);
+    const types = withoutWft(await typesOf(handle));
+    assert.ok(!types.includes('TIMER_FIRED'), types.join(', '));
+    assert.ok(types.includes('TIMER_CANCELED'), types.join(', '));
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+});
+
+describe('schedule-to-close and schedule-to-start', () => {
+  test('schedule-to-close elapsing during a retry is final: TimeoutFailure SCHEDULE_TO_CLOSE, retryState TIMEOUT, the last failure as cause', async () => {
+    const key = 's2c-running';
+    const { handle, error } = await run(key, 'flaky', {
+      scheduleToCloseTimeout: '2s',
+      retry: { initialInterval: '1s' },
+    }, [key, { failures: 99, slowAttempt: 2, slowMs: 2000 }]);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'TIMEOUT');
+    assert.ok(failure.cause instanceof TimeoutFailure, `cause: ${String(failure.cause)}`);
+    assert.equal(failure.cause.timeoutType, 'SCHEDULE_TO_CLOSE');
+    // The TS SDK does not decode a TimeoutFailure's cause into an Error; the failure proto it came from carries it.
+    assert.equal(failure.cause.failure?.cause?.message, 'attempt 1 failed');
+    assert.equal(failure.cause.failure?.cause?.applicationFailureInfo?.type, 'FlakyError');
+    assertOffsets(key, [0, 1000]);
+    const events = await historyOf(handle);
+    const timedOut = onlyEvent(events, 'ACTIVITY_TASK_TIMED_OUT');
+    const elapsed = tsMs(timedOut.eventTime) - tsMs(onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED').eventTime);
+    assert.ok(near(elapsed, 2000, 300), `timed out ${elapsed} ms after scheduling`);
+    assert.equal(onlyEvent(events, 'ACTIVITY_TASK_STARTED').activityTaskStartedEventAttributes?.attempt, 2);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('retries stop when the next attempt would start after schedule-to-close: ActivityFailure TIMEOUT with the ApplicationFailure', async () => {
+    const key = 's2c-no-room';
+    const { handle, error } = await run(key, 'flaky', {
+      scheduleToCloseTimeout: '5s',
+      retry: { initialInterval: '1s', backoffCoefficient: 2 },
+    }, [key, { failures: 99 }]);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'TIMEOUT');
+    assert.ok(failure.cause instanceof ApplicationFailure);
+    assert.equal(failure.cause.message, 'attempt 3 failed');
+    // 0, 1 and 3 s fit; the next attempt would be due at 7 s, after the 5 s deadline.
+    assertOffsets(key, [0, 1000, 3000]);
+    assert.equal(withoutWft(await typesOf(handle)).at(-2), 'ACTIVITY_TASK_FAILED');
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('a start-to-close timeout with no time left for a retry is reported as SCHEDULE_TO_CLOSE', async () => {
+    const key = 's2c-after-st2c';
+    const { handle, error } = await run(key, 'slow', {
+      startToCloseTimeout: '1s',
+      scheduleToCloseTimeout: '2500ms',
+      retry: { initialInterval: '2s' },
+    }, [key, 1500, 'late']);
+    const failure = activityFailureOf(error);
+    assert.equal(failure.retryState, 'TIMEOUT');
+    assert.ok(failure.cause instanceof TimeoutFailure);
+    assert.equal(failure.cause.timeoutType, 'SCHEDULE_TO_CLOSE');
+    assert.equal(attemptsOf(key).length, 1);
+    const events = await historyOf(handle);
+    const timedOut = onlyEvent(events, 'ACTIVITY_TASK_TIMED_OUT');
+    // Decided when the start-to-close timer fired at 1 s, not at the 2.5 s deadline.
+    assert.ok(near(tsMs(timedOut.eventTime) - tsMs(onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED').eventTime), 1000, 300));
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('an activity on a task queue nobody polls times out with TimeoutFailure SCHEDULE_TO_START and no Started event', async () => {
+    const key = 's2s';
+    const { handle, error } = await run(key, 'slow', {
+      taskQueue: `nobody-polls-${process.pid}`,
+      scheduleToStartTimeout: '1s',
+      startToCloseTimeout: '10s',
+    }, [key, 0, 'never']);
+    const failure = activityFailureOf(error);
+    assert.ok(failure.cause instanceof TimeoutFailure);
+    assert.equal(failure.cause.timeoutType, 'SCHEDULE_TO_START');
+    assert.equal(failure.retryState, 'TIMEOUT');
+    assert.equal(attemptsOf(key).length, 0);
+    const events = await historyOf(handle);
+    const timedOut = onlyEvent(events, 'ACTIVITY_TASK_TIMED_OUT');
+    assert.equal(toNum(timedOut.activityTaskTimedOutEventAttributes?.startedEventId), 0);
+    assert.ok(!withoutWft(await typesOf(handle)).includes('ACTIVITY_TASK_STARTED'));
+    assert.ok(near(tsMs(timedOut.eventTime) - tsMs(onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED').eventTime), 1000, 300));
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+});
+
+describe('activity timeout normalisation', () => {
+  test('with only scheduleToCloseTimeout, start-to-close and schedule-to-start default to it', async () => {
+    const key = 'norm-s2c';
+    const { handle, result } = await run(key, 'reportTimeouts', { scheduleToCloseTimeout: '5 minutes' }, [key]);
+    assert.deepEqual(result, { startToCloseMs: 300_000, scheduleToCloseMs: 300_000, heartbeatMs: 0 });
+    const attrs = onlyEvent(await historyOf(handle), 'ACTIVITY_TASK_SCHEDULED').activityTaskScheduledEventAttributes!;
+    assert.equal(durMs(attrs.scheduleToCloseTimeout), 300_000);
+    assert.equal(durMs(attrs.scheduleToStartTimeout), 300_000);
+    assert.equal(durMs(attrs.startToCloseTimeout), 300_000);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+
+  test('with only startToCloseTimeout, schedule-to-close is the run timeout and the heartbeat timeout is clamped to start-to-close', async () => {
+    const key = 'norm-run';
+    const { handle, result } = await run(key, 'reportTimeouts', { startToCloseTimeout: '10s', heartbeatTimeout: '30s' }, [key], {
+      workflowRunTimeout: '1 hour',
+    });
+    assert.deepEqual(result, { startToCloseMs: 10_000, scheduleToCloseMs: 3_600_000, heartbeatMs: 10_000 });
+    const attrs = onlyEvent(await historyOf(handle), 'ACTIVITY_TASK_SCHEDULED').activityTaskScheduledEventAttributes!;
+    assert.equal(durMs(attrs.scheduleToCloseTimeout), 3_600_000);
+    assert.equal(durMs(attrs.scheduleToStartTimeout), 3_600_000);
+    assert.equal(durMs(attrs.startToCloseTimeout), 10_000);
+    assert.equal(durMs(attrs.heartbeatTimeout), 10_000);
+    // The default retry policy is filled in: 1 s initial, coefficient 2, 100 s maximum, unlimited attempts.
+    assert.equal(durMs(attrs.retryPolicy?.initialInterval), 1000);
+    assert.equal(attrs.retryPolicy?.backoffCoefficient, 2);
+    assert.equal(durMs(attrs.retryPolicy?.maximumInterval), 100_000);
+    assert.equal(attrs.retryPolicy?.maximumAttempts ?? 0, 0);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
+});
