@@ -71,3 +71,14 @@ export async function taskInFlight(
 export const SLOW_TASK_ITERATIONS = 35_000_000;
 /** A shorter loop for the completion race, which runs it several times per round (first try, retry, replay). */
 export const RACE_TASK_ITERATIONS = 20_000_000;
+
+/** Resolves with the run's history once it holds an event of `type` (e.g. 'TIMER_STARTED'). */
+export async function untilEvent(handle: WorkflowHandle, type: string, timeoutMs = 10_000): Promise<IHistoryEvent[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const evs = await events(handle);
+    if (evs.some((e) => typeName(e) === type)) return evs;
+    if (Date.now() > end) throw new Error(`no ${type} in ${handle.workflowId} after ${timeoutMs} ms: ${evs.map(typeName).join(', ')}`);
+    await wait(5);
+  }
+}
