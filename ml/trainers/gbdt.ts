@@ -50,7 +50,7 @@ export const gbdtParamsSchema = z
     /** Bins for non-missing values (missing values get one more). */
     maxBins: z.number().int().min(2).max(255).default(255),
     earlyStopping: z
-      .union([z.literal('auto'), z.boolean()], { error: 'Invalid input: expected "auto", true or false' })
+      .union([z.literal('auto'), z.boolean()], { error: 'expected "auto", true or false' })
       .default('auto'),
     validationFraction: z.number().gt(0).lt(1).default(0.1),
     nIterNoChange: z.number().int().min(1).default(10),
