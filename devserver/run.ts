@@ -13,6 +13,7 @@ import {
   EventType,
   temporal,
   timestamp,
+  timestampMs,
   duration,
   durationMs,
   long,
@@ -725,7 +726,8 @@ export class WorkflowRun {
   close(status: number, closeEvent: IHistoryEvent): void {
     if (!this.isOpen) return;
     this.status = status;
-    this.closeTime = this.now;
+    // The close time is the close event's time, as describe and visibility report it.
+    this.closeTime = timestampMs(closeEvent.eventTime) ?? this.now;
     this.closeEvent = closeEvent;
     this.dropWft();
     this.buffer = [];
