@@ -281,7 +281,7 @@ export class Engine implements RunHost {
     run.writeStarted();
     p.beforeFirstTask?.(run);
     const backoff = p.firstWorkflowTaskBackoffMs ?? 0;
-    run.executionTime = now + backoff;
+    run.executionTime = run.startTime + backoff;
     for (const h of this.hooks.runStarted) h(run);
     run.scheduleWft(backoff);
     return run;
