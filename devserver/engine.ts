@@ -273,6 +273,8 @@ export class Engine implements RunHost {
       workflowId: p.workflowId,
     };
     const run = new WorkflowRun(this, ns.name, p.workflowId, runId, p.workflowType, p.taskQueue, attrs, p.firstRunId ?? runId);
+    // One clock reading for the start event, the expiration and the run deadline, so the timeouts land exactly.
+    run.startTime = now;
     if (p.requestId) run.requestIds.add(p.requestId);
     const chain = ns.chains.get(p.workflowId);
     if (chain) chain.push(run);
