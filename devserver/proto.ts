@@ -50,8 +50,14 @@ export function serviceMethods(fullName: string): MethodInfo[] {
   }));
 }
 
-/** A grpc-js definition for one method; encoding accepts plain objects shaped like the message (no fromObject). */
+/**
+ * A grpc-js definition for one method; encoding accepts plain objects shaped like the message (no fromObject).
+ * Responses with a `history` field (workflow task polls, history reads) splice each event's cached encoding
+ * (`encodedEvent`) instead of encoding the whole history again on every workflow task.
+ */
 export function methodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, unknown> {
+  const historyField = m.responseType.fields.history;
+  const splice = historyField?.resolvedType?.fullName === '.temporal.api.history.v1.History' ? historyField.id : 0;
   return {
     path: m.path,
     requestStream: false,
@@ -59,9 +65,54 @@ export function methodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, 
     requestSerialize: (value: unknown) => Buffer.from(m.requestType.encode(value as protobuf.Message).finish()),
     requestDeserialize: (buf: Buffer) => m.requestType.decode(buf),
     responseSerialize: (value: unknown) =>
-      Buffer.isBuffer(value) ? value : Buffer.from(m.responseType.encode(value as protobuf.Message).finish()),
+      Buffer.isBuffer(value)
+        ? value
+        : splice
+          ? encodeWithHistory(m.responseType, splice, value as { history?: { events?: IHistoryEvent[] | null } | null })
+          : Buffer.from(m.responseType.encode(value as protobuf.Message).finish()),
     responseDeserialize: (buf: Buffer) => m.responseType.decode(buf),
   } as grpc.MethodDefinition<unknown, unknown>;
+}
+
+/** Encodes a message whose History field (number `fieldId`) is written from the events' cached encodings. */
+function encodeWithHistory(type: protobuf.Type, fieldId: number, value: { history?: { events?: IHistoryEvent[] | null } | null }): Buffer {
+  const events = value?.history?.events;
+  if (!Array.isArray(events)) return Buffer.from(type.encode(value as protobuf.Message).finish());
+  const rest = type.encode({ ...value, history: undefined } as unknown as protobuf.Message).finish();
+  const parts = events.map(encodedEvent);
+  // History { repeated HistoryEvent events = 1; }: each event is tag 0x0a, its length, its bytes.
+  let historyLen = 0;
+  for (const p of parts) historyLen += 1 + varintSize(p.length) + p.length;
+  const tag = (fieldId << 3) | 2;
+  const out = Buffer.allocUnsafe(rest.length + varintSize(tag) + varintSize(historyLen) + historyLen);
+  out.set(rest, 0);
+  let o = writeVarint(out, rest.length, tag);
+  o = writeVarint(out, o, historyLen);
+  for (const p of parts) {
+    out[o++] = 0x0a;
+    o = writeVarint(out, o, p.length);
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  while (n >= 0x80) {
+    buf[offset++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[offset++] = n;
+  return offset;
 }
 
 /** Server-side definition whose request decoder never throws: malformed bytes become an UndecodableRequest. */
@@ -138,7 +189,23 @@ export function decodeJsonPayload(p: IPayload | null | undefined): unknown {
   }
 }
 
+const encodedEvents = new WeakMap<IHistoryEvent, Uint8Array>();
+
+/**
+ * A history event's wire encoding, computed once per event object and cached: events are never modified after
+ * they are written (run.ts creates a new object for every event), so the bytes stay valid.
+ */
+export function encodedEvent(e: IHistoryEvent): Uint8Array {
+  let bytes = encodedEvents.get(e);
+  if (!bytes) {
+    // A copy, so that a small event does not keep a whole pooled Buffer slab alive.
+    bytes = new Uint8Array(temporal.api.history.v1.HistoryEvent.encode(e).finish());
+    encodedEvents.set(e, bytes);
+  }
+  return bytes;
+}
+
 /** The byte length of a history event on the wire, for `historySizeBytes`. */
 export function eventSize(e: IHistoryEvent): number {
-  return temporal.api.history.v1.HistoryEvent.encode(e).len;
+  return encodedEvent(e).length;
 }

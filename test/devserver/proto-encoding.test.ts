@@ -1,0 +1,77 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventType, encodedEvent, eventSize, jsonPayload, long, methodDefinition, serviceMethods, temporal, timestamp, type IHistoryEvent } from '../../devserver/proto';
+
+const WS = 'temporal.api.workflowservice.v1.WorkflowService';
+const method = (name: string) => serviceMethods(WS).find((m) => m.name === name)!;
+
+function event(id: number, type: number, attrs: Record<string, unknown>): IHistoryEvent {
+  return { eventId: long(id), eventTime: timestamp(1_700_000_000_000 + id), eventType: type, taskId: long(1000 + id), ...attrs };
+}
+
+/** Events of growing size, so event lengths need one-, two- and three-byte varints. */
+function history(): IHistoryEvent[] {
+  return [
+    event(1, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, {
+      workflowExecutionStartedEventAttributes: { workflowType: { name: 'wf' }, taskQueue: { name: 'tq' }, input: { payloads: [jsonPayload('x')] } },
+    }),
+    event(2, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'tq' }, attempt: 1 } }),
+    event(3, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, {
+      workflowExecutionSignaledEventAttributes: { signalName: 's', input: { payloads: [jsonPayload('y'.repeat(300))] } },
+    }),
+    event(4, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, {
+      workflowExecutionSignaledEventAttributes: { signalName: 'big', input: { payloads: [jsonPayload('z'.repeat(20_000))] } },
+    }),
+  ];
+}
+
+function plainAndSpliced(name: string, value: object) {
+  const m = method(name);
+  const plain = Buffer.from(m.responseType.encode(value).finish());
+  const spliced = methodDefinition(m).responseSerialize(value);
+  return { m, plain, spliced };
+}
+
+describe('response encoding with cached history events', () => {
+  test('a workflow task poll response decodes to the same message as a plain encoding', () => {
+    const value = {
+      taskToken: Buffer.from('token'),
+      workflowExecution: { workflowId: 'w', runId: 'r' },
+      workflowType: { name: 'wf' },
+      previousStartedEventId: long(0),
+      startedEventId: long(3),
+      attempt: 1,
+      history: { events: history() },
+      scheduledTime: timestamp(1_700_000_000_000),
+    };
+    const { m, plain, spliced } = plainAndSpliced('PollWorkflowTaskQueue', value);
+    assert.equal(spliced.length, plain.length);
+    const a = m.responseType.toObject(m.responseType.decode(plain), { longs: String, bytes: String });
+    const b = m.responseType.toObject(m.responseType.decode(spliced), { longs: String, bytes: String });
+    assert.deepEqual(b, a);
+    assert.equal((b.history.events as unknown[]).length, 4);
+    assert.equal(b.history.events[3].workflowExecutionSignaledEventAttributes.signalName, 'big');
+  });
+
+  test('history pages with an empty event list or a next-page token keep every field', () => {
+    for (const value of [
+      { history: { events: [] } , nextPageToken: Buffer.from('close') },
+      { history: { events: history().slice(0, 2) }, nextPageToken: Buffer.from('3') },
+      {},
+    ]) {
+      const { m, plain, spliced } = plainAndSpliced('GetWorkflowExecutionHistory', value);
+      assert.deepEqual(
+        m.responseType.toObject(m.responseType.decode(spliced), { longs: String, bytes: String, defaults: true }),
+        m.responseType.toObject(m.responseType.decode(plain), { longs: String, bytes: String, defaults: true }),
+      );
+    }
+  });
+
+  test('an event is encoded once and its size is its cached encoding length', () => {
+    const e = history()[3];
+    const first = encodedEvent(e);
+    assert.equal(encodedEvent(e), first);
+    assert.equal(eventSize(e), temporal.api.history.v1.HistoryEvent.encode(e).finish().length);
+    assert.ok(eventSize(e) > 20_000);
+  });
+});
