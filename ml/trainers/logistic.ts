@@ -173,6 +173,8 @@ class Problem {
   /** Dimension of θ: d, plus one for the intercept. */
   readonly p: number;
   readonly z: Float64Array[];
+  /** z plus a column of ones for the intercept, so gradient and Hessian treat it like any column. */
+  readonly zAll: Float64Array[];
   readonly mu: Float64Array;
   readonly scale: Float64Array;
   /** Penalty diagonal on γ: 1/sⱼ². */
@@ -233,6 +235,7 @@ class Problem {
       this.scale[j] = s;
       this.pen[j] = inv * inv;
     }
+    this.zAll = fitIntercept ? [...this.z, new Float64Array(n).fill(1)] : this.z;
   }
 
   /** η = Zγ + b into `eta`. */
@@ -313,17 +316,24 @@ class Problem {
 
   /** ∇f from residuals: Zᵀr + penalty, and Σr for the intercept. */
   gradient(theta: Float64Array, r: Float64Array, grad: Float64Array): void {
+    dotMany(r, this.zAll, 0, grad);
+    for (let j = 0; j < this.d; j++) grad[j] += this.pen[j] * theta[j];
+  }
+
+  /** The Hessian Zᵀ diag(h) Z + diag(pen) (Z with the column of ones when there is an intercept), row-major. */
+  hessian(h: Float64Array, hz: Float64Array, row: Float64Array, hess: Float64Array): void {
     const n = this.n;
-    for (let j = 0; j < this.d; j++) {
-      const zc = this.z[j];
-      let s = 0;
-      for (let i = 0; i < n; i++) s += zc[i] * r[i];
-      grad[j] = s + this.pen[j] * theta[j];
-    }
-    if (this.fitIntercept) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += r[i];
-      grad[this.d] = s;
+    const p = this.p;
+    const cols = this.zAll;
+    for (let j = 0; j < p; j++) {
+      const zj = cols[j];
+      for (let i = 0; i < n; i++) hz[i] = h[i] * zj[i];
+      dotMany(hz, cols, j, row);
+      for (let k = j; k < p; k++) {
+        hess[j * p + k] = row[k];
+        hess[k * p + j] = row[k];
+      }
+      if (j < this.d) hess[j * p + j] += this.pen[j];
     }
   }
 
@@ -346,6 +356,53 @@ class Problem {
       intercept -= coef[j] * this.mu[j];
     }
     return { coef, intercept };
+  }
+}
+
+/**
+ * out[k] = Σᵢ a[i]·cols[k][i] for k = from..cols.length − 1. Four columns share a pass, each with its own
+ * accumulator: a single running sum is bound by the latency of floating-point addition.
+ */
+function dotMany(a: Float64Array, cols: readonly Float64Array[], from: number, out: Float64Array): void {
+  const n = a.length;
+  const m = cols.length;
+  let k = from;
+  for (; k + 4 <= m; k += 4) {
+    const c0 = cols[k];
+    const c1 = cols[k + 1];
+    const c2 = cols[k + 2];
+    const c3 = cols[k + 3];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let i = 0; i < n; i++) {
+      const ai = a[i];
+      s0 += ai * c0[i];
+      s1 += ai * c1[i];
+      s2 += ai * c2[i];
+      s3 += ai * c3[i];
+    }
+    out[k] = s0;
+    out[k + 1] = s1;
+    out[k + 2] = s2;
+    out[k + 3] = s3;
+  }
+  for (; k < m; k++) {
+    const c = cols[k];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      s0 += a[i] * c[i];
+      s1 += a[i + 1] * c[i + 1];
+      s2 += a[i + 2] * c[i + 2];
+      s3 += a[i + 3] * c[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * c[i];
+    out[k] = s0 + s1 + (s2 + s3);
   }
 }
 
@@ -396,7 +453,7 @@ function lineSearch(
 }
 
 function newton(prob: Problem, params: LogisticParams, onProgress: Progress): SolveResult {
-  const { n, d, p } = prob;
+  const { n, p } = prob;
   const theta = new Float64Array(p);
   const eta = new Float64Array(n);
   const prb = new Float64Array(n);
@@ -406,6 +463,7 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
   const etaDir = new Float64Array(n);
   const grad = new Float64Array(p);
   const hess = new Float64Array(p * p);
+  const hessRow = new Float64Array(p);
   const dir = new Float64Array(p);
   prob.linear(theta, eta);
   let iterations = 0;
@@ -416,30 +474,7 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
     gnorm = prob.rawGradientNorm(grad);
     if (gnorm <= params.tol) return { theta, iterations, converged: true, gradientNorm: gnorm };
     if (iterations >= params.maxIter) break;
-    // Hessian: Zᵀ diag(h) Z + diag(pen), bordered by the intercept row Σh·z and Σh.
-    for (let j = 0; j < d; j++) {
-      const zj = prob.z[j];
-      for (let i = 0; i < n; i++) hz[i] = h[i] * zj[i];
-      for (let k = j; k < d; k++) {
-        const zk = prob.z[k];
-        let s = 0;
-        for (let i = 0; i < n; i++) s += hz[i] * zk[i];
-        hess[j * p + k] = s;
-        hess[k * p + j] = s;
-      }
-      hess[j * p + j] += prob.pen[j];
-      if (prob.fitIntercept) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += hz[i];
-        hess[j * p + d] = s;
-        hess[d * p + j] = s;
-      }
-    }
-    if (prob.fitIntercept) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += h[i];
-      hess[d * p + d] = s;
-    }
+    prob.hessian(h, hz, hessRow, hess);
     for (let j = 0; j < p; j++) dir[j] = -grad[j];
     choleskySolve(hess, p, dir);
     let slope = 0;
