@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bootstrapMean, pairedBootstrap, quantileSorted } from '../../ml/stats/bootstrap';
+import { sampleBinomial, sampleMultinomial } from '../../ml/stats/sampling';
+import { binomialPmf, chiSquareSf, normalCdf } from '../../ml/stats/distributions';
+import { accuracy } from '../../ml/metrics';
+import { Rng } from '../../ml/random';
+
+// Coverage tolerance: with S simulations of a nominal 95% interval, the number covering is Bin(S, 0.95);
+// we accept 0.95 ± 3 standard deviations (±0.046 for S = 200, ±0.065 for S = 100). The seeds are fixed, so
+// the tests are deterministic; the tolerance says how unlucky a seed could have been.
+function assertCoverage(covered: number, sims: number, what: string): void {
+  const sd = Math.sqrt((0.95 * 0.05) / sims);
+  const share = covered / sims;
+  assert.ok(Math.abs(share - 0.95) <= 3 * sd, `${what}: coverage ${share} outside 0.95 ± ${(3 * sd).toFixed(3)}`);
+}
+
+/** Paired predictions where model A is right with probability accA and B with accB, independently. */
+function pairedAccuracyData(rng: Rng, n: number, accA: number, accB: number): { y: Uint8Array; pA: Float64Array; pB: Float64Array } {
+  const y = new Uint8Array(n);
+  const pA = new Float64Array(n);
+  const pB = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.next() < 0.5 ? 1 : 0;
+    const rightA = rng.next() < accA;
+    const rightB = rng.next() < accB;
+    pA[i] = rightA === (y[i] === 1) ? 0.8 : 0.2;
+    pB[i] = rightB === (y[i] === 1) ? 0.7 : 0.3;
+  }
+  return { y, pA, pB };
+}
+
+test('the paired accuracy-difference interval covers the true difference about 95% of the time', () => {
+  const rng = new Rng(2024);
+  const sims = 200;
+  let covered = 0;
+  for (let s = 0; s < sims; s++) {
+    const data = pairedAccuracyData(rng, 400, 0.8, 0.85);
+    const r = pairedBootstrap({ ...data, metric: 'accuracy', resamples: 1000, seed: s });
+    if (r.lower <= 0.05 && 0.05 <= r.upper) covered++;
+  }
+  assertCoverage(covered, sims, 'accuracy difference');
+});
+
+test('the paired AUC-difference interval covers the binormal truth about 95% of the time', () => {
+  // Scores N(μ·y, 1): AUC = Φ(μ/√2). μA = 1, μB = 1.4 on the same examples with independent noise.
+  const truth = normalCdf(1.4 / Math.SQRT2) - normalCdf(1 / Math.SQRT2);
+  const rng = new Rng(99);
+  const sims = 100;
+  let covered = 0;
+  for (let s = 0; s < sims; s++) {
+    const n = 240;
+    const y = new Uint8Array(n);
+    const pA = new Float64Array(n);
+    const pB = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = rng.next() < 0.5 ? 1 : 0;
+      pA[i] = normalCdf(1 * y[i] + rng.normal());
+      pB[i] = normalCdf(1.4 * y[i] + rng.normal());
+    }
+    const r = pairedBootstrap({ y, pA, pB, metric: 'rocAuc', resamples: 400, seed: 1000 + s });
+    if (r.lower <= truth && truth <= r.upper) covered++;
+  }
+  assertCoverage(covered, sims, 'AUC difference');
+});
+
+test('the bootstrap interval of a mean covers the true mean of skewed data about 95% of the time', () => {
+  const rng = new Rng(7);
+  const sims = 200;
+  let covered = 0;
+  for (let s = 0; s < sims; s++) {
+    const values = new Float64Array(200).map(() => -Math.log(1 - rng.next())); // Exponential(1): mean 1
+    const r = bootstrapMean(values, { resamples: 600, seed: s });
+    if (r.lower <= 1 && 1 <= r.upper) covered++;
+  }
+  assertCoverage(covered, sims, 'mean');
+});
+
+test('the estimate is the full-sample difference and the standard error matches theory', () => {
+  const rng = new Rng(5);
+  const data = pairedAccuracyData(rng, 5000, 0.7, 0.75);
+  const r = pairedBootstrap({ ...data, metric: 'accuracy', resamples: 4000, seed: 1 });
+  assert.equal(r.estimate, accuracy(data.y, data.pB) - accuracy(data.y, data.pA));
+  // d_i ∈ {−1, 0, 1}: the standard error of its mean is sd(d)/√n
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < data.y.length; i++) {
+    const d = (data.pB[i] > 0.5 ? 1 : 0) === data.y[i] ? 1 : 0;
+    const e = (data.pA[i] > 0.5 ? 1 : 0) === data.y[i] ? 1 : 0;
+    s1 += d - e;
+    s2 += (d - e) ** 2;
+  }
+  const n = data.y.length;
+  const sdMean = Math.sqrt((s2 / n - (s1 / n) ** 2) / n);
+  assert.ok(Math.abs(r.standardError / sdMean - 1) < 0.05, `bootstrap SE ${r.standardError} vs analytic ${sdMean}`);
+  assert.equal(r.method, 'percentile');
+  assert.equal(r.resamples, 4000);
+});
+
+test('multinomial resampling of few-valued data and index resampling agree in distribution', () => {
+  // Three levels go through the multinomial path; the same values jittered by < 1e-9 (hundreds of levels)
+  // go through index resampling. The standard errors must agree to Monte Carlo precision (~2% at 4000).
+  const rng = new Rng(17);
+  const levels = new Float64Array(2000).map(() => [-1, 0, 1][rng.nextInt(3)] * (rng.next() < 0.3 ? 1 : 0));
+  const jittered = levels.map((v) => v + rng.next() * 1e-9);
+  const a = bootstrapMean(levels, { resamples: 4000, seed: 3 });
+  const b = bootstrapMean(jittered, { resamples: 4000, seed: 3 });
+  assert.ok(Math.abs(a.standardError / b.standardError - 1) < 0.08, `SE ${a.standardError} vs ${b.standardError}`);
+  assert.ok(Math.abs(a.lower - b.lower) < 0.15 * (a.upper - a.lower), `lower ${a.lower} vs ${b.lower}`);
+});
+
+test('equal seeds give identical results and different seeds different resamples', () => {
+  const data = pairedAccuracyData(new Rng(1), 300, 0.7, 0.72);
+  for (const metric of ['accuracy', 'logLoss', 'rocAuc', 'f1'] as const) {
+    const a = pairedBootstrap({ ...data, metric, resamples: 200, seed: 42, keepSamples: true });
+    const b = pairedBootstrap({ ...data, metric, resamples: 200, seed: 42, keepSamples: true });
+    const c = pairedBootstrap({ ...data, metric, resamples: 200, seed: 43, keepSamples: true });
+    assert.deepEqual(a, b, `${metric}: same seed`);
+    assert.notDeepEqual(a.samples, c.samples, `${metric}: different seed`);
+  }
+});
+
+test('percentiles interpolate linearly between order statistics, as NumPy does by default', () => {
+  const sorted = Float64Array.of(1, 2, 4, 8);
+  assert.equal(quantileSorted(sorted, 0), 1);
+  assert.equal(quantileSorted(sorted, 1), 8);
+  assert.equal(quantileSorted(sorted, 0.5), 3); // np.percentile([1,2,4,8], 50) = 3.0
+  assert.ok(Math.abs(quantileSorted(sorted, 0.9) - 6.8) < 1e-12); // position 2.7: 4 + 0.7·4
+});
+
+test('binomial draws follow the binomial distribution on both the inversion and the BTRD branch', () => {
+  // Chi-square goodness of fit against the exact pmf; at 1% level each case fails by chance 1 time in 100,
+  // and the seed is fixed.
+  for (const [n, p] of [[12, 0.3], [200, 0.4], [1_000_000, 0.001]] as const) {
+    const rng = new Rng(n);
+    const draws = 40000;
+    const counts = new Map<number, number>();
+    for (let i = 0; i < draws; i++) {
+      const k = sampleBinomial(rng, n, p);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const mean = n * p;
+    const sd = Math.sqrt(n * p * (1 - p));
+    let chi = 0;
+    let df = -1;
+    let e = 0;
+    let o = 0;
+    const lo = Math.max(0, Math.floor(mean - 7 * sd));
+    const hi = Math.min(n, Math.ceil(mean + 7 * sd));
+    for (let k = lo; k <= hi; k++) {
+      e += draws * binomialPmf(k, n, p);
+      o += counts.get(k) ?? 0;
+      if (e >= 20 || k === hi) {
+        chi += (o - e) ** 2 / e;
+        df++;
+        e = 0;
+        o = 0;
+      }
+    }
+    const pValue = chiSquareSf(chi, df);
+    assert.ok(pValue > 0.01, `Bin(${n}, ${p}): chi-square p = ${pValue}`);
+  }
+  const out = sampleMultinomial(new Rng(1), 1000, [1, 0, 3], new Float64Array(3));
+  assert.equal(out[0] + out[1] + out[2], 1000);
+  assert.equal(out[1], 0);
+});
+
+test('bad input names the arguments: both lengths on a mismatch, the range of the options', () => {
+  const data = pairedAccuracyData(new Rng(1), 50, 0.7, 0.7);
+  assert.throws(
+    () => pairedBootstrap({ ...data, pB: data.pB.subarray(0, 49), metric: 'accuracy', seed: 1 }),
+    /y and pB: expected equal lengths, got y\.length=50 and pB\.length=49/,
+  );
+  assert.throws(() => pairedBootstrap({ ...data, metric: 'accuracy', seed: 1, resamples: 1 }), /resamples: expected an integer >= 2/);
+  assert.throws(() => pairedBootstrap({ ...data, metric: 'accuracy', seed: 1, confidence: 95 }), /confidence: expected a number in \(0, 1\)/);
+  assert.throws(() => pairedBootstrap({ ...data, metric: 'mse' as 'accuracy', seed: 1 }), /metric: expected one of accuracy, logLoss/);
+  assert.throws(() => bootstrapMean(Float64Array.of(1, Infinity), { seed: 1 }), /values\[1\]: expected a finite number/);
+});
