@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../ml/random';
+import { featureMatrix } from '../../ml/types';
+import { driftReport, type FrameLike } from '../../ml/drift/report';
+
+function normals(rng: Rng, n: number, shift = 0): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal() + shift;
+  return out;
+}
+
+/** Category codes 0..k-1 drawn with the given probabilities. */
+function categories(rng: Rng, n: number, probs: number[]): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let u = rng.next();
+    let k = 0;
+    while (k < probs.length - 1 && u >= probs[k]) u -= probs[k++];
+    out[i] = k;
+  }
+  return out;
+}
+
+test('the drift report flags the shifted features and only those', () => {
+  const rng = new Rng(1);
+  const n = 2000;
+  const names = ['stable', 'shifted', 'colour', 'region'];
+  const reference = featureMatrix(names, [normals(rng, n), normals(rng, n), categories(rng, n, [0.5, 0.3, 0.2]), categories(rng, n, [0.5, 0.3, 0.2])]);
+  const current = featureMatrix(names, [normals(rng, n), normals(rng, n, 0.5), categories(rng, n, [0.5, 0.3, 0.2]), categories(rng, n, [0.3, 0.3, 0.4])]);
+  const report = driftReport(reference, current, { categorical: ['colour', 'region'] });
+  assert.deepEqual(report.drifted, ['shifted', 'region']);
+  const byName = Object.fromEntries(report.features.map((f) => [f.feature, f]));
+  assert.equal(byName.shifted.test, 'ks');
+  assert.equal(byName.region.test, 'chi_square');
+  assert.equal(byName.region.df, 2);
+  // A half-SD shift of a normal: KS D ≈ 2Φ(0.25) − 1 = 0.197, W1 = 0.5.
+  assert.ok(Math.abs(byName.shifted.statistic - 0.197) < 0.04, `D = ${byName.shifted.statistic}`);
+  assert.ok(Math.abs(byName.shifted.wasserstein! - 0.5) < 0.06, `W1 = ${byName.shifted.wasserstein}`);
+  assert.ok(byName.shifted.psi > byName.stable.psi && byName.shifted.jsDistance > byName.stable.jsDistance);
+  assert.equal(byName.colour.wasserstein, undefined);
+  assert.ok(byName.region.cramersV! > 0.1);
+  for (const f of report.features) {
+    assert.ok(f.adjustedPValue >= f.pValue, `${f.feature}: Holm never lowers a p-value`);
+    assert.match(f.why, f.drift ? /^drift/ : /^no drift/);
+  }
+});
+
+test('with a million rows a tiny shift is significant but not flagged, while a strong shift is', () => {
+  const rng = new Rng(2);
+  // 500,000 reference and 500,000 current rows per feature.
+  const n = 500_000;
+  const names = ['tiny', 'strong'];
+  const reference = featureMatrix(names, [normals(rng, n), normals(rng, n)]);
+  const current = featureMatrix(names, [normals(rng, n, 0.02), normals(rng, n, 0.3)]);
+  const report = driftReport(reference, current);
+  const [tiny, strong] = report.features;
+  // Both p-values are far below any α: the test alone cannot tell the two apart.
+  assert.ok(tiny.adjustedPValue < 1e-10 && strong.adjustedPValue < 1e-10, `${tiny.adjustedPValue} ${strong.adjustedPValue}`);
+  assert.equal(tiny.regime, 'effect_size');
+  assert.equal(tiny.significant, true);
+  assert.equal(tiny.largeEffect, false);
+  assert.equal(tiny.drift, false);
+  assert.ok(tiny.statistic < 0.02 && tiny.psi < 0.01, `D ${tiny.statistic}, PSI ${tiny.psi}`);
+  assert.match(tiny.why, /no drift.*effect decides/);
+  assert.equal(strong.drift, true);
+  assert.ok(strong.statistic >= 0.1, `D ${strong.statistic}`);
+  assert.deepEqual(report.drifted, ['strong']);
+});
+
+test('with a small sample the p-value decides and the rule is recorded in the report', () => {
+  const rng = new Rng(3);
+  const n = 80;
+  const reference = featureMatrix(['x', 'y'], [normals(rng, n), normals(rng, n)]);
+  const current = featureMatrix(['x', 'y'], [normals(rng, n, 1), normals(rng, n)]);
+  const report = driftReport(reference, current, { alpha: 0.01 });
+  for (const f of report.features) {
+    // A D of 0.1 at 80 vs 80 rows has p ≈ 0.8, far from significant: the sample is small.
+    assert.equal(f.regime, 'p_value');
+    assert.equal(f.drift, f.significant);
+  }
+  assert.deepEqual(report.drifted, ['x']);
+  assert.deepEqual(
+    { correction: report.rule.correction, alpha: report.rule.alpha, psi: report.rule.psiThreshold, ks: report.rule.minKsEffect, v: report.rule.minCramersV },
+    { correction: 'holm', alpha: 0.01, psi: 0.2, ks: 0.1, v: 0.1 },
+  );
+  assert.match(report.rule.description, /Holm/);
+});
+
+test('Holm adjustment multiplies the smallest p-value by the number of features', () => {
+  const rng = new Rng(4);
+  const n = 300;
+  const names = ['a', 'b', 'c'];
+  const reference = featureMatrix(names, [normals(rng, n), normals(rng, n), normals(rng, n)]);
+  const current = featureMatrix(names, [normals(rng, n, 0.3), normals(rng, n), normals(rng, n)]);
+  const report = driftReport(reference, current);
+  const smallest = report.features.reduce((m, f) => (f.pValue < m.pValue ? f : m));
+  assert.ok(Math.abs(smallest.adjustedPValue - Math.min(1, 3 * smallest.pValue)) <= 1e-15);
+});
+
+test('frames with differently coded categories are compared by category name', () => {
+  const frame = (codes: number[], categories: string[]): FrameLike => ({
+    names: ['colour'],
+    column: () => ({ type: 'categorical', codes: Int32Array.from(codes), categories }),
+  });
+  const rep = (k: number, code: number): number[] => Array<number>(k).fill(code);
+  // The same 40/60 red/blue mix, coded red=0 in one frame and red=1 in the other.
+  const reference = frame([...rep(40, 0), ...rep(60, 1)], ['red', 'blue']);
+  const current = frame([...rep(40, 1), ...rep(60, 0)], ['blue', 'red']);
+  const [colour] = driftReport(reference, current).features;
+  assert.equal(colour.kind, 'categorical');
+  assert.equal(colour.statistic, 0);
+  assert.equal(colour.drift, false);
+});
+
+test('bad drift report input names the argument and what was expected', () => {
+  const m = featureMatrix(['x'], [Float64Array.from([1, 2, 3])]);
+  assert.throws(() => driftReport(m, m, { features: ['y'] }), /reference: has no feature "y"; features: "x"/);
+  assert.throws(() => driftReport(m, m, { alpha: 0 }), /options\.alpha: expected a number in \(0, 1\), got 0/);
+  assert.throws(() => driftReport(m, m, { categorical: ['z'] }), /options\.categorical: "z" is not among the compared features/);
+  const empty = featureMatrix(['x'], [Float64Array.from([NaN])]);
+  assert.throws(() => driftReport(m, empty), /current\.x: expected at least one non-missing value, got only missing values/);
+});
