@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../ml/random';
 import { featureMatrix } from '../../ml/types';
-import { driftReport, type FrameLike } from '../../ml/drift/report';
+import { driftReport } from '../../ml/drift/report';
+import { frameFromArrays, type DataSchema } from '../../ml/data';
 
 function normals(rng: Rng, n: number, shift = 0): Float64Array {
   const out = new Float64Array(n);
@@ -99,18 +100,27 @@ test('Holm adjustment multiplies the smallest p-value by the number of features'
 });
 
 test('frames with differently coded categories are compared by category name', () => {
-  const frame = (codes: number[], categories: string[]): FrameLike => ({
-    names: ['colour'],
-    column: () => ({ type: 'categorical', codes: Int32Array.from(codes), categories }),
-  });
-  const rep = (k: number, code: number): number[] => Array<number>(k).fill(code);
-  // The same 40/60 red/blue mix, coded red=0 in one frame and red=1 in the other.
-  const reference = frame([...rep(40, 0), ...rep(60, 1)], ['red', 'blue']);
-  const current = frame([...rep(40, 1), ...rep(60, 0)], ['blue', 'red']);
-  const [colour] = driftReport(reference, current).features;
+  const schema: DataSchema = {
+    features: [
+      { name: 'colour', type: 'categorical' },
+      { name: 'size', type: 'numeric' },
+    ],
+    label: { name: 'y', positive: '1' },
+  };
+  const frame = (colours: string[]) =>
+    frameFromArrays(schema, { features: { colour: colours, size: colours.map((_, i) => i % 7) }, labels: colours.map(() => 0) });
+  const rep = (k: number, c: string): string[] => Array<string>(k).fill(c);
+  // The same 40/60 red/blue mix; codes follow first appearance, so red is 0 in one frame and 1 in the other.
+  const reference = frame([...rep(40, 'red'), ...rep(60, 'blue')]);
+  const current = frame([...rep(60, 'blue'), ...rep(40, 'red')]);
+  const [colour, size] = driftReport(reference, current).features;
   assert.equal(colour.kind, 'categorical');
   assert.equal(colour.statistic, 0);
   assert.equal(colour.drift, false);
+  assert.equal(size.kind, 'numeric');
+  // A real shift in the mix is seen through the re-coding.
+  const shifted = driftReport(reference, frame([...rep(80, 'red'), ...rep(20, 'blue')]), { features: ['colour'] });
+  assert.equal(shifted.features[0].drift, true);
 });
 
 test('bad drift report input names the argument and what was expected', () => {
