@@ -41,6 +41,30 @@ export interface Harness {
 }
 
 /**
+ * Launches the devserver through the executable, as TestWorkflowEnvironment does for the real binaries. The SDK
+ * gives a launched server 5 s to answer; on a heavily loaded machine loading TypeScript can take most of that, so a
+ * launch that times out is tried again (up to three times) instead of failing the whole file.
+ */
+async function startEnvironment(opts: { local?: boolean; searchAttributes?: never | unknown }): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return opts.local
+        ? await TestWorkflowEnvironment.createLocal({
+            server: {
+              executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE },
+              searchAttributes: opts.searchAttributes as never,
+            },
+          })
+        : await TestWorkflowEnvironment.createTimeSkipping({
+            server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE } },
+          });
+    } catch (e) {
+      if (attempt >= 3 || !/start|timed? ?out/i.test(String((e as Error)?.message))) throw e;
+    }
+  }
+}
+
+/**
  * Registers before/after hooks that start a devserver (time skipping unless `local`), and a worker running in the
  * background for the whole file. Returns a getter for the harness.
  */
@@ -55,13 +79,7 @@ export function useHarness(opts: {
   let counter = 0;
   before(async () => {
     quietRuntime();
-    const env = opts.local
-      ? await TestWorkflowEnvironment.createLocal({
-          server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE }, searchAttributes: opts.searchAttributes },
-        })
-      : await TestWorkflowEnvironment.createTimeSkipping({
-          server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE } },
-        });
+    const env = await startEnvironment(opts);
     const taskQueue = `tq-${process.pid}-${Date.now()}`;
     // Reuse the cached bundle unless the caller brings its own code or bundling options.
     const { workflowsPath = WORKFLOWS_PATH, ...workerOpts } = opts.worker ?? {};
