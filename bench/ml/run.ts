@@ -4,7 +4,7 @@
  * any CSV given with --data/--label/--positive) and then the statistics cases.
  *
  *   npm run bench:ml -- [--data PATH --label COLUMN --positive VALUE] [--exclude a,b] [--repeats 3]
- *                       [--early-stopping auto|on|off] [--skip-stats]
+ *                       [--early-stopping auto|on|off] [--peer-threads N] [--skip-stats] [--skip-trainers]
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,7 @@ const OptionsSchema = z
     exclude: z.string().optional(),
     repeats: z.coerce.number().int().min(1).max(50).default(3),
     'early-stopping': z.enum(['auto', 'on', 'off']).default('auto'),
+    'peer-threads': z.coerce.number().int().min(1).optional(),
     'skip-stats': z.boolean().default(false),
     'skip-trainers': z.boolean().default(false),
   })
@@ -43,6 +44,7 @@ function parseOptions(argv: string[]): z.output<typeof OptionsSchema> {
       exclude: { type: 'string' },
       repeats: { type: 'string' },
       'early-stopping': { type: 'string' },
+      'peer-threads': { type: 'string' },
       'skip-stats': { type: 'boolean' },
       'skip-trainers': { type: 'boolean' },
     },
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
       repeats: o.repeats,
       earlyStopping: o['early-stopping'] === 'auto' ? 'auto' : o['early-stopping'] === 'on',
       trainFraction: 0.7,
+      peerThreads: o['peer-threads'],
     });
   }
   if (o['skip-stats'] || o.data !== undefined) return;

@@ -22,6 +22,8 @@ export interface TrainerBenchOptions {
   readonly earlyStopping: 'auto' | boolean;
   /** Leading share of rows used for training; the rest is the test set. */
   readonly trainFraction: number;
+  /** OpenMP threads for the peer (scikit-learn's trees are multi-threaded); undefined keeps its default. */
+  readonly peerThreads?: number;
 }
 
 type Emit = (o: object) => void;
@@ -154,6 +156,9 @@ import sklearn
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 cfg = json.loads(sys.stdin.read())
+if cfg.get("threads"):
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=cfg["threads"], user_api="openmp")
 d, ntr, nte = cfg["d"], cfg["n_train"], cfg["n_test"]
 buf = np.fromfile(cfg["path"], dtype=np.float64)
 o = 0
@@ -196,9 +201,17 @@ if cfg["case"] == "logistic":
 print(json.dumps(out))
 `;
 
-function runPeer(caseName: 'gbdt' | 'logistic', path: string, s: Split, repeats: number, params: object): Promise<PeerResult> {
+function runPeer(
+  caseName: 'gbdt' | 'logistic',
+  path: string,
+  s: Split,
+  repeats: number,
+  params: object,
+  threads: number | undefined,
+): Promise<PeerResult> {
   const cfg = {
     case: caseName,
+    threads: threads ?? null,
     path,
     d: s.xTrain.columns.length,
     n_train: s.xTrain.nRows,
@@ -226,7 +239,7 @@ async function gbdtCase(s: Split, opts: TrainerBenchOptions, dir: string, datase
     validation_fraction: p.validationFraction,
     n_iter_no_change: p.nIterNoChange,
     tol: p.tol,
-  });
+  }, opts.peerThreads);
   const fit = timeBest(opts.repeats, () => trainer.fit(s.xTrain, s.yTrain, { seed: 0 }));
   const model = fit.last;
   const pred = timeBest(opts.repeats, () => model.predictProba(s.xTest));
@@ -299,7 +312,7 @@ async function logisticCase(s0: Split, opts: TrainerBenchOptions, dir: string, d
   const C = trainer.params.C;
   const path = join(dir, 'logistic.f64');
   writeMatrices(path, s);
-  const peer = await runPeer('logistic', path, s, opts.repeats, { C });
+  const peer = await runPeer('logistic', path, s, opts.repeats, { C }, opts.peerThreads);
   const fit = timeBest(opts.repeats, () => trainer.fit(s.xTrain, s.yTrain));
   const model = fit.last;
   const pred = timeBest(opts.repeats, () => model.predictProba(s.xTest));
