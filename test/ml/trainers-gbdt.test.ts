@@ -150,6 +150,22 @@ test('missing values get their own bin and a learned direction', () => {
   assert.deepEqual(deserializeModel(JSON.stringify(m)).predictProba(featureMatrix(['x'], [Float64Array.of(NaN)])), p.subarray(0, 1));
 });
 
+test('a feature that is constant apart from NaN splits missing from present, and survives JSON', () => {
+  // The only possible split is "missing versus the rest"; its threshold is +Infinity, stored as null in JSON.
+  const n = 400;
+  const xs = Float64Array.from({ length: n }, (_, i) => (i % 4 === 0 ? NaN : 1));
+  const y = Uint8Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 1 : 0));
+  const m = gradientBoosting({ maxIter: 5, earlyStopping: false }).fit(featureMatrix(['x'], [xs]), y);
+  assert.equal(m.trees[0].threshold[0], Infinity);
+  assert.equal(m.trees[0].missingLeft[0], 0);
+  const json = m.toJSON() as unknown as { trees: { threshold: (number | null)[] }[] };
+  assert.equal(json.trees[0].threshold[0], null);
+  const probe = featureMatrix(['x'], [Float64Array.of(NaN, 1, 5)]);
+  const p = deserializeModel(JSON.parse(JSON.stringify(json))).predictProba(probe);
+  assert.deepEqual(p, m.predictProba(probe));
+  assert.ok(p[0] > 0.5 && p[1] < 0.5 && p[2] < 0.5, `p = ${Array.from(p)}`);
+});
+
 test('integer sample weights give the same model as duplicating rows', () => {
   // Few distinct values, so binning is the same for both; minSamplesLeaf 1 because it counts rows, not weight.
   const rng = new Rng(7);
