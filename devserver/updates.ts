@@ -39,6 +39,15 @@ function notify(u: UpdateState): void {
   for (const w of ws) w();
 }
 
+/** The outcome the real server gives an accepted update whose workflow closed before the update completed. */
+function acceptedUpdateCompletedWorkflow(): temporal.api.failure.v1.IFailure {
+  return {
+    message: 'Workflow Update failed because the Workflow completed before the Update completed.',
+    source: 'Server',
+    applicationFailureInfo: { type: 'AcceptedUpdateCompletedWorkflow', nonRetryable: true },
+  };
+}
+
 function stageOf(u: UpdateState): number {
   if (u.state === 'completed') return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
   if (u.state === 'accepted') return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
@@ -83,6 +92,20 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     run.ext.afterUpdateTask = resetSent;
     run.ext.applyProtocolMessage = (r: WorkflowRun, msg: IMessage, completedId: number) => applyMessage(r, msg, completedId);
   };
+
+  // When a run closes, updates it accepted but never completed fail the way the real server fails them, so that
+  // callers waiting on them (and later requests with the same id) get an outcome instead of waiting forever.
+  engine.hooks.runClosed.push((run) => {
+    const m = run.ext.updates as Map<string, UpdateState> | undefined;
+    if (!m) return;
+    for (const u of m.values()) {
+      if (u.state === 'accepted') {
+        u.state = 'completed';
+        u.outcome = { failure: acceptedUpdateCompletedWorkflow() };
+      }
+      notify(u);
+    }
+  });
 
   engine.hooks.messages.push((run, messages) => {
     // Rejections write nothing to history; handle them before the commands.
@@ -169,10 +192,11 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
   ) {
     const updateId = requireField(req.request?.meta?.updateId, 'Request.Meta.UpdateId');
     requireField(req.request?.input?.name, 'Request.Input.Name');
-    if (!run.isOpen) throw notFound('workflow execution already completed');
-    ext(run);
     const m = updates(run);
     let u = m.get(updateId);
+    // A known update id answers with what that update reached, even once the run has closed.
+    if (!run.isOpen && u?.state !== 'completed') throw notFound('workflow execution already completed');
+    ext(run);
     if (!u) {
       u = { id: updateId, request: req.request!, state: 'admitted', waiters: [] };
       m.set(updateId, u);
@@ -183,15 +207,8 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     if (stage > Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED) {
       await waitStage(run, u, stage, ctx, engine.options.historyPollTimeoutMs);
     }
-    if (!run.isOpen && u.state !== 'completed') {
-      if (u.state === 'accepted') {
-        // Accepted but the workflow closed before answering: the real server reports the update as failed.
-        u.state = 'completed';
-        u.outcome = { failure: { message: 'Workflow Update failed because the Workflow completed before the Update completed.' } };
-      } else {
-        throw notFound('workflow execution already completed');
-      }
-    }
+    // Accepted updates were completed with a failure when the run closed (see runClosed above); others are gone.
+    if (!run.isOpen && u.state !== 'completed') throw notFound('workflow execution already completed');
     return response(run, u);
   }
 
@@ -214,6 +231,7 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
       let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;
       if (stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED) stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
       await waitStage(run, u, stage, ctx, engine.options.historyPollTimeoutMs);
+      if (!run.isOpen && u.state !== 'completed') throw notFound('workflow execution already completed');
       return { outcome: u.state === 'completed' ? u.outcome : undefined, stage: stageOf(u), updateRef: { workflowExecution: run.execution, updateId } };
     },
 
