@@ -10,12 +10,18 @@
  * - no hard example that production gets right is got wrong by the candidate (beyond `allowNewFailures`).
  * Metrics where lower is better (log loss, Brier, ECE) are handled by their direction throughout.
  *
+ * Tests: the primary metric uses the policy's test (DeLong, exact McNemar or the paired bootstrap). Guardrails
+ * are one-sided normal-theory non-inferiority tests on the difference and its standard error, which comes from
+ * DeLong for ROC AUC, from the per-example differences for metrics that are means of per-example values
+ * (accuracy, log loss, Brier: the paired z-test, to which the bootstrap converges, at O(n) instead of
+ * O(n · resamples)), and from the paired bootstrap for the rest (ECE, precision, recall, F1).
+ *
  * Pure and deterministic for the bootstrap seed, and free of Node built-ins, so workflow code may import it.
  */
 import { z } from 'zod';
 import { parseWith } from './data/errors';
 import { fairnessGaps, FairnessMetrics, groupMetrics, type FairnessMetric, type GroupInput } from './fairness';
-import { checkPredictions, computeMetric, METRICS, type MetricName } from './metrics';
+import { checkPredictions, computeMetric, METRICS, perExampleValues, type MetricName } from './metrics';
 import { pairedBootstrap } from './stats/bootstrap';
 import { benjaminiHochberg, holm } from './stats/corrections';
 import { delongTest } from './stats/delong';
@@ -250,7 +256,7 @@ function guardrailChecks(policy: Policy, data: PolicyData): Check[] {
   if (policy.guardrails.length === 0) return [];
   const rows = policy.guardrails.map((g) => {
     const key = POLICY_METRICS[g.metric];
-    const c = compare(key, g.metric === 'roc_auc' ? PrimaryTests.delong : PrimaryTests.bootstrap, policy, data);
+    const c = compare(key, g.metric === 'roc_auc' ? PrimaryTests.delong : METRICS[key].perExample ? PAIRED_MEAN : PrimaryTests.bootstrap, policy, data);
     const higherIsBetter = METRICS[key].higherIsBetter;
     const ni = nonInferiorityTest({ estimate: c.estimate, standardError: c.standardError, margin: g.margin, higherIsBetter, alpha: policy.alpha });
     return { g, c, higherIsBetter, pValue: ni.pValue };
@@ -361,10 +367,43 @@ function hardExampleCheck(policy: Policy, data: PolicyData): Check {
 }
 
 /** The candidate − production difference of one metric with its interval, standard error and two-sided p-value. */
-function compare(key: MetricName, test: PrimaryTest, policy: Policy, data: PolicyData): Comparison {
+/** The guardrails' method for metrics that are means of per-example values. */
+const PAIRED_MEAN = 'paired_mean';
+
+function compare(key: MetricName, test: PrimaryTest | typeof PAIRED_MEAN, policy: Policy, data: PolicyData): Comparison {
   const { y, candidate, production } = data;
   const { confidence, resamples, seed } = policy.bootstrap;
   const threshold = policy.threshold;
+  if (test === PAIRED_MEAN) {
+    const name = key as 'accuracy' | 'logLoss' | 'brierScore';
+    const a = perExampleValues(name, y, production, threshold);
+    const b = perExampleValues(name, y, candidate, threshold);
+    const n = y.length;
+    let sa = 0;
+    let sb = 0;
+    for (let i = 0; i < n; i++) {
+      sa += a[i];
+      sb += b[i];
+    }
+    const mean = (sb - sa) / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      const d = b[i] - a[i] - mean;
+      ss += d * d;
+    }
+    const se = n > 1 ? Math.sqrt(ss / (n - 1) / n) : 0;
+    const z = normalQuantile(1 - (1 - confidence) / 2);
+    return {
+      candidate: sb / n,
+      production: sa / n,
+      estimate: mean,
+      lower: mean - z * se,
+      upper: mean + z * se,
+      standardError: se,
+      pValue: se > 0 ? Math.min(1, 2 * normalSf(Math.abs(mean) / se)) : mean === 0 ? 1 : 0,
+      test: 'paired z on per-example differences',
+    };
+  }
   if (test === PrimaryTests.delong) {
     const r = delongTest(y, production, candidate, { confidence });
     return {

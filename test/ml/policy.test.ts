@@ -5,6 +5,8 @@ import { dirname, resolve } from 'node:path';
 import { Rng } from '../../ml/random';
 import { evaluatePolicy, parsePolicy, type Blessing, type PolicyInput } from '../../ml/policy';
 import { InputError } from '../../ml/data/errors';
+import { pairedBootstrap } from '../../ml/stats/bootstrap';
+import { normalQuantile } from '../../ml/stats/distributions';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -76,6 +78,18 @@ test('a clearly better candidate is promoted, with the evidence of every check',
   // Lower is better for log loss: the candidate's is lower, so the difference is negative.
   assert.ok(check(b, 'guardrail:log_loss').estimate < 0);
   assert.match(b.summary, /^promote: roc_auc improved/);
+});
+
+test('guardrails on per-example metrics use the paired z-test, whose interval agrees with the paired bootstrap', () => {
+  const b = evaluatePolicy(basePolicy, { y, candidate: better, production });
+  const g = check(b, 'guardrail:log_loss');
+  assert.equal(g.test, 'non-inferiority (paired z on per-example differences)');
+  // The bootstrap standard error converges to sd(d)/√n of the per-example differences d (Efron and Tibshirani,
+  // An Introduction to the Bootstrap, 5.2), so with 2000 resamples the two agree to a few per cent.
+  const boot = pairedBootstrap({ y, pA: production, pB: better, metric: 'logLoss', resamples: 2000, confidence: 0.95, seed: 1 });
+  const se = (g.upper! - g.lower!) / (2 * normalQuantile(0.975));
+  assert.ok(Math.abs(se / boot.standardError - 1) < 0.06, `z SE ${se} vs bootstrap SE ${boot.standardError}`);
+  assert.ok(Math.abs(g.estimate - boot.estimate) < 1e-12);
 });
 
 test('the blessing is deterministic for the bootstrap seed', () => {
