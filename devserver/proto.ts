@@ -57,7 +57,8 @@ export function serviceMethods(fullName: string): MethodInfo[] {
  */
 export function methodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, unknown> {
   const historyField = m.responseType.fields.history;
-  const splice = historyField?.resolvedType?.fullName === '.temporal.api.history.v1.History' ? historyField.id : 0;
+  // Field types resolve lazily (on first encode), so resolve this one now.
+  const splice = historyField?.resolve().resolvedType?.fullName === '.temporal.api.history.v1.History' ? historyField.id : 0;
   return {
     path: m.path,
     requestStream: false,

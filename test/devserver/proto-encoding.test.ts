@@ -67,6 +67,21 @@ describe('response encoding with cached history events', () => {
     }
   });
 
+  test('workflow task and history responses carry the cached bytes of each event', () => {
+    const events = history();
+    const cached = encodedEvent(events[3]);
+    // Alter the cached bytes of the signal name ('big' -> 'bog'): a response built from the cache shows it.
+    const at = Buffer.from(cached).indexOf('big');
+    assert.ok(at > 0);
+    cached[at + 1] = 'o'.charCodeAt(0);
+    for (const name of ['PollWorkflowTaskQueue', 'GetWorkflowExecutionHistory']) {
+      const m = method(name);
+      const bytes = methodDefinition(m).responseSerialize({ history: { events } });
+      const decoded = m.responseType.toObject(m.responseType.decode(bytes));
+      assert.equal(decoded.history.events[3].workflowExecutionSignaledEventAttributes.signalName, 'bog', name);
+    }
+  });
+
   test('an event is encoded once and its size is its cached encoding length', () => {
     const e = history()[3];
     const first = encodedEvent(e);
