@@ -2,17 +2,20 @@
  * Command-line forms the executable accepts. The SDK's TestWorkflowEnvironment launches an `existing-path`
  * executable either as the Java test server (`<port> [extra...]`, time skipping on) or as the Temporal CLI
  * (`server start-dev --port P --namespace N --ip IP ... [--search-attribute Name=Type]...`), and people run it
- * by hand with `--port P [--time-skipping]`. Unknown flags of the CLI form are accepted and ignored.
+ * by hand with `--port P [--time-skipping]`. Unknown flags are accepted and ignored. Our own flags:
+ * `--suggest-continue-as-new-after-events N` and `--suggest-continue-as-new-after-bytes N` set when workflow tasks
+ * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB.
  */
 import type { DevServerOptions } from './server';
 
 export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
   const args = [...argv];
-  if (args.length && /^\d+$/.test(args[0])) {
-    return { port: Number(args[0]), host: '127.0.0.1', timeSkipping: true };
-  }
-  if (args[0] === 'server' && args[1] === 'start-dev') args.splice(0, 2);
   const opts: DevServerOptions = { host: '127.0.0.1', port: 7233, timeSkipping: false, searchAttributes: {} };
+  if (args.length && /^\d+$/.test(args[0])) {
+    // The Java test server form: `<port> [extraArgs...]`; the extra arguments take the flags below.
+    opts.port = Number(args.shift());
+    opts.timeSkipping = true;
+  } else if (args[0] === 'server' && args[1] === 'start-dev') args.splice(0, 2);
   const valueFlags = new Set(['--log-format', '--log-level', '--dynamic-config-value', '--db-filename', '--ui-port', '--ui-ip', '--http-port', '--metrics-port', '--config', '--log-config']);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -34,6 +37,11 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
       const eq = v.indexOf('=');
       if (eq <= 0) throw new Error(`--search-attribute: expected Name=Type, got "${v}"`);
       opts.searchAttributes![v.slice(0, eq)] = v.slice(eq + 1);
+    } else if (a === '--suggest-continue-as-new-after-events' || a === '--suggest-continue-as-new-after-bytes') {
+      const v = value();
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${a}: expected a positive integer, got "${v}"`);
+      if (a.endsWith('events')) opts.suggestContinueAsNewAfterEvents = Number(v);
+      else opts.suggestContinueAsNewAfterBytes = Number(v);
     } else if (valueFlags.has(a)) value();
     // Other flags (--headless and anything newer CLIs pass) are accepted and ignored.
   }
