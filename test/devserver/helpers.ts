@@ -45,7 +45,7 @@ export interface Harness {
  * gives a launched server 5 s to answer; on a heavily loaded machine loading TypeScript can take most of that, so a
  * launch that times out is tried again (up to three times) instead of failing the whole file.
  */
-async function startEnvironment(opts: { local?: boolean; searchAttributes?: never | unknown }): Promise<TestWorkflowEnvironment> {
+async function startEnvironment(opts: { local?: boolean; searchAttributes?: never | unknown; extraArgs?: string[] }): Promise<TestWorkflowEnvironment> {
   for (let attempt = 1; ; attempt++) {
     try {
       return opts.local
@@ -53,10 +53,11 @@ async function startEnvironment(opts: { local?: boolean; searchAttributes?: neve
             server: {
               executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE },
               searchAttributes: opts.searchAttributes as never,
+              extraArgs: opts.extraArgs,
             },
           })
         : await TestWorkflowEnvironment.createTimeSkipping({
-            server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE } },
+            server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE }, extraArgs: opts.extraArgs },
           });
     } catch (e) {
       if (attempt >= 3 || !/start|timed? ?out/i.test(String((e as Error)?.message))) throw e;
@@ -73,22 +74,24 @@ export function useHarness(opts: {
   activities?: object;
   worker?: Partial<WorkerOptions>;
   searchAttributes?: Parameters<typeof TestWorkflowEnvironment.createLocal>[0] extends infer O ? (O extends { server?: { searchAttributes?: infer S } } ? S : never) : never;
+  /** Extra launch arguments for the devserver executable (see devserver/cli-args.ts), e.g. server limits. */
+  extraArgs?: string[];
 } = {}): () => Harness {
   let harness: Harness | undefined;
   let running: Promise<void> | undefined;
   let counter = 0;
   before(async () => {
     quietRuntime();
-    const env = await startEnvironment(opts);
-    const taskQueue = `tq-${process.pid}-${Date.now()}`;
     // Reuse the cached bundle unless the caller brings its own code or bundling options.
     const { workflowsPath = WORKFLOWS_PATH, ...workerOpts } = opts.worker ?? {};
     const custom = workerOpts.interceptors?.workflowModules || workerOpts.bundlerOptions || workerOpts.dataConverter || workerOpts.plugins;
-    const code = workerOpts.workflowBundle
-      ? {}
-      : custom
-        ? { workflowsPath }
-        : { workflowBundle: await workflowBundle(workflowsPath) };
+    // Bundle while the server process starts: the two together are most of a file's set-up time (which node:test
+    // reports as part of the first test's duration).
+    const bundle = workerOpts.workflowBundle || custom ? undefined : workflowBundle(workflowsPath);
+    bundle?.catch(() => undefined);
+    const env = await startEnvironment(opts);
+    const taskQueue = `tq-${process.pid}-${Date.now()}`;
+    const code = workerOpts.workflowBundle ? {} : custom ? { workflowsPath } : { workflowBundle: await bundle! };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
@@ -120,7 +123,7 @@ export async function assertReplays(handle: WorkflowHandle, workflowsPath: strin
 
 /** Event type names of a handle's history, e.g. ['WORKFLOW_EXECUTION_STARTED', ...]. */
 export async function eventTypes(handle: WorkflowHandle): Promise<string[]> {
-  const { temporal } = await import('@temporalio/proto');
+  const { temporal } = require('@temporalio/proto') as typeof import('@temporalio/proto');
   const history = await handle.fetchHistory();
   return (history.events ?? []).map((e) => String(temporal.api.enums.v1.EventType[e.eventType as number]).replace(/^EVENT_TYPE_/, ''));
 }
