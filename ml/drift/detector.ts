@@ -2,11 +2,11 @@
  * The one interface of the streaming drift detectors (ADWIN, DDM, Page-Hinkley): feed one observation at a time
  * (typically 1 when the model erred and 0 when it was right), get back whether drift (or a warning) fired.
  * A monitor outlives any process, so every detector's whole state is a plain JSON value: `toJSON()` it, store
- * it, and `restoreDetector()` it later to continue exactly where it stopped.
+ * it, and `restoreDetector()` (./restore) it later to continue exactly where it stopped.
  */
-import { Adwin, type AdwinState } from './adwin';
-import { Ddm, type DdmState } from './ddm';
-import { PageHinkley, type PageHinkleyState } from './page-hinkley';
+import type { AdwinState } from './adwin';
+import type { DdmState } from './ddm';
+import type { PageHinkleyState } from './page-hinkley';
 
 export const DetectorKinds = { adwin: 'adwin', ddm: 'ddm', pageHinkley: 'page_hinkley' } as const;
 export type DetectorKind = (typeof DetectorKinds)[keyof typeof DetectorKinds];
@@ -28,21 +28,6 @@ export interface StreamingDetector<S extends DetectorState = DetectorState> {
 }
 
 export type DetectorState = AdwinState | DdmState | PageHinkleyState;
-
-/** A detector continuing from a state produced by `toJSON()` (after a JSON round trip, say). */
-export function restoreDetector(state: DetectorState): StreamingDetector {
-  const kind = (state as { kind?: unknown } | null)?.kind;
-  switch (kind) {
-    case DetectorKinds.adwin:
-      return Adwin.fromJSON(state as AdwinState);
-    case DetectorKinds.ddm:
-      return Ddm.fromJSON(state as DdmState);
-    case DetectorKinds.pageHinkley:
-      return PageHinkley.fromJSON(state as PageHinkleyState);
-    default:
-      throw new TypeError(`state.kind: expected one of "adwin" | "ddm" | "page_hinkley", got ${JSON.stringify(kind)}`);
-  }
-}
 
 export const NO_DRIFT: DriftSignal = Object.freeze({ drift: false });
 

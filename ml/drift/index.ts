@@ -8,9 +8,9 @@ export { chiSquareTest, type ChiSquareOptions, type ChiSquareResult } from './ch
 export { jensenShannonDistance, jensenShannonFromCounts, DistributionKinds, type DistributionKind, type JensenShannonOptions } from './jensen-shannon';
 export { wasserstein1 } from './wasserstein';
 export { quantileEdges, binCounts, type CategoricalSample } from './histogram';
+export { restoreDetector } from './restore';
 export {
   DetectorKinds,
-  restoreDetector,
   type DetectorKind,
   type DetectorState,
   type DriftSignal,

@@ -4,7 +4,8 @@ import { Rng } from '../../ml/random';
 import { Adwin } from '../../ml/drift/adwin';
 import { Ddm } from '../../ml/drift/ddm';
 import { PageHinkley } from '../../ml/drift/page-hinkley';
-import { restoreDetector, type StreamingDetector } from '../../ml/drift/detector';
+import type { StreamingDetector } from '../../ml/drift/detector';
+import { restoreDetector } from '../../ml/drift/restore';
 
 // A Bernoulli error stream: error rate `before` until `changeAt`, then `after`.
 function errorStream(seed: number, n: number, changeAt: number, before: number, after: number): Uint8Array {
