@@ -476,6 +476,13 @@ export class Engine implements RunHost {
     if (!run.isOpen && run.lastCompletedStartedId === 0) {
       throw failedPrecondition('Cannot query a workflow that closed before completing its first workflow task.');
     }
+    if (run.isOpen && (run.wft?.attempt ?? 1) >= 3) {
+      // As the real server: while the workflow task keeps failing, a query would wait for nothing; fail fast.
+      throw new ServerError(Status.FAILED_PRECONDITION, 'Unable to query workflow due to Workflow Task in failed state.', {
+        typeName: 'temporal.api.errordetails.v1.WorkflowNotReadyFailure',
+        value: {},
+      });
+    }
     const id = randomUUID();
     const answer = await new Promise<temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest>((resolve, reject) => {
       const q = { id, queryType, args: req.query?.queryArgs, header: req.query?.header, resolve, reject, dispatched: false, locked: false, run };

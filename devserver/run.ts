@@ -1225,7 +1225,9 @@ export class WorkflowRun {
   /** Hands waiting queries to workers once no workflow task is in flight and the first task has completed. */
   dispatchQueries(): void {
     if (!this.queries.length) return;
-    if (this.wft?.state === 'started' || this.lastCompletedStartedId === 0) return;
+    // As the real server: a query goes straight to a worker only while no workflow task is scheduled or started, since
+    // that task carries events (a signal, say) that came before the query; otherwise it waits for the task to complete.
+    if (this.wft || this.lastCompletedStartedId === 0) return;
     for (const q of this.queries.splice(0)) {
       if (q.dispatched) continue;
       q.dispatched = true;
@@ -1234,20 +1236,34 @@ export class WorkflowRun {
         this.host.clock.lock();
       }
       this.host.workflowTasks.offer(this.taskQueueKey(), {
-        dispatch: () => ({
-          taskToken: encodeToken({ k: 'q', ns: this.namespace, r: this.runId, s: q.id }),
-          workflowExecution: this.execution,
-          workflowType: { name: this.workflowType },
-          previousStartedEventId: long(this.lastCompletedStartedId),
-          startedEventId: long(0),
-          attempt: 1,
-          history: { events: this.history.slice() },
-          query: { queryType: q.queryType, queryArgs: q.args, header: q.header },
-          workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          scheduledTime: timestamp(this.now),
-          startedTime: timestamp(this.now),
-        }),
+        dispatch: () => {
+          // Answered or cancelled while queued: nothing to hand out (a pending query holds its clock lock).
+          if (!q.locked) return null;
+          if (this.wft && this.isOpen) {
+            // A workflow task was scheduled meanwhile: the query waits for it to complete.
+            q.dispatched = false;
+            this.queries.push(q);
+            return null;
+          }
+          return this.queryTask(q);
+        },
       });
     }
+  }
+
+  private queryTask(q: QueryTask): PollWftResponse {
+    return {
+      taskToken: encodeToken({ k: 'q', ns: this.namespace, r: this.runId, s: q.id }),
+      workflowExecution: this.execution,
+      workflowType: { name: this.workflowType },
+      previousStartedEventId: long(this.lastCompletedStartedId),
+      startedEventId: long(0),
+      attempt: 1,
+      history: { events: this.history.slice() },
+      query: { queryType: q.queryType, queryArgs: q.args, header: q.header },
+      workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      scheduledTime: timestamp(this.now),
+      startedTime: timestamp(this.now),
+    };
   }
 }
