@@ -215,6 +215,28 @@ describe('queries', () => {
     await replay(handle);
   });
 
+  test('a query sent right after a signal sees that signal, also while other workflows keep the worker busy', async () => {
+    const { env, taskQueue, nextId } = h();
+    const handle = await env.client.workflow.start('collectSignals', { taskQueue, workflowId: nextId('read-your-signal'), args: [0] });
+    assert.equal(await handle.query('state'), 'waiting');
+    // Slow tasks of other workflows occupy the worker's pollers and task slots while the signals arrive.
+    const busy = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        env.client.workflow.start('collectSignals', { taskQueue, workflowId: nextId('busy'), args: [SLOW_TASK_ITERATIONS] }),
+      ),
+    );
+    const sent: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      sent.push(`s${i}`);
+      await handle.signal('add', `s${i}`);
+      assert.deepEqual(await handle.query('signals'), sent, `query after signal ${i}`);
+    }
+    await handle.signal('done');
+    assert.deepEqual(await handle.result(), sent);
+    for (const b of busy) await b.terminate('busy work over');
+    await replay(handle);
+  });
+
   test('a query sent during a long workflow task waits for the task to complete and sees its result', async () => {
     const { env, taskQueue, nextId } = h();
     const handle = await env.client.workflow.start('collectSignals', {

@@ -1,0 +1,169 @@
+// Workflow-task protocol details that the SDK's timing rarely exposes, driven with raw WorkflowService calls against
+// an in-process server (startDevServer) so each interleaving is deterministic: when legacy query tasks are handed
+// out, the UnhandledCommand rejection, stale task tokens, and failing fast on queries while a workflow task fails.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import Long from 'long';
+import { startDevServer, type DevServer } from '../../devserver';
+
+const ET = temporal.api.enums.v1.EventType;
+const CommandType = temporal.api.enums.v1.CommandType;
+const json = (v: unknown) => ({ payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) }] });
+const names = (res: { history?: { events?: temporal.api.history.v1.IHistoryEvent[] | null } | null }) =>
+  (res.history?.events ?? []).map((e) => String(ET[e.eventType as number]).replace(/^EVENT_TYPE_/, ''));
+
+describe('workflow task protocol (raw calls, in-process server)', () => {
+  let server: DevServer;
+  let connection: Connection;
+  let n = 0;
+  before(async () => {
+    server = await startDevServer({ port: 0 });
+    connection = await Connection.connect({ address: server.address });
+  });
+  after(async () => {
+    await connection?.close();
+    await server?.close();
+  });
+
+  /** Starts a workflow on its own queue and returns helpers bound to it. */
+  async function begin(prefix: string) {
+    const ws = connection.workflowService;
+    const workflowId = `${prefix}-${++n}`;
+    const taskQueue = { name: `${prefix}-q-${n}` };
+    const { runId } = await ws.startWorkflowExecution({
+      namespace: 'default',
+      workflowId,
+      workflowType: { name: 'rawWorkflow' },
+      taskQueue,
+      requestId: `${workflowId}-start`,
+    });
+    const poll = () => ws.pollWorkflowTaskQueue({ namespace: 'default', taskQueue, identity: 'raw-worker' });
+    const execution = { workflowId, runId };
+    const history = async () => names(await ws.getWorkflowExecutionHistory({ namespace: 'default', execution }));
+    return { ws, workflowId, execution, poll, history };
+  }
+
+  test('a query arriving while a workflow task is scheduled is handed out only after that task completes', async () => {
+    const { ws, execution, poll, history } = await begin('query-order');
+    const first = await poll();
+    await ws.respondWorkflowTaskCompleted({ taskToken: first.taskToken, commands: [] });
+    // No poller is waiting: the signal's task is scheduled, not started, when the query comes in.
+    await ws.signalWorkflowExecution({ namespace: 'default', workflowExecution: execution, signalName: 'sig', requestId: 'q-sig' });
+    const query = ws.queryWorkflow({ namespace: 'default', execution, query: { queryType: 'state' } });
+    const second = await poll();
+    assert.ok(!second.query, 'the workflow task comes first');
+    assert.deepEqual(names(second).slice(-3), ['WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+    // While that task is in flight a second poller must not receive the query (it would miss the signal).
+    const held = poll();
+    const early = await Promise.race([held, new Promise<null>((r) => setTimeout(() => r(null), 300))]);
+    assert.equal(early, null, 'no query task while a workflow task is in flight');
+    await ws.respondWorkflowTaskCompleted({ taskToken: second.taskToken, commands: [] });
+    const qt = await held; // the held poll receives the query once the task completed
+    assert.equal(qt.query?.queryType, 'state');
+    assert.equal(Number(qt.startedEventId), 0, 'a legacy query task');
+    assert.equal(Number(qt.previousStartedEventId), 7, 'it follows the completed task that saw the signal');
+    assert.equal(names(qt).at(-1), 'WORKFLOW_TASK_COMPLETED');
+    await ws.respondQueryTaskCompleted({
+      taskToken: qt.taskToken,
+      completedType: temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+      queryResult: json('after-signal'),
+    });
+    const answer = await query;
+    assert.equal(Buffer.from(answer.queryResult!.payloads![0].data!).toString(), '"after-signal"');
+    assert.deepEqual(await history(), [
+      'WORKFLOW_EXECUTION_STARTED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_COMPLETED',
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_COMPLETED',
+    ]);
+    await ws.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution, reason: 'done' });
+  });
+
+  test('completing with a close command while a signal is buffered answers UnhandledCommand and hands out a new task', async () => {
+    const { ws, execution, poll, history } = await begin('unhandled');
+    const first = await poll();
+    await ws.signalWorkflowExecution({ namespace: 'default', workflowExecution: execution, signalName: 'late', requestId: 'u-sig' });
+    await assert.rejects(
+      ws.respondWorkflowTaskCompleted({
+        taskToken: first.taskToken,
+        commands: [{ commandType: CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: { result: json('too early') } }],
+      }),
+      (e: { code: number; details: string }) => {
+        assert.equal(e.code, grpc.status.INVALID_ARGUMENT);
+        assert.equal(e.details, 'UnhandledCommand', 'core matches this exact message');
+        return true;
+      },
+    );
+    const retry = await poll();
+    assert.deepEqual(names(retry), [
+      'WORKFLOW_EXECUTION_STARTED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_FAILED',
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+    ]);
+    assert.equal(Number(retry.previousStartedEventId), 0, 'no task has completed yet');
+    assert.equal(retry.attempt, 1);
+    await ws.respondWorkflowTaskCompleted({
+      taskToken: retry.taskToken,
+      commands: [{ commandType: CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: { result: json('saw it') } }],
+    });
+    assert.equal((await history()).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    // The rejected task's token is stale now.
+    await assert.rejects(ws.respondWorkflowTaskCompleted({ taskToken: first.taskToken, commands: [] }), (e: { code: number }) => e.code === grpc.status.NOT_FOUND);
+  });
+
+  test('a task completed after the workflow was terminated answers NOT_FOUND and writes nothing', async () => {
+    const { ws, execution, poll, history } = await begin('stale');
+    const task = await poll();
+    await ws.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution, reason: 'gone' });
+    const before = await history();
+    await assert.rejects(
+      ws.respondWorkflowTaskCompleted({
+        taskToken: task.taskToken,
+        commands: [{ commandType: CommandType.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: 't', startToFireTimeout: { seconds: Long.fromNumber(1) } } }],
+      }),
+      (e: { code: number }) => e.code === grpc.status.NOT_FOUND,
+    );
+    assert.deepEqual(await history(), before);
+    assert.deepEqual(before.slice(-2), ['WORKFLOW_TASK_FAILED', 'WORKFLOW_EXECUTION_TERMINATED']);
+  });
+
+  test('a query while the workflow task keeps failing (attempt 3 or more) fails fast with FAILED_PRECONDITION', async () => {
+    const { ws, execution, poll, history } = await begin('failing');
+    const fail = (taskToken: Uint8Array) =>
+      ws.respondWorkflowTaskFailed({
+        taskToken,
+        cause: temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+        failure: { message: 'boom' },
+      });
+    const t1 = await poll();
+    assert.equal(t1.attempt, 1);
+    await fail(t1.taskToken);
+    const t2 = await poll();
+    assert.equal(t2.attempt, 2);
+    assert.deepEqual(names(t2).slice(-3), ['WORKFLOW_TASK_FAILED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED'], 'transient events ride on the task');
+    await fail(t2.taskToken);
+    assert.deepEqual(await history(), ['WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_FAILED']);
+    const t0 = Date.now();
+    await assert.rejects(
+      ws.queryWorkflow({ namespace: 'default', execution, query: { queryType: 'state' } }),
+      (e: { code: number; details: string }) => {
+        assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
+        assert.match(e.details, /Workflow Task in failed state/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - t0 < 1_000, 'answered at once, not held');
+    await ws.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution, reason: 'done' });
+  });
+});
