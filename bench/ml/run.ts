@@ -93,6 +93,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  // Bad options and bad data are explained by their message; anything else needs the stack.
+  const expected = e instanceof RangeError || e instanceof TypeError || (e instanceof Error && e.name === 'CsvError');
+  process.stderr.write(`bench: ${e instanceof Error ? (expected ? e.message : e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
