@@ -129,6 +129,26 @@ describe('child workflows', { timeout: 60_000 }, () => {
     await assertReplays(child, WF);
   });
 
+  test('a child terminated from outside reaches the parent as ChildWorkflowFailure(TerminatedFailure)', async () => {
+    const { env, taskQueue, nextId } = h();
+    const parent = await env.client.workflow.start(parentOfFailing, { taskQueue, workflowId: nextId('outside'), args: [5] });
+    let pending: temporal.api.workflow.v1.IPendingChildExecutionInfo[] = [];
+    for (let i = 0; i < 200 && !pending.length; i++) {
+      pending = (await parent.describe()).raw.pendingChildren ?? [];
+      if (!pending.length) await delay(20);
+    }
+    const child = handleOf(`${parent.workflowId}/kid`);
+    await child.terminate('from outside');
+    const err = await failureOf(parent.result());
+    assert.ok(err.cause instanceof ChildWorkflowFailure);
+    assert.ok(err.cause.cause instanceof TerminatedFailure, `got ${err.cause.cause?.name}`);
+    const term = ofType(await history(parent), EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED);
+    assert.equal(term.length, 1);
+    assert.equal(term[0].childWorkflowExecutionTerminatedEventAttributes!.workflowExecution?.runId, pending[0].runId);
+    await assertReplays(parent, WF);
+    await assertReplays(child, WF);
+  });
+
   test('a parent cancels its child through a cancellation scope; the child ends CANCELED and the parent sees a cancellation', async () => {
     const { env, taskQueue, nextId } = h();
     const parent = await env.client.workflow.start(parentCancelsChild, { taskQueue, workflowId: nextId('cancels') });
