@@ -284,34 +284,27 @@ class Problem {
   }
 
   /**
-   * Fills p = σ(η), r = C·wᵢ·(pᵢ − yᵢ) and, when asked, h = C·wᵢ·pᵢ(1 − pᵢ); returns the loss Σ C·wᵢ·ℓᵢ at η.
+   * Fills p = σ(η), r = C·wᵢ·(pᵢ − yᵢ) and, when asked, h = C·wᵢ·pᵢ(1 − pᵢ). Returns the loss Σ C·wᵢ·ℓᵢ at η
+   * when `withLoss` (only progress reports need it, and its log1p per row is not free), else NaN.
    */
-  residuals(eta: Float64Array, p: Float64Array, r: Float64Array, h: Float64Array | null): number {
+  residuals(eta: Float64Array, p: Float64Array, r: Float64Array, h: Float64Array | null, withLoss: boolean): number {
     const n = this.n;
     const y = this.y;
     const cw = this.cw;
     let s = 0;
     for (let i = 0; i < n; i++) {
       const e = eta[i];
-      let pi: number;
-      let sp: number;
-      if (e >= 0) {
-        const q = exp(-e);
-        pi = 1 / (1 + q);
-        sp = e + Math.log1p(q);
-      } else {
-        const q = exp(e);
-        pi = q / (1 + q);
-        sp = Math.log1p(q);
-      }
+      // exp of a non-positive argument only, so it cannot overflow.
+      const q = exp(-Math.abs(e));
+      const pi = e >= 0 ? 1 / (1 + q) : q / (1 + q);
       const yi = y[i];
       const ci = cw[i];
-      s += ci * (sp - (yi === 1 ? e : 0));
       p[i] = pi;
       r[i] = ci * (pi - yi);
       if (h !== null) h[i] = ci * pi * (1 - pi);
+      if (withLoss) s += ci * ((e > 0 ? e : 0) + Math.log1p(q) - (yi === 1 ? e : 0));
     }
-    return s;
+    return withLoss ? s : NaN;
   }
 
   /** ∇f from residuals: Zᵀr + penalty, and Σr for the intercept. */
@@ -468,7 +461,7 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
   prob.linear(theta, eta);
   let iterations = 0;
   let gnorm = Infinity;
-  prob.residuals(eta, prb, r, h);
+  prob.residuals(eta, prb, r, h, false);
   for (;;) {
     prob.gradient(theta, r, grad);
     gnorm = prob.rawGradientNorm(grad);
@@ -486,7 +479,7 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
     if (t === 0) break;
     for (let j = 0; j < p; j++) theta[j] += t * dir[j];
     for (let i = 0; i < n; i++) eta[i] += t * etaDir[i];
-    const loss = prob.residuals(eta, prb, r, h);
+    const loss = prob.residuals(eta, prb, r, h, onProgress !== undefined);
     onProgress?.({ iteration: iterations, total: params.maxIter, loss: (loss + prob.penalty(theta)) / prob.total });
   }
   prob.gradient(theta, r, grad);
@@ -561,7 +554,7 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
   let stored = 0;
   let head = 0;
   prob.linear(theta, eta);
-  prob.residuals(eta, prb, r, null);
+  prob.residuals(eta, prb, r, null, false);
   prob.gradient(theta, r, grad);
   let gnorm = prob.rawGradientNorm(grad);
   let iterations = 0;
@@ -615,7 +608,7 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
     gradPrev.set(grad);
     for (let j = 0; j < p; j++) theta[j] += t * dir[j];
     for (let i = 0; i < n; i++) eta[i] += t * etaDir[i];
-    const loss = prob.residuals(eta, prb, r, null);
+    const loss = prob.residuals(eta, prb, r, null, onProgress !== undefined);
     prob.gradient(theta, r, grad);
     gnorm = prob.rawGradientNorm(grad);
     const s = sHist[head];
