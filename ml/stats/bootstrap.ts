@@ -9,11 +9,12 @@
  * - a mean of per-example values otherwise (log loss, Brier): the mean of n resampled differences;
  * - any other metric (AUC, precision, recall, F1, ECE): resample multiplicities used as example weights in a
  *   prepared metric, O(n) per resample with no re-sorting.
+ * Index draws go block by block (see BlockResampler) so that a million examples stay cache-friendly.
  * Intervals are percentile intervals with NumPy's default (linear) quantile interpolation.
  */
 import { Rng } from '../random';
 import { METRICS, METRIC_NAMES, type MetricName, checkPredictions, isMetricName, perExampleValues, prepareMetric } from '../metrics';
-import { IndexSampler, sampleMultinomial } from './sampling';
+import { BlockResampler, sampleMultinomial } from './sampling';
 
 export interface BootstrapResult {
   /** The statistic on the original sample (for the paired bootstrap: metric(B) − metric(A)). */
@@ -32,6 +33,13 @@ export interface BootstrapResult {
   readonly samples?: Float64Array;
 }
 
+export const BOOTSTRAP_STRATEGY = { auto: 'auto', indices: 'indices' } as const;
+/**
+ * 'auto' takes the multinomial shortcut where it applies; 'indices' always resamples example indices (the
+ * same distribution, slower: for cross-checks and benchmarks).
+ */
+export type BootstrapStrategy = (typeof BOOTSTRAP_STRATEGY)[keyof typeof BOOTSTRAP_STRATEGY];
+
 export interface BootstrapOptions {
   readonly resamples?: number;
   readonly confidence?: number;
@@ -39,6 +47,7 @@ export interface BootstrapOptions {
   readonly seed: number;
   /** Return the sorted resampled statistics (for one-sided bootstrap tests). */
   readonly keepSamples?: boolean;
+  readonly strategy?: BootstrapStrategy;
 }
 
 export interface PairedBootstrapOptions extends BootstrapOptions {
@@ -55,13 +64,15 @@ export interface PairedBootstrapOptions extends BootstrapOptions {
 /** Per-example differences with at most this many distinct values go through the multinomial path. */
 const MAX_MULTINOMIAL_CATEGORIES = 16;
 
-function checkBootstrapOptions(opts: BootstrapOptions): { resamples: number; confidence: number } {
+function checkBootstrapOptions(opts: BootstrapOptions): { resamples: number; confidence: number; strategy: BootstrapStrategy } {
+  const strategy = opts.strategy ?? 'auto';
+  if (strategy !== 'auto' && strategy !== 'indices') throw new RangeError(`strategy: expected auto or indices, got ${String(strategy)}`);
   const resamples = opts.resamples ?? 2000;
   const confidence = opts.confidence ?? 0.95;
   if (!(Number.isInteger(resamples) && resamples >= 2)) throw new RangeError(`resamples: expected an integer >= 2, got ${resamples}`);
   if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence: expected a number in (0, 1), got ${confidence}`);
   if (!Number.isFinite(opts.seed)) throw new RangeError(`seed: expected a finite number, got ${opts.seed}`);
-  return { resamples, confidence };
+  return { resamples, confidence, strategy };
 }
 
 /** Quantile of sorted values with linear interpolation between order statistics (NumPy's default). */
@@ -102,10 +113,10 @@ function summarize(estimate: number, stats: Float64Array, confidence: number, ke
  * Resampled means of `values` (n draws with replacement each): by multinomial counts over the distinct values
  * when there are few of them, else by summing n drawn values.
  */
-function resampledMeans(values: Float64Array, resamples: number, rng: Rng): Float64Array {
+function resampledMeans(values: Float64Array, resamples: number, rng: Rng, strategy: BootstrapStrategy): Float64Array {
   const n = values.length;
   const out = new Float64Array(resamples);
-  const levels = distinctLevels(values, MAX_MULTINOMIAL_CATEGORIES);
+  const levels = strategy === 'auto' ? distinctLevels(values, MAX_MULTINOMIAL_CATEGORIES) : undefined;
   if (levels !== undefined) {
     const draw = new Float64Array(levels.values.length);
     for (let r = 0; r < resamples; r++) {
@@ -116,14 +127,8 @@ function resampledMeans(values: Float64Array, resamples: number, rng: Rng): Floa
     }
     return out;
   }
-  const sampler = new IndexSampler(rng);
-  const idx = new Int32Array(n);
-  for (let r = 0; r < resamples; r++) {
-    sampler.fill(idx, n);
-    let s = 0;
-    for (let i = 0; i < n; i++) s += values[idx[i]];
-    out[r] = s / n;
-  }
+  const resampler = new BlockResampler(rng, n);
+  for (let r = 0; r < resamples; r++) out[r] = resampler.sum(values) / n;
   return out;
 }
 
@@ -158,12 +163,12 @@ export function bootstrapMean(values: Float64Array, opts: BootstrapOptions): Boo
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) throw new RangeError(`values[${i}]: expected a finite number, got ${values[i]}`);
   }
-  const { resamples, confidence } = checkBootstrapOptions(opts);
+  const { resamples, confidence, strategy } = checkBootstrapOptions(opts);
   let mean = 0;
   for (let i = 0; i < values.length; i++) mean += values[i];
   mean /= values.length;
   const rng = new Rng(opts.seed);
-  return summarize(mean, resampledMeans(values, resamples, rng), confidence, opts.keepSamples ?? false);
+  return summarize(mean, resampledMeans(values, resamples, rng, strategy), confidence, opts.keepSamples ?? false);
 }
 
 /**
@@ -175,7 +180,7 @@ export function pairedBootstrap(opts: PairedBootstrapOptions): BootstrapResult {
   checkPredictions(y, pA, undefined, ['y', 'pA']);
   checkPredictions(y, pB, undefined, ['y', 'pB']);
   if (!isMetricName(metric)) throw new RangeError(`metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(metric)}`);
-  const { resamples, confidence } = checkBootstrapOptions(opts);
+  const { resamples, confidence, strategy } = checkBootstrapOptions(opts);
   const threshold = opts.threshold ?? 0.5;
   const rng = new Rng(opts.seed);
   const n = y.length;
@@ -191,7 +196,7 @@ export function pairedBootstrap(opts: PairedBootstrapOptions): BootstrapResult {
       estimate += diff[i];
     }
     estimate /= n;
-    return summarize(estimate, resampledMeans(diff, resamples, rng), confidence, keep);
+    return summarize(estimate, resampledMeans(diff, resamples, rng, strategy), confidence, keep);
   }
 
   const evalA = prepareMetric(metric, y, pA, { threshold, bins: opts.bins });
@@ -200,12 +205,9 @@ export function pairedBootstrap(opts: PairedBootstrapOptions): BootstrapResult {
   const estimate = evalB(ones) - evalA(ones);
   const counts = new Float64Array(n);
   const stats = new Float64Array(resamples);
-  const sampler = new IndexSampler(rng);
-  const idx = new Int32Array(n);
+  const resampler = new BlockResampler(rng, n);
   for (let r = 0; r < resamples; r++) {
-    counts.fill(0);
-    sampler.fill(idx, n);
-    for (let i = 0; i < n; i++) counts[idx[i]] += 1;
+    resampler.counts(counts);
     stats[r] = evalB(counts) - evalA(counts);
   }
   return summarize(estimate, stats, confidence, keep);

@@ -183,3 +183,67 @@ export class IndexSampler {
     return out;
   }
 }
+
+/**
+ * Bootstrap resamples of n examples drawn block by block: first how many of the n draws fall in each block of
+ * `blockSize` consecutive examples (one multinomial draw, probabilities proportional to block sizes), then
+ * uniform indices inside each block. The resample has exactly the distribution of n independent uniform
+ * indices, but every gather or scatter stays inside a cache-sized block, which on a million examples is
+ * several times faster than indexing the whole array at random.
+ */
+export class BlockResampler {
+  private readonly sampler: IndexSampler;
+  private readonly sizes: Float64Array;
+  private readonly perBlock: Float64Array;
+  private readonly buffer: Int32Array;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly n: number,
+    private readonly blockSize = 8192,
+  ) {
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n: expected an integer >= 1, got ${n}`);
+    this.sampler = new IndexSampler(rng);
+    const blocks = Math.ceil(n / blockSize);
+    this.sizes = new Float64Array(blocks);
+    for (let k = 0; k < blocks; k++) this.sizes[k] = Math.min(blockSize, n - k * blockSize);
+    this.perBlock = new Float64Array(blocks);
+    this.buffer = new Int32Array(Math.min(n, 1 << 16));
+  }
+
+  /** Σ values[i] over the n draws of the next resample. */
+  sum(values: Float64Array): number {
+    sampleMultinomial(this.rng, this.n, this.sizes, this.perBlock);
+    const buf = this.buffer;
+    let s = 0;
+    for (let k = 0; k < this.sizes.length; k++) {
+      const block = values.subarray(k * this.blockSize, k * this.blockSize + this.sizes[k]);
+      for (let remaining = this.perBlock[k]; remaining > 0; ) {
+        const count = Math.min(remaining, buf.length);
+        this.sampler.fill(count === buf.length ? buf : buf.subarray(0, count), this.sizes[k]);
+        let t = 0;
+        for (let j = 0; j < count; j++) t += block[buf[j]];
+        s += t;
+        remaining -= count;
+      }
+    }
+    return s;
+  }
+
+  /** Multiplicity of each example in the next resample, written to `out` (length n). */
+  counts(out: Float64Array): Float64Array {
+    sampleMultinomial(this.rng, this.n, this.sizes, this.perBlock);
+    out.fill(0);
+    const buf = this.buffer;
+    for (let k = 0; k < this.sizes.length; k++) {
+      const block = out.subarray(k * this.blockSize, k * this.blockSize + this.sizes[k]);
+      for (let remaining = this.perBlock[k]; remaining > 0; ) {
+        const count = Math.min(remaining, buf.length);
+        this.sampler.fill(count === buf.length ? buf : buf.subarray(0, count), this.sizes[k]);
+        for (let j = 0; j < count; j++) block[buf[j]] += 1;
+        remaining -= count;
+      }
+    }
+    return out;
+  }
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootstrapMean, pairedBootstrap, quantileSorted } from '../../ml/stats/bootstrap';
-import { sampleBinomial, sampleMultinomial } from '../../ml/stats/sampling';
+import { BlockResampler, sampleBinomial, sampleMultinomial } from '../../ml/stats/sampling';
 import { binomialPmf, chiSquareSf, normalCdf } from '../../ml/stats/distributions';
 import { accuracy } from '../../ml/metrics';
 import { Rng } from '../../ml/random';
@@ -58,7 +58,7 @@ test('the paired AUC-difference interval covers the binormal truth about 95% of 
       pA[i] = normalCdf(1 * y[i] + rng.normal());
       pB[i] = normalCdf(1.4 * y[i] + rng.normal());
     }
-    const r = pairedBootstrap({ y, pA, pB, metric: 'rocAuc', resamples: 400, seed: 1000 + s });
+    const r = pairedBootstrap({ y, pA, pB, metric: 'rocAuc', resamples: 300, seed: 1000 + s });
     if (r.lower <= truth && truth <= r.upper) covered++;
   }
   assertCoverage(covered, sims, 'AUC difference');
@@ -70,7 +70,7 @@ test('the bootstrap interval of a mean covers the true mean of skewed data about
   let covered = 0;
   for (let s = 0; s < sims; s++) {
     const values = new Float64Array(200).map(() => -Math.log(1 - rng.next())); // Exponential(1): mean 1
-    const r = bootstrapMean(values, { resamples: 600, seed: s });
+    const r = bootstrapMean(values, { resamples: 400, seed: s });
     if (r.lower <= 1 && 1 <= r.upper) covered++;
   }
   assertCoverage(covered, sims, 'mean');
@@ -98,15 +98,43 @@ test('the estimate is the full-sample difference and the standard error matches 
 });
 
 test('multinomial resampling of few-valued data and index resampling agree in distribution', () => {
-  // Three levels go through the multinomial path; the same values jittered by < 1e-9 (hundreds of levels)
-  // go through index resampling. The standard errors must agree to Monte Carlo precision (~2% at 4000).
-  const rng = new Rng(17);
-  const levels = new Float64Array(2000).map(() => [-1, 0, 1][rng.nextInt(3)] * (rng.next() < 0.3 ? 1 : 0));
-  const jittered = levels.map((v) => v + rng.next() * 1e-9);
-  const a = bootstrapMean(levels, { resamples: 4000, seed: 3 });
-  const b = bootstrapMean(jittered, { resamples: 4000, seed: 3 });
+  // Accuracy differences take the values −1, 0, +1: 'auto' draws multinomial counts, 'indices' draws n indices
+  // per resample. The standard errors and bounds must agree to Monte Carlo precision (~2% at 4000 resamples).
+  const data = pairedAccuracyData(new Rng(17), 3000, 0.75, 0.77);
+  const a = pairedBootstrap({ ...data, metric: 'accuracy', resamples: 4000, seed: 3 });
+  const b = pairedBootstrap({ ...data, metric: 'accuracy', resamples: 4000, seed: 4, strategy: 'indices' });
+  assert.equal(a.estimate, b.estimate);
   assert.ok(Math.abs(a.standardError / b.standardError - 1) < 0.08, `SE ${a.standardError} vs ${b.standardError}`);
   assert.ok(Math.abs(a.lower - b.lower) < 0.15 * (a.upper - a.lower), `lower ${a.lower} vs ${b.lower}`);
+});
+
+test('block resampling draws each example with probability 1/n, like n independent indices', () => {
+  // n = 10,000 in blocks of 8192: the draws landing in the second block (1808 examples) are Bin(10000, 0.1808)
+  const n = 10000;
+  const resampler = new BlockResampler(new Rng(12), n);
+  const counts = new Float64Array(n);
+  const inSecond: number[] = [];
+  let firstExample = 0;
+  const resamples = 1000;
+  for (let r = 0; r < resamples; r++) {
+    resampler.counts(counts);
+    let total = 0;
+    let second = 0;
+    for (let i = 0; i < n; i++) {
+      total += counts[i];
+      if (i >= 8192) second += counts[i];
+    }
+    assert.equal(total, n);
+    inSecond.push(second);
+    firstExample += counts[0];
+  }
+  const mean = inSecond.reduce((x, v) => x + v, 0) / inSecond.length;
+  const variance = inSecond.reduce((x, v) => x + (v - mean) ** 2, 0) / (inSecond.length - 1);
+  const p = 1808 / n;
+  assert.ok(Math.abs(mean - n * p) < 4 * Math.sqrt((n * p * (1 - p)) / resamples), `mean ${mean}`);
+  assert.ok(Math.abs(variance / (n * p * (1 - p)) - 1) < 0.15, `variance ${variance}`);
+  // one example's multiplicity is Bin(n, 1/n): mean 1 (sd of the average over 1000 resamples ≈ 0.032)
+  assert.ok(Math.abs(firstExample / resamples - 1) < 0.13, `mean multiplicity ${firstExample / resamples}`);
 });
 
 test('equal seeds give identical results and different seeds different resamples', () => {
@@ -175,4 +203,5 @@ test('bad input names the arguments: both lengths on a mismatch, the range of th
   assert.throws(() => pairedBootstrap({ ...data, metric: 'accuracy', seed: 1, confidence: 95 }), /confidence: expected a number in \(0, 1\)/);
   assert.throws(() => pairedBootstrap({ ...data, metric: 'mse' as 'accuracy', seed: 1 }), /metric: expected one of accuracy, logLoss/);
   assert.throws(() => bootstrapMean(Float64Array.of(1, Infinity), { seed: 1 }), /values\[1\]: expected a finite number/);
+  assert.throws(() => bootstrapMean(Float64Array.of(1, 2), { seed: 1, strategy: 'fast' as 'auto' }), /strategy: expected auto or indices/);
 });

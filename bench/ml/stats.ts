@@ -1,0 +1,193 @@
+/**
+ * The statistics cases of `npm run bench:ml`: our paired bootstrap against NumPy doing the same resampling
+ * with `rng.integers`, and our two-sample KS test against `scipy.stats.ks_2samp`, each on identical data
+ * (generated here from a seed and handed to Python as raw float64/uint8 files), timing only the computation
+ * on both sides, best of three. Prints one JSON object per case through `emit`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../../ml/random';
+import { pairedBootstrap } from '../../ml/stats/bootstrap';
+import { ksTwoSample } from '../../ml/stats/ks';
+import { ensurePeer, runPython } from './python';
+
+const REPEATS = 3;
+const BOOT_N = 1_000_000;
+const BOOT_RESAMPLES = 2000;
+const BOOT_SEED = 20240601;
+const KS_N = 1_000_000;
+const KS_SHIFT = 0.003; // small enough that the p-value lands between 1e-3 and 0.5 for this seed
+
+function bestOf<T>(repeats: number, fn: () => T): { seconds: number; value: T } {
+  let best = Infinity;
+  let value: T | undefined;
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    value = fn();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return { seconds: best, value: value as T };
+}
+
+function writeArray(path: string, a: Float64Array | Uint8Array): void {
+  writeFileSync(path, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+}
+
+const round = (x: number, digits = 6): number => Number(x.toPrecision(digits));
+
+// ---------------------------------------------------------------------------------------------------------
+
+const BOOTSTRAP_PEER = `
+import json, sys, time
+import numpy as np
+args = json.loads(sys.stdin.read())
+y = np.fromfile(args["y"], dtype=np.uint8)
+pA = np.fromfile(args["pA"], dtype=np.float64)
+pB = np.fromfile(args["pB"], dtype=np.float64)
+n, R = y.size, args["resamples"]
+best, out = float("inf"), None
+for rep in range(args["repeats"]):
+    t0 = time.perf_counter()
+    d = ((pB > 0.5) == (y == 1)).astype(np.int8) - ((pA > 0.5) == (y == 1)).astype(np.int8)
+    est = d.mean()
+    rng = np.random.default_rng(args["seed"])
+    diffs = np.empty(R)
+    for r in range(R):
+        diffs[r] = d[rng.integers(0, n, n)].mean()
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    se = diffs.std(ddof=1)
+    t = time.perf_counter() - t0
+    if t < best:
+        best, out = t, dict(estimate=float(est), lower=float(lo), upper=float(hi), se=float(se))
+out["seconds"] = best
+out["numpy"] = np.__version__
+print(json.dumps(out))
+`;
+
+interface BootstrapPeer {
+  estimate: number;
+  lower: number;
+  upper: number;
+  se: number;
+  seconds: number;
+  numpy: string;
+}
+
+async function bootstrapCase(dir: string, emit: (o: object) => void): Promise<void> {
+  // Paired predictions: two models of similar quality on the same million examples.
+  const rng = new Rng(BOOT_SEED);
+  const y = new Uint8Array(BOOT_N);
+  const pA = new Float64Array(BOOT_N);
+  const pB = new Float64Array(BOOT_N);
+  for (let i = 0; i < BOOT_N; i++) {
+    y[i] = rng.next() < 0.45 ? 1 : 0;
+    const signal = y[i] === 1 ? 0.25 : -0.25;
+    const shared = 0.3 * rng.normal(); // both models see the same hard examples: correlated errors
+    pA[i] = 1 / (1 + Math.exp(-(4 * (signal + shared) + 0.9 * rng.normal())));
+    pB[i] = 1 / (1 + Math.exp(-(4.3 * (signal + shared) + 0.9 * rng.normal())));
+  }
+  writeArray(join(dir, 'y.bin'), y);
+  writeArray(join(dir, 'pA.bin'), pA);
+  writeArray(join(dir, 'pB.bin'), pB);
+
+  const ours = bestOf(REPEATS, () => pairedBootstrap({ y, pA, pB, metric: 'accuracy', resamples: BOOT_RESAMPLES, seed: BOOT_SEED }));
+
+  // The same algorithm as the peer (n uniform indices per resample, the mean of the resampled differences),
+  // once, to show what the multinomial shortcut saves and how plain index resampling compares.
+  const indexPath = bestOf(1, () =>
+    pairedBootstrap({ y, pA, pB, metric: 'accuracy', resamples: BOOT_RESAMPLES, seed: BOOT_SEED, strategy: 'indices' }),
+  );
+
+  const peer = await runPython<BootstrapPeer>(
+    BOOTSTRAP_PEER,
+    JSON.stringify({ y: join(dir, 'y.bin'), pA: join(dir, 'pA.bin'), pB: join(dir, 'pB.bin'), resamples: BOOT_RESAMPLES, seed: BOOT_SEED, repeats: REPEATS }),
+  );
+  emit({
+    case: 'bootstrap',
+    ours_s: round(ours.seconds, 4),
+    peer_s: round(peer.seconds, 4),
+    ratio: round(ours.seconds / peer.seconds, 4),
+    n: BOOT_N,
+    resamples: BOOT_RESAMPLES,
+    metric: 'accuracy difference (B − A)',
+    ours_estimate: ours.value.estimate,
+    peer_estimate: peer.estimate,
+    ours_lower: round(ours.value.lower, 8),
+    ours_upper: round(ours.value.upper, 8),
+    peer_lower: round(peer.lower, 8),
+    peer_upper: round(peer.upper, 8),
+    ours_se: round(ours.value.standardError, 6),
+    peer_se: round(peer.se, 6),
+    ours_method: 'multinomial counts over the per-example differences {−1, 0, +1}',
+    ours_index_resampling_s: round(indexPath.seconds, 4),
+    ours_index_resampling_lower: round(indexPath.value.lower, 8),
+    ours_index_resampling_upper: round(indexPath.value.upper, 8),
+    peer_method: `numpy ${peer.numpy} rng.integers(0, n, n) per resample`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const KS_PEER = `
+import json, sys, time
+import numpy as np, scipy
+from scipy import stats
+args = json.loads(sys.stdin.read())
+a = np.fromfile(args["a"], dtype=np.float64)
+b = np.fromfile(args["b"], dtype=np.float64)
+best, res = float("inf"), None
+for rep in range(args["repeats"]):
+    t0 = time.perf_counter()
+    r = stats.ks_2samp(a, b)
+    t = time.perf_counter() - t0
+    if t < best:
+        best, res = t, r
+print(json.dumps(dict(seconds=best, statistic=float(res.statistic), pvalue=float(res.pvalue), scipy=scipy.__version__)))
+`;
+
+interface KsPeer {
+  seconds: number;
+  statistic: number;
+  pvalue: number;
+  scipy: string;
+}
+
+async function ksCase(dir: string, emit: (o: object) => void): Promise<void> {
+  const rng = new Rng(7);
+  const a = new Float64Array(KS_N);
+  const b = new Float64Array(KS_N);
+  for (let i = 0; i < KS_N; i++) a[i] = rng.normal();
+  for (let i = 0; i < KS_N; i++) b[i] = rng.normal() + KS_SHIFT;
+  writeArray(join(dir, 'a.bin'), a);
+  writeArray(join(dir, 'b.bin'), b);
+  const ours = bestOf(REPEATS, () => ksTwoSample(a, b));
+  const peer = await runPython<KsPeer>(KS_PEER, JSON.stringify({ a: join(dir, 'a.bin'), b: join(dir, 'b.bin'), repeats: REPEATS }));
+  emit({
+    case: 'ks',
+    ours_s: round(ours.seconds, 4),
+    peer_s: round(peer.seconds, 4),
+    ratio: round(ours.seconds / peer.seconds, 4),
+    n: KS_N,
+    ours_statistic: ours.value.statistic,
+    peer_statistic: peer.statistic,
+    ours_p: ours.value.pValue,
+    peer_p: peer.pvalue,
+    statistic_abs_diff: Math.abs(ours.value.statistic - peer.statistic),
+    p_rel_diff: Math.abs(ours.value.pValue - peer.pvalue) / peer.pvalue,
+    ours_method: ours.value.method,
+    peer_method: `scipy ${peer.scipy} stats.ks_2samp`,
+  });
+}
+
+/** Runs the bootstrap and KS comparisons, emitting one JSON object each. */
+export async function runStatCases(emit: (o: object) => void): Promise<void> {
+  ensurePeer();
+  const dir = mkdtempSync(join(tmpdir(), 'retrain-bench-stats-'));
+  try {
+    await ksCase(dir, emit);
+    await bootstrapCase(dir, emit);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
