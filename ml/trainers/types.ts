@@ -160,10 +160,3 @@ export function checkFeatureNames(kind: string, expected: readonly string[], x: 
     `x.names: this ${kind} model was trained on features [${expected.join(', ')}], got [${got.join(', ')}] (${detail})`,
   );
 }
-
-/** Logistic sigmoid, computed without overflow for large |z|. */
-export function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
