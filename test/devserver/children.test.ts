@@ -17,6 +17,7 @@ import {
   ledger,
   parentAsksWho,
   parentCancelsChild,
+  parentOfChain,
   parentOfFailing,
   parentOfSlow,
   parentSum,
@@ -253,6 +254,29 @@ describe('child workflows', { timeout: 60_000 }, () => {
     assert.equal(events[events.length - 1].eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
     await assertReplays(parent, WF);
     await assertReplays(handleOf(`${parent.workflowId}/terminate`), WF);
+  });
+
+  test('a child that continues as new reports its final run\'s result to the parent; every run keeps the parent link', async () => {
+    const { env, taskQueue, nextId } = h();
+    const parent = await env.client.workflow.start(parentOfChain, { taskQueue, workflowId: nextId('chain-parent') });
+    const final = await parent.result();
+    assert.equal(final.runIds.length, 4);
+    const childId = `${parent.workflowId}/chain`;
+    const events = await history(parent);
+    const started = ofType(events, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)[0].childWorkflowExecutionStartedEventAttributes!;
+    assert.equal(started.workflowExecution?.runId, final.runIds[0]);
+    const completed = ofType(events, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED);
+    assert.equal(completed.length, 1);
+    assert.equal(completed[0].childWorkflowExecutionCompletedEventAttributes!.workflowExecution?.workflowId, childId);
+    // Nothing reached the parent while the child continued as new: one started, one completed.
+    assert.equal(ofType(events, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).length, 1);
+    for (const runId of final.runIds) {
+      const first = (await env.client.workflow.getHandle(childId, runId).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
+      assert.equal(first.parentWorkflowExecution?.workflowId, parent.workflowId);
+      assert.equal(first.firstExecutionRunId, final.runIds[0]);
+    }
+    await assertReplays(env.client.workflow.getHandle(childId, final.runIds[1]), WF);
+    await assertReplays(parent, WF);
   });
 
   test('a child inherits the task queue and sees its parent and root in workflowInfo()', async () => {

@@ -165,6 +165,8 @@ describe('updates', { timeout: 60_000 }, () => {
     assert.equal(count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED), N + 1);
     assert.equal(count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED), N);
     assert.equal(count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED), N);
+    // No update or signal waited for a workflow task to time out.
+    assert.equal(count(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT), 0);
     // Replaying the history in order yields the same totals the updates returned.
     let running = 0;
     const replayed = new Map<string, number>();
