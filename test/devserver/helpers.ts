@@ -7,6 +7,9 @@ import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
 
 let runtimeInstalled = false;
@@ -40,28 +43,76 @@ export interface Harness {
   nextId(prefix: string): string;
 }
 
+/** A free TCP port on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns bin/temporal-devserver with `args` and resolves once it listens (waiting up to a minute). */
+function spawnDevServer(args: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(DEVSERVER_EXECUTABLE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`devserver did not listen within 60 s: ${err}`));
+    }, 60_000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      err += d;
+      if (err.includes('listening on')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`devserver exited with code ${code}: ${err}`));
+    });
+  });
+}
+
+const ATTACH = require.resolve('./fixtures/attach-to-running-server');
+
 /**
- * Launches the devserver through the executable, as TestWorkflowEnvironment does for the real binaries. The SDK
- * gives a launched server 5 s to answer; on a heavily loaded machine loading TypeScript can take most of that, so a
- * launch that times out is tried again (up to three times) instead of failing the whole file.
+ * Starts the devserver executable in its own process with the same arguments TestWorkflowEnvironment would pass,
+ * waits until it listens, then builds the environment on its port. The SDK allows a launched server only 5 s to
+ * answer, which TypeScript loading can exceed on a loaded 2-core machine (CI runs two test files at once, each
+ * bundling workflows); so the environment's own launch is pointed at a stand-in that just waits to be killed,
+ * while the real server, already up, answers on the port. `smoke.test.ts` and `workflow-local.test.ts` still
+ * exercise the SDK launching the executable itself.
  */
-async function startEnvironment(opts: { local?: boolean; searchAttributes?: never | unknown; extraArgs?: string[] }): Promise<TestWorkflowEnvironment> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return opts.local
-        ? await TestWorkflowEnvironment.createLocal({
-            server: {
-              executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE },
-              searchAttributes: opts.searchAttributes as never,
-              extraArgs: opts.extraArgs,
-            },
-          })
-        : await TestWorkflowEnvironment.createTimeSkipping({
-            server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE }, extraArgs: opts.extraArgs },
-          });
-    } catch (e) {
-      if (attempt >= 3 || !/start|timed? ?out/i.test(String((e as Error)?.message))) throw e;
-    }
+async function startEnvironment(opts: {
+  local?: boolean;
+  searchAttributes?: Array<{ name: string; type: string }> | unknown;
+  extraArgs?: string[];
+}): Promise<{ env: TestWorkflowEnvironment; server: ChildProcess }> {
+  const port = await freePort();
+  const saArgs = ((opts.searchAttributes as Array<{ name: string; type: string }> | undefined) ?? []).flatMap(({ name, type }) => [
+    '--search-attribute',
+    `${name}=${TypedSearchAttributes.toMetadataType(type as never)}`,
+  ]);
+  const args = opts.local
+    ? ['server', 'start-dev', '--port', String(port), '--namespace', 'default', '--ip', '127.0.0.1', '--headless', ...saArgs, ...(opts.extraArgs ?? [])]
+    : [String(port), ...(opts.extraArgs ?? [])];
+  const server = await spawnDevServer(args);
+  try {
+    const executable = { type: 'existing-path' as const, path: ATTACH };
+    const env = opts.local
+      ? await TestWorkflowEnvironment.createLocal({ server: { executable, port } })
+      : await TestWorkflowEnvironment.createTimeSkipping({ server: { executable, port } });
+    return { env, server };
+  } catch (e) {
+    server.kill('SIGKILL');
+    throw e;
   }
 }
 
@@ -79,6 +130,7 @@ export function useHarness(opts: {
 } = {}): () => Harness {
   let harness: Harness | undefined;
   let running: Promise<void> | undefined;
+  let serverProcess: ChildProcess | undefined;
   let counter = 0;
   before(async () => {
     quietRuntime();
@@ -89,7 +141,8 @@ export function useHarness(opts: {
     // reports as part of the first test's duration).
     const bundle = workerOpts.workflowBundle || custom ? undefined : workflowBundle(workflowsPath);
     bundle?.catch(() => undefined);
-    const env = await startEnvironment(opts);
+    const { env, server } = await startEnvironment(opts);
+    serverProcess = server;
     const taskQueue = `tq-${process.pid}-${Date.now()}`;
     const code = workerOpts.workflowBundle ? {} : custom ? { workflowsPath } : { workflowBundle: await bundle! };
     const worker = await Worker.create({
@@ -108,6 +161,7 @@ export function useHarness(opts: {
     harness.worker.shutdown();
     await running?.catch(() => undefined);
     await harness.env.teardown();
+    serverProcess?.kill('SIGKILL');
   });
   return () => {
     if (!harness) throw new Error('harness not started');
