@@ -1,9 +1,10 @@
 /**
  * Distribution functions for the statistical tests: log-gamma, the regularized incomplete gamma and beta
  * functions, and from them the normal, chi-square, Student t and binomial distributions, plus the Kolmogorov
- * distributions behind the KS test. Everything is accurate to about 1e-14 relative in the body and keeps full
- * relative precision far into the tails (survival functions are computed directly, never as 1 - cdf when the
- * cdf is near 1), because p-values of 1e-10 and quantiles for 99.9% intervals are routine here.
+ * distributions behind the KS test. Checked against 40-digit mpmath values: about 1e-13 relative or better in
+ * the body, and full relative precision far into the tails (survival functions are computed directly, never
+ * as 1 − cdf when the cdf is near 1), because p-values of 1e-10 and quantiles for 99.9% intervals are routine
+ * here.
  *
  * Conventions: a NaN argument gives NaN; an argument outside the function's domain (a probability outside
  * [0, 1], a non-positive shape, a non-integer count) raises a RangeError naming the argument.
@@ -177,7 +178,11 @@ export function incompleteBetaPair(x: number, y: number, a: number, b: number): 
   return [1 - w, w];
 }
 
-/** Regularized incomplete beta I_x(a, b), for 0 ≤ x ≤ 1 and a, b > 0. */
+/**
+ * Regularized incomplete beta I_x(a, b), for 0 ≤ x ≤ 1 and a, b > 0. Relative error about 1e-13, except when
+ * one parameter is very large, the other small and x close to 1 − its mean, where the continued fraction
+ * loses about max(a, b)·1e-16 (so 1e-10 at a = 10⁶); the Student t functions avoid that region.
+ */
 export function regularizedBeta(x: number, a: number, b: number): number {
   if (Number.isNaN(x) || Number.isNaN(a) || Number.isNaN(b)) return NaN;
   requireProbability(x, 'x');

@@ -9,4 +9,5 @@ export * from './mcnemar';
 export * from './delong';
 export * from './noninferiority';
 export * from './corrections';
-export { sampleBinomial, sampleMultinomial, IndexSampler } from './sampling';
+export { sampleBinomial, sampleMultinomial, IndexSampler, BlockResampler } from './sampling';
+export { sortedCopy } from './sort';
