@@ -12,7 +12,7 @@ import { WorkflowContinuedAsNewError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { assertReplays, useHarness, workflowBundle } from './helpers';
-import { finishSignal, growUntilSuggested, monitor, monitorLeftQuery, pingSignal, type MonitorState } from './fixtures/ext2-workflows';
+import { finishSignal, growUntilSuggested, incUpdate, monitor, monitorLeftQuery, pingSignal, type MonitorState } from './fixtures/ext2-workflows';
 
 const WF = require.resolve('./fixtures/ext2-workflows');
 const SUGGEST_AFTER = 40;
@@ -116,6 +116,39 @@ describe('continue-as-new', { timeout: 60_000 }, () => {
       assert.deepEqual(d.memo, memo);
     }
     assert.equal(signaled, 200);
+    await assertRunsReplay(workflowId, final.runIds);
+    await assertReplays(handle, WF);
+  });
+
+  test('updates sent while the monitor keeps continuing as new all complete, each on some run, none twice', async () => {
+    const { env, taskQueue, nextId } = h();
+    const workflowId = nextId('monitor-upd');
+    const handle = await env.client.workflow.start(monitor, { taskQueue, workflowId, args: [initial(20, 30)] });
+    const byId = env.client.workflow.getHandle(workflowId);
+    const results: number[] = [];
+    let expected = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      const values = [1, 2, 3].map((j) => 1000 * batch + j);
+      expected += values.reduce((a, b) => a + b, 0);
+      results.push(...(await Promise.all(values.map((v) => byId.executeUpdate(incUpdate, { args: [v], updateId: `u-${v}` })))));
+      await delay(10);
+    }
+    await byId.signal(finishSignal);
+    const final = await handle.result();
+    assert.equal(final.updates, 60);
+    assert.equal(final.total, expected);
+    assert.equal(new Set(results).size, 60);
+    assert.ok(final.runIds.length === 21);
+    // Each update id was accepted and completed exactly once, across the whole chain.
+    const seen: string[] = [];
+    for (const runId of final.runIds) {
+      for (const e of await runHistory(workflowId, runId)) {
+        const id = e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId;
+        if (id) seen.push(id);
+      }
+    }
+    assert.equal(seen.length, 60);
+    assert.equal(new Set(seen).size, 60);
     await assertRunsReplay(workflowId, final.runIds);
     await assertReplays(handle, WF);
   });
