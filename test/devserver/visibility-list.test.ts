@@ -456,6 +456,32 @@ describe('visibility: list and count against a brute-force filter', { timeout: 6
       if (query.endsWith('ASC')) assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i));
       if (query.endsWith('DESC')) assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => 59 - i));
     }
+    // Executions started between pages (newer, so ahead of the cursor in the default StartTime DESC order)
+    // neither repeat nor push out the ones still to come.
+    const { taskQueue } = h();
+    const late = `${batch}-late`;
+    const query = `VisBatch IN (${quote(batch)}, ${quote(late)})`;
+    const ids: string[] = [];
+    let token: Uint8Array | undefined;
+    const extra: WorkflowHandle[] = [];
+    do {
+      const res = await env.client.workflowService.listWorkflowExecutions({ namespace: NS, query, pageSize: 8, nextPageToken: token });
+      ids.push(...(res.executions ?? []).map((e) => e.execution!.workflowId!));
+      token = res.nextPageToken?.length ? res.nextPageToken : undefined;
+      if (token) {
+        extra.push(
+          await env.client.workflow.start(visTarget, {
+            taskQueue,
+            workflowId: `vis-${late}-${extra.length}`,
+            args: ['complete'],
+            typedSearchAttributes: [{ key: VisBatch, value: late }],
+          }),
+        );
+      }
+    } while (token);
+    assert.deepEqual([...ids].sort(), models.map((m) => m.workflowId).sort());
+    for (const x of extra) await x.result();
+    assert.equal((await env.client.workflow.count(query)).count, 60 + extra.length);
     await assertReplays(handles.get(models[2].workflowId)!, WF);
   });
 
