@@ -367,3 +367,31 @@ describe('workflow task failures', () => {
     await replay(handle);
   });
 });
+
+describe('time skipping with concurrent result calls', () => {
+  test('concurrent result() calls on the time-skipping client all resolve, and time is locked again afterwards', async () => {
+    const { env, taskQueue, nextId } = h();
+    const handles = await Promise.all(
+      [HOUR, 2 * HOUR, DAY].map((ms) => env.client.workflow.start('sleeper', { taskQueue, workflowId: nextId('concurrent-result'), args: [ms] })),
+    );
+    const wall = Date.now();
+    // Each result() unlocks time skipping and locks it again when done; three at once must not trip over each other.
+    const woke = await Promise.all(handles.map((x) => x.result()));
+    assert.ok(Date.now() - wall < 10_000, 'a virtual day in little real time');
+    for (const [i, x] of handles.entries()) {
+      const evs = await events(x);
+      const started = evs.find((e) => typeName(e) === 'TIMER_STARTED')!;
+      const fired = evs.find((e) => typeName(e) === 'TIMER_FIRED')!;
+      assertVirtual(eventMs(fired) - eventMs(started), [HOUR, 2 * HOUR, DAY][i], `timer of workflow ${i}`);
+      assert.ok(woke[i] >= eventMs(fired));
+    }
+    // Balanced again: with nobody waiting on a result, a new day-long timer does not fire by itself.
+    const idle = await env.client.workflow.start('sleeper', { taskQueue, workflowId: nextId('locked-again'), args: [DAY] });
+    await untilEvent(idle, 'TIMER_STARTED');
+    await wait(300);
+    assert.ok(!(await types(idle)).includes('TIMER_FIRED'), 'time skipping is locked again');
+    await idle.result();
+    for (const x of handles) await replay(x);
+    await replay(idle);
+  });
+});
