@@ -638,9 +638,9 @@ export class Engine implements RunHost {
   respondWorkflowTaskCompleted(req: Req<'RespondWorkflowTaskCompletedRequest'>): object {
     const token = decodeToken(req.taskToken);
     const run = this.runForToken(token);
-    run.completeWft(token, req);
+    const activityTasks = run.completeWft(token, req);
     for (const h of this.hooks.runChanged) h(run);
-    return {};
+    return { activityTasks };
   }
 
   respondWorkflowTaskFailed(req: Req<'RespondWorkflowTaskFailedRequest'>): object {

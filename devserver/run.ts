@@ -184,6 +184,8 @@ export class WorkflowRun {
   private wftAttempt = 1;
   private buffer: Buffered[] = [];
   private processingCommands = false;
+  /** Activities scheduled with requestEagerExecution by the workflow task completion being applied, else null. */
+  private eagerActivities: ActivityState[] | null = null;
   private needWft = false;
   private wftLocked = false;
   readonly activities = new Map<number, ActivityState>();
@@ -531,7 +533,7 @@ export class WorkflowRun {
     });
   }
 
-  completeWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest): void {
+  completeWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest): PollActResponse[] {
     const wft = this.startedWft(token);
     const commands = req.commands ?? [];
     const closes = commands.filter((c) => CLOSE_COMMANDS.has(num(c.commandType as number)));
@@ -573,6 +575,7 @@ export class WorkflowRun {
     this.dropWft();
     this.processingCommands = true;
     this.needWft = false;
+    const eager: ActivityState[] = (this.eagerActivities = []);
     try {
       this.host.handleMessages(this, req.messages ?? [], completedId);
       for (const command of commands) {
@@ -582,11 +585,22 @@ export class WorkflowRun {
       if (deliveredMessages.length) (this.ext.afterUpdateTask as ((run: WorkflowRun) => void) | undefined)?.(this);
     } finally {
       this.processingCommands = false;
+      this.eagerActivities = null;
     }
     const flushed = this.flushBuffer();
     if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) this.scheduleWft();
     this.needWft = false;
     this.dispatchQueries();
+    // Eager activities start now, after every command: none when the run closed or the activity was cancelled in
+    // this same task (dispatchActivity declines those), as the real server's post-command step.
+    const tasks: PollActResponse[] = [];
+    for (const act of eager) {
+      if (!this.isOpen || this.activities.get(act.scheduledEventId) !== act) continue;
+      this.lockActivity(act, true);
+      const task = this.dispatchActivity(act, act.attempt, { identity: req.identity } as PollActRequest);
+      if (task) tasks.push(task);
+    }
+    return tasks;
   }
 
   private validateCommands(commands: ICommand[]): { cause: number; message: string } | undefined {
@@ -923,7 +937,10 @@ export class WorkflowRun {
     this.activities.set(act.scheduledEventId, act);
     this.activityIds.set(act.activityId, act.scheduledEventId);
     if (s2c > 0) act.timers.scheduleToClose = this.host.clock.after(s2c, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE));
-    this.offerActivity(act);
+    // Eager dispatch (the real server's default, system.enableActivityEagerExecution): the task is handed out in the
+    // response to this workflow task completion instead of through the task queue (see completeWft).
+    if (a.requestEagerExecution && this.eagerActivities) this.eagerActivities.push(act);
+    else this.offerActivity(act);
   }
 
   private lockActivity(act: ActivityState, on: boolean): void {
