@@ -116,12 +116,14 @@ async function throughput(opts: Options): Promise<object> {
     progress(`measuring: ${opts.workflows} workflows, ${opts.concurrency} in flight`);
     const loadBefore = load();
     const stats0 = await server.stats();
-    const server0 = server.cpuSeconds();
+    const split0 = server.cpuSplit();
+    const server0 = split0.user + split0.system;
     const self0 = selfCpuSeconds();
     const t0 = performance.now();
     await runWorkflows(client, taskQueue, 'wf', opts.workflows, opts.concurrency);
     const wall = (performance.now() - t0) / 1000;
-    const serverCpu = server.cpuSeconds() - server0;
+    const split1 = server.cpuSplit();
+    const serverCpu = split1.user + split1.system - server0;
     const selfCpu = selfCpuSeconds() - self0;
     const stats1 = await server.stats();
     const total = serverCpu + selfCpu;
@@ -134,11 +136,14 @@ async function throughput(opts: Options): Promise<object> {
       server_cpu_share: round(share),
       wall_s: round(wall),
       server_cpu_s: round(serverCpu),
+      server_user_cpu_s: round(split1.user - split0.user),
+      server_system_cpu_s: round(split1.system - split0.system),
       worker_client_cpu_s: round(selfCpu),
       total_cpu_s: round(total),
       server_cpu_ms_per_workflow: round((serverCpu * 1000) / opts.workflows),
       server_rpcs: rpcs,
       server_rpcs_per_workflow: round(rpcs / opts.workflows, 2),
+      server_rpcs_by_method: rpcDelta(stats0, stats1),
       server_rss_mb: round(server.rssMb(), 1),
       warmup_workflows: opts.warmup,
       concurrency: opts.concurrency,

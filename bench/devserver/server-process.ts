@@ -12,14 +12,18 @@ import { DEVSERVER_EXECUTABLE } from '../../devserver';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function procCpuSeconds(pid: number): number {
+/** User and system CPU seconds a process has used so far, from /proc/<pid>/stat (utime, stime). */
+export function procCpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces; the fields after its closing parenthesis start at field 3.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  return (utime + stime) / CLK_TCK;
+  return { user: Number(fields[14 - 3]) / CLK_TCK, system: Number(fields[15 - 3]) / CLK_TCK };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function procCpuSeconds(pid: number): number {
+  const { user, system } = procCpuSplit(pid);
+  return user + system;
 }
 
 /** Resident memory of a process in MB, from VmRSS in /proc/<pid>/status. */
@@ -59,6 +63,7 @@ export interface ServerProcess {
   readonly pid: number;
   readonly address: string;
   cpuSeconds(): number;
+  cpuSplit(): { user: number; system: number };
   rssMb(): number;
   /** Asks the server for its statistics (SIGUSR2) and waits for the file it writes. */
   stats(): Promise<ServerStats>;
@@ -77,8 +82,13 @@ export async function startServerProcess(opts: { profileDir?: string } = {}): Pr
   const statsFile = join(dir, 'stats.json');
   const env: NodeJS.ProcessEnv = { ...process.env, RETRAIN_DEVSERVER_STATS_FILE: statsFile };
   delete env.RETRAIN_DEVSERVER_VERBOSE;
-  if (opts.profileDir) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${opts.profileDir}`.trim();
-  const child: ChildProcess = spawn(DEVSERVER_EXECUTABLE, ['--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['--port', String(port)];
+  // BENCH_DEVSERVER_BIN runs another copy of the executable (e.g. an older commit's) for before/after comparisons.
+  const executable = process.env.BENCH_DEVSERVER_BIN || DEVSERVER_EXECUTABLE;
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS, so a profiled server runs the same script under an explicit node.
+  const child: ChildProcess = opts.profileDir
+    ? spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, executable, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(executable, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
   await new Promise<void>((resolve, reject) => {
@@ -109,6 +119,7 @@ export async function startServerProcess(opts: { profileDir?: string } = {}): Pr
     pid,
     address: `127.0.0.1:${port}`,
     cpuSeconds: () => procCpuSeconds(pid),
+    cpuSplit: () => procCpuSplit(pid),
     rssMb: () => procRssMb(pid),
     async stats() {
       seq++;

@@ -1,0 +1,40 @@
+/**
+ * `tsx bench/devserver/rpc-floor.ts [N] [--gzip]`: the server's CPU cost of a trivial unary RPC (GetSystemInfo from
+ * the TS client, 50 in flight, gzip-compressed requests with --gzip as the SDK worker sends them), i.e. the floor
+ * grpc-js puts under every RPC. Prints one JSON line. BENCH_DEVSERVER_BIN selects another executable to compare.
+ */
+import { Connection } from '@temporalio/client';
+import { startServerProcess } from './server-process';
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 5000);
+  const gzip = process.argv.includes('--gzip');
+  const server = await startServerProcess();
+  const connection = await Connection.connect({
+    address: server.address,
+    channelArgs: gzip ? { 'grpc.default_compression_algorithm': 2 } : {},
+  });
+  try {
+    const svc = connection.workflowService;
+    for (let i = 0; i < 500; i++) await svc.getSystemInfo({});
+    const c0 = server.cpuSeconds();
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (next++ < n) await svc.getSystemInfo({});
+      }),
+    );
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = server.cpuSeconds() - c0;
+    process.stdout.write(`${JSON.stringify({ case: 'rpc_floor', gzip, rpcs: n, server_cpu_us_per_rpc: Math.round((cpu * 1e6) / n), rpc_per_s: Math.round(n / wall) })}\n`);
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
