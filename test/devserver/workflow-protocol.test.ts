@@ -29,7 +29,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   });
 
   /** Starts a workflow on its own queue and returns helpers bound to it. */
-  async function begin(prefix: string) {
+  async function begin(prefix: string, extra: { workflowTaskTimeout?: { seconds: Long } } = {}) {
     const ws = connection.workflowService;
     const workflowId = `${prefix}-${++n}`;
     const taskQueue = { name: `${prefix}-q-${n}` };
@@ -39,6 +39,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
       workflowType: { name: 'rawWorkflow' },
       taskQueue,
       requestId: `${workflowId}-start`,
+      ...extra,
     });
     const poll = () => ws.pollWorkflowTaskQueue({ namespace: 'default', taskQueue, identity: 'raw-worker' });
     const execution = { workflowId, runId };
@@ -136,6 +137,39 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
     );
     assert.deepEqual(await history(), before);
     assert.deepEqual(before.slice(-2), ['WORKFLOW_TASK_FAILED', 'WORKFLOW_EXECUTION_TERMINATED']);
+  });
+
+  test('a workflow task not answered within its timeout is timed out and retried as attempt 2, persisted on success', async () => {
+    const { ws, poll, history } = await begin('wft-timeout', { workflowTaskTimeout: { seconds: Long.fromNumber(1) } });
+    const first = await poll();
+    assert.equal(first.attempt, 1);
+    const t0 = Date.now();
+    const second = await poll(); // held until the first attempt times out
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 900, `the retry came after ${waited} ms, before the one-second timeout`);
+    assert.equal(second.attempt, 2);
+    assert.deepEqual(names(second), [
+      'WORKFLOW_EXECUTION_STARTED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_TIMED_OUT',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+    ]);
+    const timedOut = second.history!.events![3].workflowTaskTimedOutEventAttributes!;
+    assert.equal(Number(timedOut.scheduledEventId), 2);
+    assert.equal(Number(timedOut.startedEventId), 3);
+    assert.equal(timedOut.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
+    assert.deepEqual(await history(), names(second).slice(0, 4), 'the second attempt is transient until it completes');
+    // The late answer to the first attempt is refused.
+    await assert.rejects(ws.respondWorkflowTaskCompleted({ taskToken: first.taskToken, commands: [] }), (e: { code: number }) => e.code === grpc.status.NOT_FOUND);
+    await ws.respondWorkflowTaskCompleted({
+      taskToken: second.taskToken,
+      commands: [{ commandType: CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: { result: json(2) } }],
+    });
+    const final = await ws.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: second.workflowExecution!.workflowId } });
+    assert.deepEqual(names(final), [...names(second), 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_COMPLETED']);
+    assert.equal(final.history!.events![4].workflowTaskScheduledEventAttributes!.attempt, 2);
   });
 
   test('a query while the workflow task keeps failing (attempt 3 or more) fails fast with FAILED_PRECONDITION', async () => {
