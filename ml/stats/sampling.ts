@@ -137,18 +137,21 @@ export class IndexSampler {
   }
 
   /**
-   * Σ values[start + i] over `count` uniform draws of i in [0, 2^bits): generation and gather fused, the index
-   * taken from the top bits of each word (exact for a power-of-two range, no rejection needed).
+   * Σ values[start + i] over `count` uniform draws of i in [0, 2^bits), bits ≤ 16: generation and gather
+   * fused, two indices per 32-bit word from disjoint bit fields (independent and exactly uniform, since every
+   * output bit of xoshiro128** is), so no rejection step is needed.
    */
   sumPowerOfTwo(values: Float64Array, start: number, count: number, bits: number): number {
+    if (!(bits >= 1 && bits <= 16)) throw new RangeError(`bits: expected an integer in [1, 16], got ${bits}`);
     const st = this.state;
     let a = st[0];
     let b = st[1];
     let c = st[2];
     let d = st[3];
     const shift = 32 - bits;
+    const mask = (1 << bits) - 1;
     let s = 0;
-    for (let j = 0; j < count; j++) {
+    for (let j = 0; j < count; j += 2) {
       const r = Math.imul(b, 5);
       const x = Math.imul((r << 7) | (r >>> 25), 9);
       const t = b << 9;
@@ -159,6 +162,7 @@ export class IndexSampler {
       c ^= t;
       d = (d << 11) | (d >>> 21);
       s += values[start + (x >>> shift)];
+      if (j + 1 < count) s += values[start + (x & mask)];
     }
     st[0] = a;
     st[1] = b;
@@ -167,15 +171,17 @@ export class IndexSampler {
     return s;
   }
 
-  /** Adds 1 to out[start + i] for `count` uniform draws of i in [0, 2^bits). */
+  /** Adds 1 to out[start + i] for `count` uniform draws of i in [0, 2^bits), bits ≤ 16 (as sumPowerOfTwo). */
   countPowerOfTwo(out: Float64Array, start: number, count: number, bits: number): void {
+    if (!(bits >= 1 && bits <= 16)) throw new RangeError(`bits: expected an integer in [1, 16], got ${bits}`);
     const st = this.state;
     let a = st[0];
     let b = st[1];
     let c = st[2];
     let d = st[3];
     const shift = 32 - bits;
-    for (let j = 0; j < count; j++) {
+    const mask = (1 << bits) - 1;
+    for (let j = 0; j < count; j += 2) {
       const r = Math.imul(b, 5);
       const x = Math.imul((r << 7) | (r >>> 25), 9);
       const t = b << 9;
@@ -186,6 +192,7 @@ export class IndexSampler {
       c ^= t;
       d = (d << 11) | (d >>> 21);
       out[start + (x >>> shift)] += 1;
+      if (j + 1 < count) out[start + (x & mask)] += 1;
     }
     st[0] = a;
     st[1] = b;
@@ -245,8 +252,8 @@ export class IndexSampler {
  * Bootstrap resamples of n examples drawn block by block: first how many of the n draws fall in each block of
  * 2^k consecutive examples (one multinomial draw, probabilities proportional to block sizes), then uniform
  * indices inside each block. The resample has exactly the distribution of n independent uniform indices,
- * but every gather or scatter stays inside a cache-sized block, and inside a full block the index is simply
- * the top k bits of a random word; on a million examples this is several times faster than indexing the
+ * but every gather or scatter stays inside a cache-sized block, and inside a full block an index is simply
+ * k bits of a random word (two per word); on a million examples this is several times faster than indexing the
  * whole array at random.
  */
 export class BlockResampler {
@@ -259,10 +266,10 @@ export class BlockResampler {
   constructor(
     private readonly rng: Rng,
     private readonly n: number,
-    private readonly blockBits = 13,
+    private readonly blockBits = 12,
   ) {
     if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n: expected an integer >= 1, got ${n}`);
-    if (!(Number.isInteger(blockBits) && blockBits >= 1 && blockBits <= 24)) throw new RangeError(`blockBits: expected an integer in [1, 24], got ${blockBits}`);
+    if (!(Number.isInteger(blockBits) && blockBits >= 1 && blockBits <= 16)) throw new RangeError(`blockBits: expected an integer in [1, 16], got ${blockBits}`);
     this.blockSize = 2 ** blockBits;
     this.sampler = new IndexSampler(rng);
     const blocks = Math.ceil(n / this.blockSize);

@@ -109,7 +109,8 @@ test('multinomial resampling of few-valued data and index resampling agree in di
 });
 
 test('block resampling draws each example with probability 1/n, like n independent indices', () => {
-  // n = 10,000 in blocks of 8192: the draws landing in the second block (1808 examples) are Bin(10000, 0.1808)
+  // n = 10,000 in blocks of 4096: the draws landing in the last, partial block (examples 8192…9999, 1808 of
+  // them) are Bin(10000, 0.1808)
   const n = 10000;
   const resampler = new BlockResampler(new Rng(12), n);
   const counts = new Float64Array(n);
