@@ -485,7 +485,11 @@ export class Engine implements RunHost {
     }
     const id = randomUUID();
     const answer = await new Promise<temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest>((resolve, reject) => {
-      const q = { id, queryType, args: req.query?.queryArgs, header: req.query?.header, resolve, reject, dispatched: false, locked: false, run };
+      const fail = (e: Error) => {
+        this.finishQuery(id);
+        reject(e);
+      };
+      const q = { id, queryType, args: req.query?.queryArgs, header: req.query?.header, resolve, reject: fail, dispatched: false, locked: false, run };
       this.pendingQueries.set(id, q);
       ctx.onCancel(() => this.finishQuery(id));
       run.addQuery(q);

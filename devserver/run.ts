@@ -757,6 +757,11 @@ export class WorkflowRun {
     this.eventWaiters = [];
     this.host.runClosed(this);
     for (const w of waiters) w();
+    if (this.lastCompletedStartedId === 0) {
+      // No completed task to answer from: queries that waited for the first one fail, as they would on arrival.
+      const message = 'Cannot query a workflow that closed before completing its first workflow task.';
+      for (const q of this.queries.splice(0)) q.reject(failedPrecondition(message));
+    }
     this.dispatchQueries();
   }
 
