@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import {
   QueryNotRegisteredError,
   QueryRejectedError,
+  ServiceError,
   WorkflowClient,
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
-import { CORE_WORKFLOWS, RACE_TASK_ITERATIONS, SLOW_TASK_ITERATIONS, events, eventMs, replay, taskInFlight, typeName, types } from './workflow-helpers';
+import { CORE_WORKFLOWS, RACE_TASK_ITERATIONS, SLOW_TASK_ITERATIONS, events, eventMs, replay, taskInFlight, typeName, types, wait } from './workflow-helpers';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
@@ -251,6 +252,35 @@ describe('queries', () => {
     assert.ok(names.includes('WORKFLOW_TASK_COMPLETED'), 'the query was answered only after the task completed');
     await handle.signal('done');
     assert.deepEqual(await handle.result(), []);
+    await replay(handle);
+  });
+
+  test('a query waiting on the first workflow task fails promptly when the workflow is terminated during that task', async () => {
+    const { env, taskQueue, nextId } = h();
+    const handle = await env.client.workflow.start('collectSignals', {
+      taskQueue,
+      workflowId: nextId('query-terminated'),
+      args: [SLOW_TASK_ITERATIONS],
+    });
+    await taskInFlight(env, handle);
+    const query = handle.query<string>('state');
+    query.catch(() => undefined);
+    await wait(50);
+    await handle.terminate('closing under a waiting query');
+    const t0 = Date.now();
+    await assert.rejects(
+      Promise.race([query, new Promise((_, reject) => setTimeout(() => reject(new Error('query still waiting')), 5_000))]),
+      (e: Error) => {
+        assert.doesNotMatch(e.message, /query still waiting/);
+        assert.ok(e instanceof ServiceError, `got ${e.constructor.name}: ${e.message}`);
+        const grpcCause = e.cause as { code?: number; details?: string } | undefined;
+        assert.equal(grpcCause?.code, 9 /* FAILED_PRECONDITION */);
+        assert.match(grpcCause?.details ?? '', /closed before completing its first workflow task/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - t0 < 5_000);
+    assert.equal((await types(handle)).at(-1), 'WORKFLOW_EXECUTION_TERMINATED');
     await replay(handle);
   });
 
