@@ -190,18 +190,24 @@ export function decodeJsonPayload(p: IPayload | null | undefined): unknown {
   }
 }
 
-const encodedEvents = new WeakMap<IHistoryEvent, Uint8Array>();
+/**
+ * Where an event object keeps its encoding: a non-enumerable symbol property, which encoders, JSON, Object.keys and
+ * object spreads ignore (so a modified copy of an event never inherits stale bytes). Cheaper for the garbage
+ * collector than a WeakMap holding every event of every run.
+ */
+const ENCODED = Symbol('encoded');
 
 /**
- * A history event's wire encoding, computed once per event object and cached: events are never modified after
- * they are written (run.ts creates a new object for every event), so the bytes stay valid.
+ * A history event's wire encoding, computed once per event object and cached on it: events are never modified
+ * after they are written (run.ts creates a new object for every event), so the bytes stay valid.
  */
 export function encodedEvent(e: IHistoryEvent): Uint8Array {
-  let bytes = encodedEvents.get(e);
+  const cached = e as IHistoryEvent & { [ENCODED]?: Uint8Array };
+  let bytes = cached[ENCODED];
   if (!bytes) {
     // A copy, so that a small event does not keep a whole pooled Buffer slab alive.
     bytes = new Uint8Array(temporal.api.history.v1.HistoryEvent.encode(e).finish());
-    encodedEvents.set(e, bytes);
+    Object.defineProperty(cached, ENCODED, { value: bytes });
   }
   return bytes;
 }

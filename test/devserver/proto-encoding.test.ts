@@ -89,4 +89,15 @@ describe('response encoding with cached history events', () => {
     assert.equal(eventSize(e), temporal.api.history.v1.HistoryEvent.encode(e).finish().length);
     assert.ok(eventSize(e) > 20_000);
   });
+
+  test('a modified copy of an event is encoded afresh, not with the original bytes', () => {
+    const e = history()[1];
+    const original = encodedEvent(e);
+    const copy = { ...e, eventId: long(99) };
+    const decoded = temporal.api.history.v1.HistoryEvent.decode(encodedEvent(copy));
+    assert.equal(Number(decoded.eventId), 99);
+    assert.notEqual(encodedEvent(copy), original);
+    assert.deepEqual(Object.keys(e), Object.keys(copy));
+    assert.equal(JSON.stringify(e).includes('encoded'), false);
+  });
 });
