@@ -172,6 +172,29 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
     assert.equal(final.history!.events![4].workflowTaskScheduledEventAttributes!.attempt, 2);
   });
 
+  test('a history read with waitNewEvent past the last event is held until the next event is written', async () => {
+    const { ws, execution, poll } = await begin('history-wait');
+    const page = await ws.getWorkflowExecutionHistory({ namespace: 'default', execution, waitNewEvent: true });
+    assert.equal(page.history?.events?.length, 2, 'Started and WorkflowTaskScheduled');
+    assert.ok(page.nextPageToken?.length, 'an open run always hands out a token to wait on');
+    let settled = false;
+    const next = ws
+      .getWorkflowExecutionHistory({ namespace: 'default', execution, waitNewEvent: true, nextPageToken: page.nextPageToken })
+      .finally(() => {
+        settled = true;
+      });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(settled, false, 'held while nothing new happens');
+    await poll(); // writes WorkflowTaskStarted
+    const more = await next;
+    assert.deepEqual(names(more), ['WORKFLOW_TASK_STARTED']);
+    assert.equal(Number(more.history!.events![0].eventId), 3);
+    await ws.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution, reason: 'done' });
+    const last = await ws.getWorkflowExecutionHistory({ namespace: 'default', execution, waitNewEvent: true, nextPageToken: more.nextPageToken });
+    assert.deepEqual(names(last), ['WORKFLOW_TASK_FAILED', 'WORKFLOW_EXECUTION_TERMINATED']);
+    assert.equal(last.nextPageToken?.length ?? 0, 0, 'no token once the run is closed and read to the end');
+  });
+
   test('a query while the workflow task keeps failing (attempt 3 or more) fails fast with FAILED_PRECONDITION', async () => {
     const { ws, execution, poll, history } = await begin('failing');
     const fail = (taskToken: Uint8Array) =>
