@@ -1,13 +1,47 @@
-// The dev-server launch form: TestWorkflowEnvironment.createLocal starts bin/temporal-devserver as it would start the
-// Temporal CLI (`server start-dev --port … --namespace … --headless …`), without time skipping. A hello workflow with
-// an activity, then signals, a query and a short real-time timer run through the real SDK worker and client.
-import { test } from 'node:test';
+// The dev-server launch form: TestWorkflowEnvironment.createLocal itself starts bin/temporal-devserver as it would
+// start the Temporal CLI (`server start-dev --port … --namespace … --headless …`), without time skipping (unlike the
+// shared harness, which starts the executable on its own). A hello workflow with an activity, then signals, a query
+// and a short real-time timer run through the real SDK worker and client.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useHarness } from './helpers';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { DEVSERVER_EXECUTABLE } from '../../devserver';
+import { workflowBundle, type Harness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import { CORE_WORKFLOWS, eventMs, events, replay, typeName, types } from './workflow-helpers';
 
-const h = useHarness({ local: true, worker: { workflowsPath: CORE_WORKFLOWS }, activities });
+let harness: Harness | undefined;
+let running: Promise<void> | undefined;
+before(async () => {
+  const bundle = workflowBundle(CORE_WORKFLOWS);
+  let env: TestWorkflowEnvironment | undefined;
+  // The SDK gives a launched server 5 s to answer; loading TypeScript can take longer on a loaded machine.
+  for (let attempt = 1; !env; attempt++) {
+    try {
+      env = await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: DEVSERVER_EXECUTABLE } },
+      });
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+  const taskQueue = `local-${process.pid}-${Date.now()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await bundle, activities });
+  running = worker.run();
+  let n = 0;
+  harness = { env, worker, taskQueue, nextId: (p) => `${p}-${++n}` };
+});
+after(async () => {
+  if (!harness) return;
+  harness.worker.shutdown();
+  await running?.catch(() => undefined);
+  await harness.env.teardown();
+});
+const h = () => {
+  if (!harness) throw new Error('environment not started');
+  return harness;
+};
 
 test('createLocal launches the executable in dev-server form and a hello workflow with an activity completes', async () => {
   const { env, taskQueue, nextId } = h();
