@@ -80,22 +80,70 @@ function encodeWithHistory(type: protobuf.Type, fieldId: number, value: { histor
   const events = value?.history?.events;
   if (!Array.isArray(events)) return Buffer.from(type.encode(value as protobuf.Message).finish());
   const rest = type.encode({ ...value, history: undefined } as unknown as protobuf.Message).finish();
-  const parts = events.map(encodedEvent);
-  // History { repeated HistoryEvent events = 1; }: each event is tag 0x0a, its length, its bytes.
-  let historyLen = 0;
-  for (const p of parts) historyLen += 1 + varintSize(p.length) + p.length;
+  const body = historyBody(events);
   const tag = (fieldId << 3) | 2;
-  const out = Buffer.allocUnsafe(rest.length + varintSize(tag) + varintSize(historyLen) + historyLen);
+  const out = Buffer.allocUnsafe(rest.length + varintSize(tag) + varintSize(body.length) + body.length);
   out.set(rest, 0);
   let o = writeVarint(out, rest.length, tag);
-  o = writeVarint(out, o, historyLen);
-  for (const p of parts) {
-    out[o++] = 0x0a;
-    o = writeVarint(out, o, p.length);
-    out.set(p, o);
-    o += p.length;
-  }
+  o = writeVarint(out, o, body.length);
+  out.set(body, o);
   return out;
+}
+
+/** A run's framed history so far: the events framed (in order) and the end offset of each frame in `buf`. */
+interface FramedHistory {
+  events: IHistoryEvent[];
+  ends: number[];
+  buf: Buffer;
+}
+
+/** Where a run's first event (eventId 1) keeps the framed history of its run, a non-enumerable symbol property. */
+const FRAMED = Symbol('framed');
+
+/**
+ * The body of a History message (`repeated HistoryEvent events = 1`: each event is tag 0x0a, its length, its bytes).
+ * A full history (from eventId 1) reuses the frames built for earlier responses of the same run, kept on its first
+ * event: histories only grow, so each workflow task frames only the events added since the last one, instead of
+ * walking every event of a long history again (a workflow answering thousands of updates). Frames past the common
+ * prefix (a transient workflow task's events, which never enter the history) are dropped and rebuilt.
+ */
+function historyBody(events: IHistoryEvent[]): Uint8Array {
+  const first = events[0] as (IHistoryEvent & { [FRAMED]?: FramedHistory }) | undefined;
+  if (!first || num(first.eventId as LongLike) !== 1) return frame({ events: [], ends: [], buf: Buffer.alloc(0) }, events, 0);
+  let f = first[FRAMED];
+  if (!f) {
+    f = { events: [], ends: [], buf: Buffer.alloc(0) };
+    Object.defineProperty(first, FRAMED, { value: f });
+  }
+  const n = Math.min(f.events.length, events.length);
+  let p = 0;
+  while (p < n && f.events[p] === events[p]) p++;
+  // A first page of a longer history is a prefix: keep the frames past it for the next workflow task.
+  if (p === events.length) return f.buf.subarray(0, p ? f.ends[p - 1] : 0);
+  f.events.length = p;
+  f.ends.length = p;
+  return frame(f, events, p);
+}
+
+/** Appends the frames of `events[from..]` to `f` (whose first `from` frames are kept); returns the frames of `events`. */
+function frame(f: FramedHistory, events: IHistoryEvent[], from: number): Uint8Array {
+  let len = from ? f.ends[from - 1] : 0;
+  for (let i = from; i < events.length; i++) {
+    const bytes = encodedEvent(events[i]);
+    const need = len + 1 + varintSize(bytes.length) + bytes.length;
+    if (need > f.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, 2 * f.buf.length, 256));
+      grown.set(f.buf.subarray(0, len), 0);
+      f.buf = grown;
+    }
+    f.buf[len++] = 0x0a;
+    len = writeVarint(f.buf, len, bytes.length);
+    f.buf.set(bytes, len);
+    len += bytes.length;
+    f.events.push(events[i]);
+    f.ends.push(len);
+  }
+  return f.buf.subarray(0, len);
 }
 
 function varintSize(n: number): number {
