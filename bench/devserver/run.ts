@@ -220,6 +220,11 @@ async function main(): Promise<void> {
     const result = c === 'throughput' ? await throughput(opts) : await idle(opts);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
+  // Issue 3's cases (child fan-out, update latency) run after the core ones unless one case was asked for alone.
+  if (opts.cases.length > 1) {
+    const { runFanoutAndUpdateCases } = await import('./fanout-updates');
+    await runFanoutAndUpdateCases((o) => process.stdout.write(`${JSON.stringify(o)}\n`), { profile: opts.profile });
+  }
 }
 
 main().then(
