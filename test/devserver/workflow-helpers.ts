@@ -72,6 +72,17 @@ export const SLOW_TASK_ITERATIONS = 35_000_000;
 /** A shorter loop for the completion race, which runs it several times per round (first try, retry, replay). */
 export const RACE_TASK_ITERATIONS = 20_000_000;
 
+/** Starts `collectSignals` with a slow first workflow task and resolves once that task is in flight. */
+export async function startWithTaskInFlight(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  workflowId: string,
+): Promise<WorkflowHandle> {
+  const handle = await env.client.workflow.start('collectSignals', { taskQueue, workflowId, args: [SLOW_TASK_ITERATIONS] });
+  await taskInFlight(env, handle);
+  return handle;
+}
+
 /** Resolves with the run's history once it holds an event of `type` (e.g. 'TIMER_STARTED'). */
 export async function untilEvent(handle: WorkflowHandle, type: string, timeoutMs = 10_000): Promise<IHistoryEvent[]> {
   const end = Date.now() + timeoutMs;

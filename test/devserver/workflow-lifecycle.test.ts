@@ -18,7 +18,7 @@ import { useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import {
   CORE_WORKFLOWS,
-  SLOW_TASK_ITERATIONS,
+  startWithTaskInFlight,
   eventMs,
   events,
   replay,
@@ -204,12 +204,7 @@ describe('terminate and cancel', () => {
 
   test('terminating during an in-flight workflow task fails that task, rejects its late completion, and replays', async () => {
     const { env, taskQueue, nextId } = h();
-    const handle = await env.client.workflow.start('collectSignals', {
-      taskQueue,
-      workflowId: nextId('terminate-in-flight'),
-      args: [SLOW_TASK_ITERATIONS],
-    });
-    await taskInFlight(env, handle);
+    const handle = await startWithTaskInFlight(env, taskQueue, nextId('terminate-in-flight'));
     await handle.terminate('terminated mid-task');
     await failsWith(handle.result(), TerminatedFailure);
     const expected = [

@@ -13,7 +13,7 @@ import {
 import { temporal } from '@temporalio/proto';
 import { useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
-import { CORE_WORKFLOWS, RACE_TASK_ITERATIONS, SLOW_TASK_ITERATIONS, events, eventMs, replay, taskInFlight, typeName, types, wait } from './workflow-helpers';
+import { CORE_WORKFLOWS, RACE_TASK_ITERATIONS, SLOW_TASK_ITERATIONS, events, startWithTaskInFlight, eventMs, replay, taskInFlight, typeName, types, wait } from './workflow-helpers';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
@@ -54,12 +54,7 @@ describe('signals', () => {
 
   test('a signal during a slow workflow task is buffered until the task completes, then written with a new task', async () => {
     const { env, taskQueue, nextId } = h();
-    const handle = await env.client.workflow.start('collectSignals', {
-      taskQueue,
-      workflowId: nextId('during-task'),
-      args: [SLOW_TASK_ITERATIONS],
-    });
-    await taskInFlight(env, handle);
+    const handle = await startWithTaskInFlight(env, taskQueue, nextId('during-task'));
     await handle.signal('add', 'during');
     const mid = await types(handle);
     if (!mid.includes('WORKFLOW_TASK_COMPLETED')) {
@@ -240,12 +235,7 @@ describe('queries', () => {
 
   test('a query sent during a long workflow task waits for the task to complete and sees its result', async () => {
     const { env, taskQueue, nextId } = h();
-    const handle = await env.client.workflow.start('collectSignals', {
-      taskQueue,
-      workflowId: nextId('query-during'),
-      args: [SLOW_TASK_ITERATIONS],
-    });
-    await taskInFlight(env, handle);
+    const handle = await startWithTaskInFlight(env, taskQueue, nextId('query-during'));
     const state = await handle.query<string>('state');
     assert.equal(state, 'waiting', 'answered from the state after the task, never mid-task');
     const names = await types(handle);
@@ -257,12 +247,7 @@ describe('queries', () => {
 
   test('a query waiting on the first workflow task fails promptly when the workflow is terminated during that task', async () => {
     const { env, taskQueue, nextId } = h();
-    const handle = await env.client.workflow.start('collectSignals', {
-      taskQueue,
-      workflowId: nextId('query-terminated'),
-      args: [SLOW_TASK_ITERATIONS],
-    });
-    await taskInFlight(env, handle);
+    const handle = await startWithTaskInFlight(env, taskQueue, nextId('query-terminated'));
     const query = handle.query<string>('state');
     query.catch(() => undefined);
     await wait(50);
