@@ -16,11 +16,10 @@
  * (50), `--profile DIR` (a `node --cpu-prof` profile of the server process, written when it exits).
  */
 import { loadavg } from 'node:os';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import * as activities from './activities';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type * as workflows from './fanout-workflows';
-import { rpcDelta, selfCpuSeconds, startServerProcess, totalRpcs, type ServerProcess } from './server-process';
+import { rpcDelta, selfCpuSeconds, totalRpcs, withServer, type ServerProcess } from './server-process';
 
 const SERVER_CPU_SHARE_MAX = 0.2;
 
@@ -151,31 +150,12 @@ async function updateLatency(server: ServerProcess, client: Client, taskQueue: s
 export async function runFanoutAndUpdateCases(emit: (o: object) => void, options: Partial<FanoutUpdateOptions> = {}): Promise<void> {
   const opts = { ...DEFAULT_FANOUT_UPDATE_OPTIONS, ...options };
   const taskQueue = `bench-fanout-updates-${process.pid}`;
-  const server = await startServerProcess({ profileDir: opts.profile });
-  progress(`server pid ${server.pid} on ${server.address}`);
-  let connection: Connection | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  try {
-    connection = await Connection.connect({ address: server.address });
-    nativeConnection = await NativeConnection.connect({ address: server.address });
-    const client = new Client({ connection });
-    const worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('./fanout-workflows'),
-      activities,
-      maxConcurrentWorkflowTaskExecutions: 100,
-      maxConcurrentActivityTaskExecutions: 200,
-      maxCachedWorkflows: opts.children + 200,
-    });
-    await worker.runUntil(async () => {
+  await withServer(
+    { profileDir: opts.profile, taskQueue, workflowsPath: require.resolve('./fanout-workflows'), maxCachedWorkflows: opts.children + 200 },
+    async (server, client) => {
       for (const c of opts.cases) emit(c === 'fanout' ? await fanout(server, client, taskQueue, opts) : await updateLatency(server, client, taskQueue, opts));
-    });
-  } finally {
-    await connection?.close().catch(() => undefined);
-    await nativeConnection?.close().catch(() => undefined);
-    await server.stop();
-  }
+    },
+  );
 }
 
 function parseArgs(argv: string[]): FanoutUpdateOptions {

@@ -16,10 +16,9 @@
  * --cpu-prof` profile of the server process to DIR). Example: `npm run bench:devserver -- --case throughput`.
  */
 import { loadavg } from 'node:os';
-import { Connection, Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import * as activities from './activities';
-import { rpcDelta, selfCpuSeconds, startServerProcess, totalRpcs, type ServerProcess } from './server-process';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { rpcDelta, selfCpuSeconds, totalRpcs, withServer, type ServerProcess } from './server-process';
 
 const TARGETS = { serverCpuShareMax: 0.2, idleRssMbMax: 200, idleRpcPerSecondMax: 5 };
 
@@ -59,34 +58,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const load = () => loadavg().map((x) => round(x, 2));
 
-async function withServer<T>(opts: Options, taskQueue: string, body: (s: ServerProcess, client: Client, worker: Worker) => Promise<T>): Promise<T> {
-  const server = await startServerProcess({ profileDir: opts.profile });
-  progress(`server pid ${server.pid} on ${server.address}`);
-  let connection: Connection | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  try {
-    connection = await Connection.connect({ address: server.address });
-    nativeConnection = await NativeConnection.connect({ address: server.address });
-    const client = new Client({ connection });
-    const worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('./workflows'),
-      activities,
-      maxConcurrentWorkflowTaskExecutions: 100,
-      maxConcurrentActivityTaskExecutions: 200,
-      maxCachedWorkflows: Math.max(opts.concurrency, opts.open) + 100,
-    });
-    let result: T | undefined;
-    await worker.runUntil(async () => {
-      result = await body(server, client, worker);
-    });
-    return result as T;
-  } finally {
-    await connection?.close().catch(() => undefined);
-    await nativeConnection?.close().catch(() => undefined);
-    await server.stop();
-  }
+function serverFor<T>(opts: Options, taskQueue: string, body: (s: ServerProcess, client: Client, worker: Worker) => Promise<T>): Promise<T> {
+  return withServer(
+    { profileDir: opts.profile, taskQueue, workflowsPath: require.resolve('./workflows'), maxCachedWorkflows: Math.max(opts.concurrency, opts.open) + 100 },
+    body,
+  );
 }
 
 /** Runs `count` workflows with at most `concurrency` in flight: start, signal, wait for the result. */
@@ -108,7 +84,7 @@ async function runWorkflows(client: Client, taskQueue: string, prefix: string, c
 
 async function throughput(opts: Options): Promise<object> {
   const taskQueue = `bench-throughput-${process.pid}`;
-  return withServer(opts, taskQueue, async (server, client) => {
+  return serverFor(opts, taskQueue, async (server, client) => {
     if (opts.warmup > 0) {
       progress(`warm-up: ${opts.warmup} workflows`);
       await runWorkflows(client, taskQueue, 'warmup', opts.warmup, opts.concurrency);
@@ -157,7 +133,7 @@ async function throughput(opts: Options): Promise<object> {
 
 async function idle(opts: Options): Promise<object> {
   const taskQueue = `bench-idle-${process.pid}`;
-  return withServer(opts, taskQueue, async (server, client) => {
+  return serverFor(opts, taskQueue, async (server, client) => {
     progress(`starting ${opts.open} workflows that wait on a signal`);
     const t0 = performance.now();
     let next = 0;

@@ -8,7 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
+import * as activities from './activities';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -159,4 +162,41 @@ export function rpcDelta(before: ServerStats, after: ServerStats): Record<string
     if (d) out[k] = d;
   }
   return out;
+}
+
+/**
+ * Starts the server in its own process, connects a client and an SDK worker (the benchmark activities and the
+ * workflows at `workflowsPath`) on `taskQueue`, runs `body` while the worker runs, and stops everything.
+ */
+export async function withServer<T>(
+  opts: { profileDir?: string; taskQueue: string; workflowsPath: string; maxCachedWorkflows: number },
+  body: (s: ServerProcess, client: Client, worker: Worker) => Promise<T>,
+): Promise<T> {
+  const server = await startServerProcess({ profileDir: opts.profileDir });
+  process.stderr.write(`bench:devserver: server pid ${server.pid} on ${server.address}\n`);
+  let connection: Connection | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  try {
+    connection = await Connection.connect({ address: server.address });
+    nativeConnection = await NativeConnection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue: opts.taskQueue,
+      workflowsPath: opts.workflowsPath,
+      activities,
+      maxConcurrentWorkflowTaskExecutions: 100,
+      maxConcurrentActivityTaskExecutions: 200,
+      maxCachedWorkflows: opts.maxCachedWorkflows,
+    });
+    let result: T | undefined;
+    await worker.runUntil(async () => {
+      result = await body(server, client, worker);
+    });
+    return result as T;
+  } finally {
+    await connection?.close().catch(() => undefined);
+    await nativeConnection?.close().catch(() => undefined);
+    await server.stop();
+  }
 }
