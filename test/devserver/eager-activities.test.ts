@@ -2,13 +2,11 @@
 // with requestEagerExecution is started at once and returned in the RespondWorkflowTaskCompleted response instead of
 // going through the activity task queue. Raw calls against an in-process server pin the protocol; the SDK worker
 // (which requests eager execution for activities on its own queue) checks results, histories and time skipping.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
-import { startDevServer, type DevServer } from '../../devserver';
-import { assertReplays, eventTypes, useHarness } from './helpers';
+import { assertReplays, eventTypes, useHarness, useInProcessServer } from './helpers';
 import * as activities from './fixtures/eager-activities';
 
 const ET = temporal.api.enums.v1.EventType;
@@ -37,20 +35,11 @@ function scheduleActivity(activityId: string, eager: boolean, taskQueue?: string
 }
 
 describe('eager activity dispatch (raw calls, in-process server)', () => {
-  let server: DevServer;
-  let connection: Connection;
+  const workflowService = useInProcessServer();
   let n = 0;
-  before(async () => {
-    server = await startDevServer({ port: 0 });
-    connection = await Connection.connect({ address: server.address });
-  });
-  after(async () => {
-    await connection?.close();
-    await server?.close();
-  });
 
   async function firstTask(prefix: string) {
-    const ws = connection.workflowService;
+    const ws = workflowService();
     const workflowId = `${prefix}-${++n}`;
     const taskQueue = { name: `${prefix}-q-${n}` };
     const { runId } = await ws.startWorkflowExecution({ namespace: 'default', workflowId, workflowType: { name: 'raw' }, taskQueue, requestId: `${workflowId}-start` });

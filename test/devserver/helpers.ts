@@ -10,7 +10,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { DEVSERVER_EXECUTABLE } from '../../devserver';
+import { Connection } from '@temporalio/client';
+import { DEVSERVER_EXECUTABLE, startDevServer, type DevServer } from '../../devserver';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -180,4 +181,25 @@ export async function eventTypes(handle: WorkflowHandle): Promise<string[]> {
   const { temporal } = require('@temporalio/proto') as typeof import('@temporalio/proto');
   const history = await handle.fetchHistory();
   return (history.events ?? []).map((e) => String(temporal.api.enums.v1.EventType[e.eventType as number]).replace(/^EVENT_TYPE_/, ''));
+}
+
+/**
+ * Registers before/after hooks that start an in-process devserver (no time skipping) and a client connection to it,
+ * for raw-protocol tests that drive WorkflowService calls themselves. Returns a getter for the workflow service.
+ */
+export function useInProcessServer(): () => Connection['workflowService'] {
+  let server: DevServer | undefined;
+  let connection: Connection | undefined;
+  before(async () => {
+    server = await startDevServer({ port: 0 });
+    connection = await Connection.connect({ address: server.address });
+  });
+  after(async () => {
+    await connection?.close();
+    await server?.close();
+  });
+  return () => {
+    if (!connection) throw new Error('in-process server not started');
+    return connection.workflowService;
+  };
 }

@@ -1,13 +1,12 @@
 // Workflow-task protocol details that the SDK's timing rarely exposes, driven with raw WorkflowService calls against
 // an in-process server (startDevServer) so each interleaving is deterministic: when legacy query tasks are handed
 // out, the UnhandledCommand rejection, stale task tokens, and failing fast on queries while a workflow task fails.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
-import { startDevServer, type DevServer } from '../../devserver';
+import { useInProcessServer } from './helpers';
 
 const ET = temporal.api.enums.v1.EventType;
 const CommandType = temporal.api.enums.v1.CommandType;
@@ -16,21 +15,12 @@ const names = (res: { history?: { events?: temporal.api.history.v1.IHistoryEvent
   (res.history?.events ?? []).map((e) => String(ET[e.eventType as number]).replace(/^EVENT_TYPE_/, ''));
 
 describe('workflow task protocol (raw calls, in-process server)', () => {
-  let server: DevServer;
-  let connection: Connection;
+  const workflowService = useInProcessServer();
   let n = 0;
-  before(async () => {
-    server = await startDevServer({ port: 0 });
-    connection = await Connection.connect({ address: server.address });
-  });
-  after(async () => {
-    await connection?.close();
-    await server?.close();
-  });
 
   /** Starts a workflow on its own queue and returns helpers bound to it. */
   async function begin(prefix: string, extra: { workflowTaskTimeout?: { seconds: Long } } = {}) {
-    const ws = connection.workflowService;
+    const ws = workflowService();
     const workflowId = `${prefix}-${++n}`;
     const taskQueue = { name: `${prefix}-q-${n}` };
     const { runId } = await ws.startWorkflowExecution({
