@@ -110,10 +110,21 @@ export class Engine implements RunHost {
     crossRunCommand: Array<(run: WorkflowRun, c: ICommand, completedId: number) => boolean>;
     messages: Array<(run: WorkflowRun, m: IMessage[], completedId: number) => void>;
     pendingMessages: Array<(run: WorkflowRun) => IMessage[]>;
+    protocolMessage: Array<(run: WorkflowRun, m: IMessage) => void>;
+    updateTaskEnded: Array<(run: WorkflowRun) => void>;
     runClosed: Array<(run: WorkflowRun) => void>;
     runStarted: Array<(run: WorkflowRun) => void>;
     runChanged: Array<(run: WorkflowRun) => void>;
-  } = { crossRunCommand: [], messages: [], pendingMessages: [], runClosed: [], runStarted: [], runChanged: [] };
+  } = {
+    crossRunCommand: [],
+    messages: [],
+    pendingMessages: [],
+    protocolMessage: [],
+    updateTaskEnded: [],
+    runClosed: [],
+    runStarted: [],
+    runChanged: [],
+  };
 
   constructor(readonly options: EngineOptions) {
     this.clock = new VirtualClock(options.timeSkipping, (e) => options.log(`timer callback failed: ${(e as Error).stack ?? e}`));
@@ -142,6 +153,14 @@ export class Engine implements RunHost {
 
   handleMessages(run: WorkflowRun, messages: IMessage[], completedId: number): void {
     for (const h of this.hooks.messages) h(run, messages, completedId);
+  }
+
+  applyProtocolMessage(run: WorkflowRun, message: IMessage): void {
+    for (const h of this.hooks.protocolMessage) h(run, message);
+  }
+
+  updateTaskEnded(run: WorkflowRun): void {
+    for (const h of this.hooks.updateTaskEnded) h(run);
   }
 
   pendingUpdateMessages(run: WorkflowRun): IMessage[] {

@@ -55,6 +55,10 @@ export interface RunHost {
   handleMessages(run: WorkflowRun, messages: temporal.api.protocol.v1.IMessage[], completedEventId: number): void;
   /** Update requests to hand to the worker in the next workflow task. */
   pendingUpdateMessages(run: WorkflowRun): temporal.api.protocol.v1.IMessage[];
+  /** A protocol message the worker placed in history with a PROTOCOL_MESSAGE command (update accepted or completed). */
+  applyProtocolMessage(run: WorkflowRun, message: temporal.api.protocol.v1.IMessage): void;
+  /** A workflow task that carried update requests ended (completed, failed or timed out): unanswered ones go back. */
+  updateTaskEnded(run: WorkflowRun): void;
   log(message: string): void;
 }
 
@@ -513,7 +517,7 @@ export class WorkflowRun {
   }
 
   private returnUnansweredUpdates(wft: WorkflowTaskState | null): void {
-    if (wft?.messages.length) (this.ext.returnUpdates as ((run: WorkflowRun) => void) | undefined)?.(this);
+    if (wft?.messages.length) this.host.updateTaskEnded(this);
   }
 
   failWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest): void {
@@ -582,7 +586,7 @@ export class WorkflowRun {
         if (!this.isOpen) break;
         this.applyCommand(command, completedId, req.messages ?? []);
       }
-      if (deliveredMessages.length) (this.ext.afterUpdateTask as ((run: WorkflowRun) => void) | undefined)?.(this);
+      if (deliveredMessages.length) this.host.updateTaskEnded(this);
     } finally {
       this.processingCommands = false;
       this.eagerActivities = null;
@@ -707,7 +711,6 @@ export class WorkflowRun {
       }
       case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
         const failure = c.failWorkflowExecutionCommandAttributes?.failure;
-        if ((this.ext.retryOnFailure as ((run: WorkflowRun, f: IFailure | null | undefined, id: number) => boolean) | undefined)?.(this, failure, completedId)) return;
         const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, {
           failure,
           retryState: RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
@@ -725,7 +728,7 @@ export class WorkflowRun {
       case CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: {
         const id = c.protocolMessageCommandAttributes?.messageId ?? '';
         const msg = messages.find((m) => m.id === id);
-        if (msg) (this.ext.applyProtocolMessage as ((run: WorkflowRun, m: object, id: number) => void) | undefined)?.(this, msg, completedId);
+        if (msg) this.host.applyProtocolMessage(this, msg);
         return;
       }
       default:
@@ -791,7 +794,6 @@ export class WorkflowRun {
 
   private timeOut(): void {
     if (!this.isOpen) return;
-    if ((this.ext.retryOnTimeout as ((run: WorkflowRun) => boolean) | undefined)?.(this)) return;
     // As the real server: past the execution deadline the retry state is TIMEOUT; a run timeout before it carries the
     // retry policy's verdict, which is RETRY_POLICY_NOT_SET when the workflow has no retry policy.
     const exp = this.started.workflowExecutionExpirationTime;

@@ -86,12 +86,8 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     if (any) run.requestWft();
   };
 
-  const ext = (run: WorkflowRun) => {
-    if (run.ext.returnUpdates) return;
-    run.ext.returnUpdates = resetSent;
-    run.ext.afterUpdateTask = resetSent;
-    run.ext.applyProtocolMessage = (r: WorkflowRun, msg: IMessage, completedId: number) => applyMessage(r, msg, completedId);
-  };
+  engine.hooks.updateTaskEnded.push(resetSent);
+  engine.hooks.protocolMessage.push((run, msg) => applyMessage(run, msg));
 
   // When a run closes, updates it accepted but never completed fail the way the real server fails them, so that
   // callers waiting on them (and later requests with the same id) get an outcome instead of waiting forever.
@@ -121,7 +117,7 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     }
   });
 
-  function applyMessage(run: WorkflowRun, msg: IMessage, completedId: number): void {
+  function applyMessage(run: WorkflowRun, msg: IMessage): void {
     const type = (msg.body?.type_url ?? '').replace(TYPE_PREFIX, '');
     const u = updates(run).get(msg.protocolInstanceId ?? '');
     if (type === 'temporal.api.update.v1.Acceptance') {
@@ -150,7 +146,6 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
         notify(u);
       }
     }
-    void completedId;
   }
 
   function waitStage(run: WorkflowRun, u: UpdateState, stage: number, ctx: CallContext, timeoutMs: number): Promise<void> {
@@ -196,7 +191,6 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     let u = m.get(updateId);
     // A known update id answers with what that update reached, even once the run has closed.
     if (!run.isOpen && u?.state !== 'completed') throw notFound('workflow execution already completed');
-    ext(run);
     if (!u) {
       u = { id: updateId, request: req.request!, state: 'admitted', waiters: [] };
       m.set(updateId, u);
