@@ -276,12 +276,12 @@ export class WorkflowRun {
   writeStarted(): void {
     this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, this.started, this.startTime);
     const run = this.runTimeoutMs;
-    if (run > 0) this.runTimeout = this.host.clock.at(this.startTime + run, () => this.timeOut());
+    if (run > 0) this.runTimeout = this.host.clock.at(this.startTime + run, () => this.timeOut(this.startTime + run));
     const exec = durationMs(this.started.workflowExecutionTimeout) ?? 0;
     const expiration = this.started.workflowExecutionExpirationTime;
     if (exec > 0 && expiration) {
       const at = num(expiration.seconds) * 1000 + (expiration.nanos ?? 0) / 1e6;
-      if (!run || at < this.startTime + run) this.executionTimeout = this.host.clock.at(at, () => this.timeOut());
+      if (!run || at < this.startTime + run) this.executionTimeout = this.host.clock.at(at, () => this.timeOut(at));
     }
   }
 
@@ -769,7 +769,7 @@ export class WorkflowRun {
   }
 
   /** Writes a close event outside any workflow task (terminate, timeout), first failing a started task. */
-  private forceClose(type: number, attrs: object, status: number): void {
+  private forceClose(type: number, attrs: object, status: number, deadline?: number): void {
     if (!this.isOpen) return;
     const wft = this.wft;
     if (wft?.state === 'started') {
@@ -780,7 +780,10 @@ export class WorkflowRun {
       this.dropWft();
       this.flushBuffer();
     }
-    const ev = this.append(type, attrs);
+    // A timeout closes the run at its deadline, not whenever the timer callback ran (a wall-clock timer can run a
+    // millisecond or more late while time skipping is locked); never before the last event, so times stay ordered.
+    const last = timestampMs(this.history[this.history.length - 1]?.eventTime) ?? 0;
+    const ev = this.append(type, attrs, deadline === undefined ? this.now : Math.max(deadline, last));
     this.close(status, ev);
   }
 
@@ -792,18 +795,19 @@ export class WorkflowRun {
     );
   }
 
-  private timeOut(): void {
+  private timeOut(deadline: number): void {
     if (!this.isOpen) return;
     // As the real server: past the execution deadline the retry state is TIMEOUT; a run timeout before it carries the
     // retry policy's verdict, which is RETRY_POLICY_NOT_SET when the workflow has no retry policy.
     const exp = this.started.workflowExecutionExpirationTime;
-    const expired = !!exp && this.now >= num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6;
+    const expired = !!exp && deadline >= num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6;
     const retryState =
       expired || this.started.retryPolicy ? RetryState.RETRY_STATE_TIMEOUT : RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
     this.forceClose(
       EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
       { retryState },
       ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+      deadline,
     );
   }
 
