@@ -374,7 +374,20 @@ export class Engine implements RunHost {
     };
   }
 
-  shutdownWorker(): object {
+  /** A worker going away names its sticky queue: the runs it cached go back to the normal queue, as on the real server. */
+  shutdownWorker(req: Req<'ShutdownWorkerRequest'>): object {
+    const ns = this.namespace(req.namespace);
+    const sticky = req.stickyTaskQueue;
+    if (sticky) {
+      this.workflowTasks.forgetPoller(`${ns.name}/sticky/${sticky}`);
+      for (const run of ns.runs.values()) if (run.isOpen && run.sticky?.name === sticky) run.dropSticky(sticky);
+    }
+    return {};
+  }
+
+  resetStickyTaskQueue(req: Req<'ResetStickyTaskQueueRequest'>): object {
+    const ns = this.namespace(req.namespace);
+    this.findRun(ns, req.execution).dropSticky();
     return {};
   }
 
@@ -652,7 +665,7 @@ export class Engine implements RunHost {
   async pollWorkflowTaskQueue(req: Req<'PollWorkflowTaskQueueRequest'>, ctx: CallContext): Promise<object> {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
-    // Sticky queues are polled but never fed: every task goes to the normal queue with full history.
+    // A sticky queue (one per worker) gets the tasks of the runs that worker caches, with partial histories.
     const key = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? `${ns.name}/sticky/${name}` : `${ns.name}/${name}`;
     const res = await this.workflowTasks.poll(key, req, ctx.onCancel);
     return res ?? {};
@@ -661,9 +674,9 @@ export class Engine implements RunHost {
   respondWorkflowTaskCompleted(req: Req<'RespondWorkflowTaskCompletedRequest'>): object {
     const token = decodeToken(req.taskToken);
     const run = this.runForToken(token);
-    const activityTasks = run.completeWft(token, req);
+    const response = run.completeWft(token, req);
     for (const h of this.hooks.runChanged) h(run);
-    return { activityTasks };
+    return response;
   }
 
   respondWorkflowTaskFailed(req: Req<'RespondWorkflowTaskFailedRequest'>): object {

@@ -22,6 +22,8 @@ class Queue<Req, Res> {
 
 export class Matcher<Req, Res> {
   private readonly queues = new Map<string, Queue<Req, Res>>();
+  /** When each queue was last polled (wall clock, ms): a sticky queue is only fed while its worker is around. */
+  private readonly lastPoll = new Map<string, number>();
   /** Number of polls currently held, for the idle-rate benchmark and tests. */
   waiting = 0;
 
@@ -56,9 +58,26 @@ export class Matcher<Req, Res> {
     return q ? q.tasks.length - q.head : 0;
   }
 
+  /**
+   * Whether a worker polls `key`: a poll is held now, or one ended within the last `windowMs` (the worker is between
+   * two polls). The real matching service answers a task for a sticky queue without such a poller with
+   * StickyWorkerUnavailable, and history sends the task to the normal queue instead.
+   */
+  hasPoller(key: string, windowMs: number): boolean {
+    if (this.queues.get(key)?.pollers.length) return true;
+    const at = this.lastPoll.get(key);
+    return at !== undefined && Date.now() - at <= windowMs;
+  }
+
+  /** Forgets that `key` was ever polled (its worker announced its shutdown); held polls stay until they end. */
+  forgetPoller(key: string): void {
+    this.lastPoll.delete(key);
+  }
+
   /** Resolves with a dispatched task, or null on timeout or cancellation. */
   poll(key: string, request: Req, onCancel: (cb: () => void) => void): Promise<Res | null> {
     const q = this.queue(key);
+    this.lastPoll.set(key, Date.now());
     while (q.head < q.tasks.length) {
       const task = q.tasks[q.head++];
       if (q.head > 1024 && q.head * 2 > q.tasks.length) {
@@ -74,6 +93,7 @@ export class Matcher<Req, Res> {
         if (done) return;
         done = true;
         this.waiting--;
+        if (this.lastPoll.has(key)) this.lastPoll.set(key, Date.now());
         clearTimeout(timer);
         resolve(res);
       };

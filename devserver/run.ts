@@ -100,6 +100,21 @@ interface WorkflowTaskState {
   requestId?: string;
   /** Update messages delivered with this task (their sequencing ids must point before its started event). */
   messages: temporal.api.protocol.v1.IMessage[];
+  /** The matching key the task is offered on; a queued offer under another key declines (the task moved). */
+  queueKey: string;
+  /** Offered on the worker's sticky queue: dispatched with the events since the last completed task only. */
+  sticky: boolean;
+  /** The sticky queue's schedule-to-start timeout. */
+  stickyTimeout?: ClockTimer;
+}
+
+/** How long a sticky queue counts as polled after its last poll ended (the real matching service's window). */
+const STICKY_POLLER_WINDOW_MS = 10_000;
+
+/** The worker that cached a run, from its last workflow task completion (`stickyAttributes`). */
+export interface StickyQueue {
+  readonly name: string;
+  readonly scheduleToStartMs: number;
 }
 
 interface Buffered {
@@ -185,6 +200,12 @@ export class WorkflowRun {
   wft: WorkflowTaskState | null = null;
   /** The started event id of the last completed workflow task (`previousStartedEventId`). */
   lastCompletedStartedId = 0;
+  /**
+   * The sticky queue of the worker that holds this run in its cache, or null: workflow tasks then go there with a
+   * partial history (the events after `lastCompletedStartedId`), as the real server does, instead of the whole
+   * history on the normal queue. Cleared when a task fails or times out, or the worker shuts down.
+   */
+  sticky: StickyQueue | null = null;
   private wftAttempt = 1;
   private buffer: Buffered[] = [];
   private processingCommands = false;
@@ -363,6 +384,9 @@ export class WorkflowRun {
 
   scheduleWft(delayMs = 0): void {
     if (!this.isOpen || this.wft) return;
+    // A task on the sticky queue needs the worker there; without a recent poll it goes to the normal queue (the real
+    // matching service's StickyWorkerUnavailable). Retries (transient attempts) follow a failure, which clears it.
+    const sticky = this.sticky && this.wftAttempt === 1 && this.host.workflowTasks.hasPoller(this.stickyKey(this.sticky), STICKY_POLLER_WINDOW_MS) ? this.sticky : null;
     const attempt = this.wftAttempt;
     const transient = attempt > 1;
     const scheduledTime = this.now + delayMs;
@@ -375,6 +399,8 @@ export class WorkflowRun {
       scheduledTime,
       startedTime: 0,
       messages: [],
+      queueKey: '',
+      sticky: !!sticky,
     };
     this.wft = wft;
     this.setWftLock(true);
@@ -382,7 +408,9 @@ export class WorkflowRun {
       if (this.wft !== wft) return;
       if (!transient) {
         const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, {
-          taskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          taskQueue: sticky
+            ? { name: sticky.name, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.taskQueue }
+            : { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
           startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
           attempt,
         });
@@ -390,7 +418,7 @@ export class WorkflowRun {
       } else {
         wft.scheduledEventId = this.lastEventId + 1;
       }
-      this.host.workflowTasks.offer(this.taskQueueKey(), { dispatch: (req) => this.dispatchWft(wft, req) });
+      this.offerWft(wft);
     };
     if (delayMs > 0) this.host.clock.after(delayMs, enqueue);
     else enqueue();
@@ -400,9 +428,57 @@ export class WorkflowRun {
     return `${this.namespace}/${queue}`;
   }
 
+  /** The matching key of a sticky queue (the engine polls sticky queues under the same key). */
+  stickyKey(sticky: StickyQueue): string {
+    return `${this.namespace}/sticky/${sticky.name}`;
+  }
+
+  /** Offers a scheduled task on its queue: the sticky one (with its schedule-to-start timeout) or the normal one. */
+  private offerWft(wft: WorkflowTaskState): void {
+    const key = wft.sticky && this.sticky ? this.stickyKey(this.sticky) : this.taskQueueKey();
+    wft.queueKey = key;
+    if (wft.sticky && this.sticky) {
+      wft.stickyTimeout = this.host.clock.after(this.sticky.scheduleToStartMs, () => this.stickyTaskTimedOut(wft));
+    }
+    this.host.workflowTasks.offer(key, { dispatch: (req) => (wft.queueKey === key ? this.dispatchWft(wft, req) : null) });
+  }
+
+  /**
+   * The sticky worker did not take the task in time (it died without saying so): as the real server, the task times
+   * out (SCHEDULE_TO_START), stickiness is cleared, and a new task at the same attempt goes to the normal queue.
+   */
+  private stickyTaskTimedOut(wft: WorkflowTaskState): void {
+    if (this.wft !== wft || wft.state !== 'scheduled' || !this.isOpen) return;
+    this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: 0,
+      timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    });
+    this.sticky = null;
+    this.dropWft();
+    this.scheduleWft();
+  }
+
+  /**
+   * Forgets the sticky queue (`name`, or any): the worker shut down or the caller reset it. A task waiting there
+   * moves to the normal queue, where a worker gets it with the whole history; no event is written.
+   */
+  dropSticky(name?: string): void {
+    if (!this.sticky || (name !== undefined && this.sticky.name !== name)) return;
+    this.sticky = null;
+    const wft = this.wft;
+    if (wft?.state === 'scheduled' && wft.sticky && wft.queueKey) {
+      wft.stickyTimeout?.cancel();
+      wft.stickyTimeout = undefined;
+      wft.sticky = false;
+      this.offerWft(wft);
+    }
+  }
+
   private dropWft(): void {
     if (!this.wft) return;
     this.wft.timeout?.cancel();
+    this.wft.stickyTimeout?.cancel();
     this.wft = null;
     this.setWftLock(false);
   }
@@ -410,6 +486,8 @@ export class WorkflowRun {
   private dispatchWft(wft: WorkflowTaskState, req: PollWftRequest): PollWftResponse | null {
     if (this.wft !== wft || wft.state !== 'scheduled' || !this.isOpen) return null;
     const now = this.now;
+    wft.stickyTimeout?.cancel();
+    wft.stickyTimeout = undefined;
     wft.state = 'started';
     wft.startedTime = now;
     wft.identity = req.identity ?? '';
@@ -450,7 +528,9 @@ export class WorkflowRun {
     } else {
       const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
       wft.startedEventId = num(ev.eventId);
-      events = this.history.slice();
+      // The sticky worker has the run cached up to the last completed task: it gets only what came after. (A worker
+      // that evicted the run meanwhile fetches the whole history with GetWorkflowExecutionHistory.)
+      events = wft.sticky ? this.history.slice(this.lastCompletedStartedId) : this.history.slice();
     }
     wft.timeout = this.host.clock.after(this.workflowTaskTimeoutMs, () => this.timeOutWft(wft));
     wft.messages = this.host.pendingUpdateMessages(this);
@@ -502,11 +582,18 @@ export class WorkflowRun {
 
   private retryWftAfterFailure(): void {
     const failed = this.wft;
+    // As the real server: a failure while the run is sticky clears stickiness and retries at the same attempt on the
+    // normal queue (the worker may simply have lost the run from its cache) before attempts start to count.
+    const wasSticky = this.sticky !== null;
+    this.sticky = null;
     this.dropWft();
     this.returnUnansweredUpdates(failed);
     const hadEvents = this.flushBuffer();
     if (hadEvents || !failed) {
       this.wftAttempt = 1;
+      this.scheduleWft();
+    } else if (wasSticky) {
+      this.wftAttempt = failed.attempt;
       this.scheduleWft();
     } else {
       this.wftAttempt = failed.attempt + 1;
@@ -537,7 +624,10 @@ export class WorkflowRun {
     });
   }
 
-  completeWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest): PollActResponse[] {
+  completeWft(
+    token: TaskToken,
+    req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest,
+  ): { activityTasks: PollActResponse[]; workflowTask?: PollWftResponse } {
     const wft = this.startedWft(token);
     const commands = req.commands ?? [];
     const closes = commands.filter((c) => CLOSE_COMMANDS.has(num(c.commandType as number)));
@@ -551,6 +641,7 @@ export class WorkflowRun {
         req.identity,
       );
       this.dropWft();
+      this.sticky = null;
       this.wftAttempt = 1;
       this.flushBuffer();
       this.scheduleWft();
@@ -575,6 +666,10 @@ export class WorkflowRun {
     const completedId = num(completed.eventId);
     this.lastCompletedStartedId = wft.startedEventId;
     this.wftAttempt = 1;
+    const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
+    this.sticky = stickyQueue
+      ? { name: stickyQueue, scheduleToStartMs: durationMs(req.stickyAttributes?.scheduleToStartTimeout) || this.workflowTaskTimeoutMs }
+      : null;
     const deliveredMessages = wft.messages;
     this.dropWft();
     this.processingCommands = true;
@@ -594,6 +689,14 @@ export class WorkflowRun {
     const flushed = this.flushBuffer();
     if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) this.scheduleWft();
     this.needWft = false;
+    // A worker that caches the run asks for the next task in this same response (`returnNewWorkflowTask`): events
+    // that arrived during the task it just completed. As the real server, it gets it at once, with partial history.
+    let workflowTask: PollWftResponse | undefined;
+    const next = this.wft;
+    if (req.returnNewWorkflowTask && this.sticky && next?.state === 'scheduled' && !next.transient) {
+      next.sticky = true;
+      workflowTask = this.dispatchWft(next, { identity: req.identity }) ?? undefined;
+    }
     this.dispatchQueries();
     // Eager activities start now, after every command: none when the run closed or the activity was cancelled in
     // this same task (dispatchActivity declines those), as the real server's post-command step.
@@ -604,7 +707,7 @@ export class WorkflowRun {
       const task = this.dispatchActivity(act, act.attempt, { identity: req.identity } as PollActRequest);
       if (task) tasks.push(task);
     }
-    return tasks;
+    return { activityTasks: tasks, workflowTask };
   }
 
   private validateCommands(commands: ICommand[]): { cause: number; message: string } | undefined {
