@@ -15,6 +15,72 @@ type Decompress = (this: { maxReceiveMessageSize: number }, message: Buffer, enc
 
 let installed = false;
 
+/** The native handle inside a node:zlib stream object (node 18 to 22): synchronous writes and reset. */
+interface ZlibHandle {
+  writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+  reset(): void;
+  onerror: (message: string, errno: number) => void;
+}
+
+/**
+ * One inflater reused for every message. `zlib.gunzipSync` builds a whole zlib stream (native state, a 16 KB output
+ * buffer, stream bookkeeping) per call, which cost more than the inflating; the native handle inside one such
+ * stream is reset and driven directly instead, as node's own synchronous path drives it. `run` returns undefined
+ * when this node's zlib internals are not the expected ones (the caller then uses zlib.gunzipSync), and throws on
+ * corrupt data or output past `max` (ERR_BUFFER_TOO_LARGE, as zlib does).
+ */
+class ReusedInflater {
+  private handle: ZlibHandle | null | undefined;
+  private state!: Uint32Array;
+  private error: string | undefined;
+  private readonly out = Buffer.allocUnsafeSlow(64 * 1024);
+
+  constructor(private readonly create: () => zlib.Gunzip | zlib.Inflate) {}
+
+  private init(): ZlibHandle | null {
+    const stream = this.create() as unknown as { _handle?: ZlibHandle; _writeState?: Uint32Array };
+    const h = stream._handle;
+    if (!h || typeof h.writeSync !== 'function' || typeof h.reset !== 'function' || !(stream._writeState instanceof Uint32Array)) return null;
+    this.state = stream._writeState;
+    // Errors arrive synchronously through the handle's onerror; the stream object itself is never used.
+    h.onerror = (message) => {
+      this.error = message;
+    };
+    return h;
+  }
+
+  run(input: Buffer, max: number): Buffer | undefined {
+    if (this.handle === undefined) this.handle = this.init();
+    const h = this.handle;
+    if (!h) return undefined;
+    h.reset();
+    this.error = undefined;
+    const out = this.out;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let inOff = 0;
+    let availIn = input.length;
+    for (;;) {
+      h.writeSync(zlib.constants.Z_FINISH, input, inOff, availIn, out, 0, out.length);
+      if (this.error !== undefined) throw new Error(this.error);
+      const availOut = this.state[0];
+      const availInAfter = this.state[1];
+      const produced = out.length - availOut;
+      total += produced;
+      if (total > max) throw Object.assign(new Error('output past the receive limit'), { code: 'ERR_BUFFER_TOO_LARGE' });
+      if (produced) chunks.push(Buffer.from(out.subarray(0, produced)));
+      inOff += availIn - availInAfter;
+      availIn = availInAfter;
+      // A full output buffer means more may follow; otherwise the stream ended (or the input is used up).
+      if (availOut !== 0 || availIn === 0) break;
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  }
+}
+
+const gunzip = new ReusedInflater(() => zlib.createGunzip());
+const inflate = new ReusedInflater(() => zlib.createInflate());
+
 /** Patches grpc-js's server-side request decompression once per process; returns whether the patch applied. */
 export function installFastRequestDecompression(): boolean {
   if (installed) return true;
@@ -35,6 +101,8 @@ export function installFastRequestDecompression(): boolean {
     const max = this.maxReceiveMessageSize;
     const options: zlib.ZlibOptions = max > 0 ? { maxOutputLength: max } : {};
     try {
+      const reused = (encoding === 'gzip' ? gunzip : inflate).run(contents, max > 0 ? max : Infinity);
+      if (reused) return Promise.resolve(reused);
       return Promise.resolve(encoding === 'gzip' ? zlib.gunzipSync(contents, options) : zlib.inflateSync(contents, options));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {

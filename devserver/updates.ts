@@ -34,6 +34,19 @@ function updates(run: WorkflowRun): Map<string, UpdateState> {
   return m;
 }
 
+/**
+ * The run's updates that are not completed yet, in admission order: every workflow task looks through these, not
+ * through every update the run ever had (a long-lived workflow answers thousands). Completed ones leave lazily.
+ */
+function openUpdates(run: WorkflowRun): Map<string, UpdateState> {
+  let m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
+  if (!m) {
+    m = new Map();
+    run.ext.openUpdates = m;
+  }
+  return m;
+}
+
 function notify(u: UpdateState): void {
   const ws = u.waiters.splice(0);
   for (const w of ws) w();
@@ -56,11 +69,12 @@ function stageOf(u: UpdateState): number {
 
 export function installUpdates(engine: Engine): Record<string, unknown> {
   engine.hooks.pendingMessages.push((run) => {
-    const m = run.ext.updates as Map<string, UpdateState> | undefined;
-    if (!m || !run.wft) return [];
+    const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
+    if (!m || !m.size || !run.wft) return [];
     const sequencingId = run.wft.startedEventId - 1;
     const out: IMessage[] = [];
     for (const u of m.values()) {
+      if (u.state === 'completed') m.delete(u.id);
       if (u.state !== 'admitted') continue;
       u.state = 'sent';
       out.push({
@@ -74,10 +88,11 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
   });
 
   const resetSent = (run: WorkflowRun) => {
-    const m = run.ext.updates as Map<string, UpdateState> | undefined;
+    const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
     if (!m) return;
     let any = false;
     for (const u of m.values()) {
+      if (u.state === 'completed') m.delete(u.id);
       if (u.state === 'sent') {
         u.state = 'admitted';
         any = true;
@@ -194,6 +209,7 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     if (!u) {
       u = { id: updateId, request: req.request!, state: 'admitted', waiters: [] };
       m.set(updateId, u);
+      openUpdates(run).set(updateId, u);
       run.requestWft();
     }
     let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;

@@ -113,4 +113,21 @@ describe('compressed requests (the SDK worker gzips every request)', () => {
     assert.equal(ok.length, 10_000);
     assert.equal(ok[9_999], 1);
   });
+
+  test('the reused inflater gives the same bytes as zlib across sizes, after corrupt and truncated input', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const proto = require('@grpc/grpc-js/build/src/server-interceptors').BaseServerInterceptingCall.prototype;
+    const frame = (body: Buffer) => Buffer.concat([Buffer.from([1, 0, 0, 0, 0]), body]);
+    const decompress = (body: Buffer, encoding: string): Promise<Buffer> => proto.decompressMessage.call({ maxReceiveMessageSize: 1 << 20 }, frame(body), encoding);
+    const random = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => ((i * 2654435761 + seed) >>> 13) % 7));
+    const good = zlib.gzipSync(random(3000, 1));
+    for (const [i, n] of [0, 1, 200, 65_535, 65_536, 200_000].entries()) {
+      const plain = random(n, i);
+      assert.deepEqual(await decompress(zlib.gzipSync(plain), 'gzip'), plain, `gzip ${n} bytes`);
+      assert.deepEqual(await decompress(zlib.deflateSync(plain), 'deflate'), plain, `deflate ${n} bytes`);
+      // Each failure leaves the inflater ready for the next message.
+      await assert.rejects(decompress(good.subarray(0, good.length - 9), 'gzip'), (e: { code: number }) => e.code === grpc.status.INTERNAL);
+      await assert.rejects(decompress(Buffer.from('not deflate at all'), 'deflate'), (e: { code: number }) => e.code === grpc.status.INTERNAL);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventType, encodedEvent, eventSize, jsonPayload, long, methodDefinition, serviceMethods, temporal, timestamp, type IHistoryEvent } from '../../devserver/proto';
+import { EventType, encodeHistoryEvent, encodedEvent, eventSize, jsonPayload, long, methodDefinition, serviceMethods, temporal, timestamp, type IHistoryEvent } from '../../devserver/proto';
 
 const WS = 'temporal.api.workflowservice.v1.WorkflowService';
 const method = (name: string) => serviceMethods(WS).find((m) => m.name === name)!;
@@ -99,5 +99,34 @@ describe('response encoding with cached history events', () => {
     assert.notEqual(encodedEvent(copy), original);
     assert.deepEqual(Object.keys(e), Object.keys(copy));
     assert.equal(JSON.stringify(e).includes('encoded'), false);
+  });
+});
+
+describe('the history event encoder', () => {
+  const generic = (e: IHistoryEvent) => Buffer.from(temporal.api.history.v1.HistoryEvent.encode(e).finish());
+
+  test('writes the same bytes as protobufjs for events with every kind of envelope value', () => {
+    const events: IHistoryEvent[] = [
+      ...history(),
+      // Zero values are omitted on the wire; an empty timestamp is still present.
+      { eventId: long(0), eventTime: { seconds: long(0), nanos: 0 }, eventType: 0, taskId: long(0) },
+      { eventId: long(1), eventTime: {}, eventType: EventType.EVENT_TYPE_TIMER_FIRED, timerFiredEventAttributes: { timerId: 't', startedEventId: long(7) } },
+      { eventId: long(2 ** 40), eventTime: timestamp(4_102_444_800_123), eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, taskId: long(2 ** 52 + 3) },
+      { eventId: long(3), eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, workflowTaskCompletedEventAttributes: {} },
+    ];
+    for (const e of events) assert.deepEqual(Buffer.from(encodeHistoryEvent(e)), generic(e), JSON.stringify(e));
+  });
+
+  test('shapes outside the fast path (Long values, two attribute fields, other fields) take the generic encoder', () => {
+    const Long = temporal.api.history.v1.HistoryEvent.decode(generic({ eventId: long(5) })).eventId!.constructor as unknown as {
+      fromNumber(n: number): unknown;
+    };
+    const odd: IHistoryEvent[] = [
+      { eventId: Long.fromNumber(5) as never, eventType: EventType.EVENT_TYPE_TIMER_FIRED, timerFiredEventAttributes: { timerId: 't' } },
+      { eventId: long(6), timerFiredEventAttributes: { timerId: 'a' }, timerCanceledEventAttributes: { timerId: 'b' } },
+      { eventId: long(7), eventType: EventType.EVENT_TYPE_TIMER_FIRED, version: long(3), workerMayIgnore: true },
+      { eventId: long(-1) },
+    ];
+    for (const e of odd) assert.deepEqual(Buffer.from(encodeHistoryEvent(e)), generic(e), String(e.eventId));
   });
 });
