@@ -278,8 +278,8 @@ const ENVELOPE_FIELDS = new Set(['eventId', 'eventTime', 'eventType', 'taskId'])
  * 25 µs an event (V8 leaves the 15 KB function unoptimised), which made event encoding a tenth of the server's CPU.
  * The events this server writes have the envelope (id, time, type, task id) and one attributes message, so the
  * envelope is written here and only the attributes go through protobufjs (about 1 µs); any other shape takes the
- * generic encoder. Either way the bytes are the same (test/devserver/proto-encoding.test.ts), and they are a fresh
- * copy, so a small event does not keep a whole pooled Buffer slab alive.
+ * generic encoder. Either way the bytes are the same (test/devserver/proto-encoding.test.ts). The fast path writes into
+ * `eventBytes` slabs, never into protobufjs's pooled buffers, whose other users would then be kept alive with the event.
  */
 export function encodeHistoryEvent(e: IHistoryEvent): Uint8Array {
   let attrsField: { tag: Buffer; type: protobuf.Type } | undefined;
@@ -315,7 +315,7 @@ export function encodeHistoryEvent(e: IHistoryEvent): Uint8Array {
     (type ? 1 + varintSize(type as number) : 0) +
     (taskId ? 1 + varintSize(taskId as number) : 0) +
     (body ? attrsField!.tag.length + varintSize(body.length) + body.length : 0);
-  const out = Buffer.allocUnsafeSlow(size);
+  const out = eventBytes(size);
   let o = 0;
   if (id) {
     out[o++] = 0x08;
@@ -348,6 +348,26 @@ export function encodeHistoryEvent(e: IHistoryEvent): Uint8Array {
     out.set(body, o);
   }
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/**
+ * Memory for event encodings, carved from 64 KB slabs: a separate allocation per event cost more than encoding the
+ * envelope. Events are kept as long as the server runs (it deletes no history), so a slab pinned by its events
+ * wastes nothing; large events get their own buffer.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
+function eventBytes(n: number): Buffer {
+  if (n > SLAB_BYTES / 16) return Buffer.allocUnsafeSlow(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const b = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return b;
 }
 
 /** A non-negative safe integer (a plain number: Long values take the generic encoder). */

@@ -136,16 +136,11 @@ function unary(method: string, handler: Handler | undefined, engine: Engine, log
       callback({ code: Status.INVALID_ARGUMENT, details: `malformed request: ${call.request.__undecodable}` });
       return;
     }
-    const cancels: Array<() => void> = [];
-    let cancelled = false;
-    call.on('cancelled', () => {
-      cancelled = true;
-      for (const c of cancels.splice(0)) c();
-    });
+    // Only handlers that wait (long polls) listen for the caller's cancellation; most calls never add a listener.
     const ctx: CallContext = {
       onCancel: (cb) => {
-        if (cancelled) cb();
-        else cancels.push(cb);
+        if (call.cancelled) cb();
+        else call.once('cancelled', cb);
       },
     };
     try {

@@ -47,11 +47,13 @@ async function measured<T>(server: ServerProcess, body: () => Promise<T>) {
   const loadBefore = load();
   const stats0 = await server.stats();
   const server0 = server.cpuSeconds();
+  const split0 = server.cpuSplit();
   const self0 = selfCpuSeconds();
   const t0 = performance.now();
   const result = await body();
   const wall = (performance.now() - t0) / 1000;
   const serverCpu = server.cpuSeconds() - server0;
+  const split1 = server.cpuSplit();
   const selfCpu = selfCpuSeconds() - self0;
   const stats1 = await server.stats();
   const total = serverCpu + selfCpu;
@@ -63,6 +65,8 @@ async function measured<T>(server: ServerProcess, body: () => Promise<T>) {
     fields: {
       server_cpu_share: round(share),
       server_cpu_s: round(serverCpu),
+      server_user_cpu_s: round(split1.user - split0.user),
+      server_system_cpu_s: round(split1.system - split0.system),
       worker_client_cpu_s: round(selfCpu),
       server_rpcs: totalRpcs(stats1) - totalRpcs(stats0),
       server_rpcs_by_method: rpcDelta(stats0, stats1),
