@@ -69,7 +69,8 @@ export class VirtualClock {
       seq: this.seq++,
       fn,
       cancelled: false,
-      cancel: () => {
+      // Method shorthand: tsx's keepNames would wrap an arrow property in a defineProperty call on every timer.
+      cancel() {
         entry.cancelled = true;
       },
     };

@@ -651,12 +651,9 @@ export class Engine implements RunHost {
   private waitFor(register: (cb: () => void) => unknown, ctx: CallContext): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, this.options.historyPollTimeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      register(done);
-      ctx.onCancel(done);
+      // Inline arrows: a named closure would cost a defineProperty per call under tsx's keepNames.
+      register(() => (clearTimeout(timer), resolve()));
+      ctx.onCancel(() => (clearTimeout(timer), resolve()));
     });
   }
 
@@ -667,7 +664,7 @@ export class Engine implements RunHost {
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
     // A sticky queue (one per worker) gets the tasks of the runs that worker caches, with partial histories.
     const key = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? `${ns.name}/sticky/${name}` : `${ns.name}/${name}`;
-    const res = await this.workflowTasks.poll(key, req, ctx.onCancel);
+    const res = await this.workflowTasks.poll(key, req, ctx);
     return res ?? {};
   }
 
@@ -691,7 +688,7 @@ export class Engine implements RunHost {
   async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, ctx: CallContext): Promise<object> {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
-    const res = await this.activityTasks.poll(`${ns.name}/${name}`, req, ctx.onCancel);
+    const res = await this.activityTasks.poll(`${ns.name}/${name}`, req, ctx);
     return res ?? {};
   }
 

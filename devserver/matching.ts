@@ -14,6 +14,37 @@ interface Poller<Req, Res> {
   resolve(res: Res | null): void;
 }
 
+/** A poll waiting for a task; a class so that no named closures are made per poll (tsx's keepNames wraps each). */
+class HeldPoll<Req, Res> implements Poller<Req, Res> {
+  private done = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly matcher: Matcher<Req, Res>,
+    private readonly key: string,
+    private readonly queue: Queue<Req, Res>,
+    readonly request: Req,
+    private readonly answer: (res: Res | null) => void,
+  ) {
+    this.timer = setTimeout(() => this.remove(), matcher.pollTimeoutMs);
+  }
+
+  resolve(res: Res | null): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.matcher.pollEnded(this.key);
+    this.answer(res);
+  }
+
+  /** Timeout or cancellation: leave the queue with an empty answer. */
+  remove(): void {
+    const i = this.queue.pollers.indexOf(this);
+    if (i >= 0) this.queue.pollers.splice(i, 1);
+    this.resolve(null);
+  }
+}
+
 class Queue<Req, Res> {
   readonly tasks: Task<Req, Res>[] = [];
   head = 0;
@@ -27,7 +58,7 @@ export class Matcher<Req, Res> {
   /** Number of polls currently held, for the idle-rate benchmark and tests. */
   waiting = 0;
 
-  constructor(private readonly pollTimeoutMs: number) {}
+  constructor(readonly pollTimeoutMs: number) {}
 
   private queue(key: string): Queue<Req, Res> {
     let q = this.queues.get(key);
@@ -75,7 +106,7 @@ export class Matcher<Req, Res> {
   }
 
   /** Resolves with a dispatched task, or null on timeout or cancellation. */
-  poll(key: string, request: Req, onCancel: (cb: () => void) => void): Promise<Res | null> {
+  poll(key: string, request: Req, caller: { onCancel(cb: () => void): void }): Promise<Res | null> {
     const q = this.queue(key);
     this.lastPoll.set(key, Date.now());
     while (q.head < q.tasks.length) {
@@ -88,26 +119,17 @@ export class Matcher<Req, Res> {
       if (res !== null) return Promise.resolve(res);
     }
     return new Promise((resolve) => {
-      let done = false;
-      const finish = (res: Res | null) => {
-        if (done) return;
-        done = true;
-        this.waiting--;
-        if (this.lastPoll.has(key)) this.lastPoll.set(key, Date.now());
-        clearTimeout(timer);
-        resolve(res);
-      };
-      const poller: Poller<Req, Res> = { request, resolve: finish };
-      const remove = () => {
-        const i = q.pollers.indexOf(poller);
-        if (i >= 0) q.pollers.splice(i, 1);
-        finish(null);
-      };
-      const timer = setTimeout(remove, this.pollTimeoutMs);
+      const poller = new HeldPoll(this, key, q, request, resolve);
       this.waiting++;
       q.pollers.push(poller);
-      onCancel(remove);
+      caller.onCancel(() => poller.remove());
     });
+  }
+
+  /** A held poll ended (answered, timed out or cancelled). */
+  pollEnded(key: string): void {
+    this.waiting--;
+    if (this.lastPoll.has(key)) this.lastPoll.set(key, Date.now());
   }
 
   /** Answers every held poll with an empty response (server shutdown). */

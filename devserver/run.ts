@@ -108,6 +108,11 @@ interface WorkflowTaskState {
   stickyTimeout?: ClockTimer;
 }
 
+/** An activity timeout capped by the run timeout (0 or over it means the run timeout), as the real server does. */
+function capTimeout(runTimeout: number, ms: number): number {
+  return runTimeout > 0 && (ms <= 0 || ms > runTimeout) ? runTimeout : ms;
+}
+
 /** How long a sticky queue counts as polled after its last poll ended (the real matching service's window). */
 const STICKY_POLLER_WINDOW_MS = 10_000;
 
@@ -386,7 +391,8 @@ export class WorkflowRun {
     if (!this.isOpen || this.wft) return;
     // A task on the sticky queue needs the worker there; without a recent poll it goes to the normal queue (the real
     // matching service's StickyWorkerUnavailable). Retries (transient attempts) follow a failure, which clears it.
-    const sticky = this.sticky && this.wftAttempt === 1 && this.host.workflowTasks.hasPoller(this.stickyKey(this.sticky), STICKY_POLLER_WINDOW_MS) ? this.sticky : null;
+    const stickyLive = this.sticky && this.host.workflowTasks.hasPoller(this.stickyKey(this.sticky), STICKY_POLLER_WINDOW_MS);
+    const sticky = stickyLive && this.wftAttempt === 1 ? this.sticky : null;
     const attempt = this.wftAttempt;
     const transient = attempt > 1;
     const scheduledTime = this.now + delayMs;
@@ -404,24 +410,27 @@ export class WorkflowRun {
     };
     this.wft = wft;
     this.setWftLock(true);
-    const enqueue = () => {
-      if (this.wft !== wft) return;
-      if (!transient) {
-        const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, {
-          taskQueue: sticky
-            ? { name: sticky.name, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.taskQueue }
-            : { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
-          attempt,
-        });
-        wft.scheduledEventId = num(ev.eventId);
-      } else {
-        wft.scheduledEventId = this.lastEventId + 1;
-      }
-      this.offerWft(wft);
-    };
-    if (delayMs > 0) this.host.clock.after(delayMs, enqueue);
-    else enqueue();
+    if (delayMs > 0) this.host.clock.after(delayMs, () => this.enqueueWft(wft, sticky));
+    else this.enqueueWft(wft, sticky);
+  }
+
+  /** Writes a scheduled task's event (unless transient) and offers it. */
+  private enqueueWft(wft: WorkflowTaskState, sticky: StickyQueue | null): void {
+    if (this.wft !== wft) return;
+    const attempt = wft.attempt;
+    if (!wft.transient) {
+      const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, {
+        taskQueue: sticky
+          ? { name: sticky.name, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.taskQueue }
+          : { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
+        attempt,
+      });
+      wft.scheduledEventId = num(ev.eventId);
+    } else {
+      wft.scheduledEventId = this.lastEventId + 1;
+    }
+    this.offerWft(wft);
   }
 
   taskQueueKey(queue = this.taskQueue): string {
@@ -440,7 +449,13 @@ export class WorkflowRun {
     if (wft.sticky && this.sticky) {
       wft.stickyTimeout = this.host.clock.after(this.sticky.scheduleToStartMs, () => this.stickyTaskTimedOut(wft));
     }
-    this.host.workflowTasks.offer(key, { dispatch: (req) => (wft.queueKey === key ? this.dispatchWft(wft, req) : null) });
+    // Method shorthand, not an arrow property (which tsx's keepNames wraps in a defineProperty call per task).
+    const run = this;
+    this.host.workflowTasks.offer(key, {
+      dispatch(req) {
+        return wft.queueKey === key ? run.dispatchWft(wft, req) : null;
+      },
+    });
   }
 
   /**
@@ -979,7 +994,6 @@ export class WorkflowRun {
   private scheduleActivity(a: temporal.api.command.v1.IScheduleActivityTaskCommandAttributes, completedId: number): void {
     // Timeout normalisation as the real server (and the Java test server) do it.
     const runTimeout = this.runTimeoutMs;
-    const cap = (ms: number) => (runTimeout > 0 && (ms <= 0 || ms > runTimeout) ? runTimeout : ms);
     let s2c = durationMs(a.scheduleToCloseTimeout) ?? 0;
     let s2s = durationMs(a.scheduleToStartTimeout) ?? 0;
     let st2c = durationMs(a.startToCloseTimeout) ?? 0;
@@ -991,9 +1005,9 @@ export class WorkflowRun {
       s2c = runTimeout;
       if (s2s <= 0) s2s = runTimeout;
     }
-    s2c = cap(s2c);
-    s2s = cap(s2s);
-    st2c = cap(st2c);
+    s2c = capTimeout(runTimeout, s2c);
+    s2s = capTimeout(runTimeout, s2s);
+    st2c = capTimeout(runTimeout, st2c);
     // The real server clamps the heartbeat timeout to start-to-close (always set by now).
     if (st2c > 0) hb = Math.min(hb, st2c);
     const rp = a.retryPolicy ?? {};
@@ -1074,7 +1088,12 @@ export class WorkflowRun {
       );
     }
     const attempt = act.attempt;
-    this.host.activityTasks.offer(this.taskQueueKey(act.taskQueue), { dispatch: (req) => this.dispatchActivity(act, attempt, req) });
+    const run = this;
+    this.host.activityTasks.offer(this.taskQueueKey(act.taskQueue), {
+      dispatch(req) {
+        return run.dispatchActivity(act, attempt, req);
+      },
+    });
   }
 
   private dispatchActivity(act: ActivityState, attempt: number, req: PollActRequest): PollActResponse | null {

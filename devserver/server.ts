@@ -116,18 +116,33 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
 }
 
+/**
+ * A call's context for its handler. A class, not an object literal of closures: tsx (esbuild with keepNames) wraps every
+ * named closure in a defineProperty call, which cost about 2% of the server's CPU when made on every call.
+ */
+class UnaryContext implements CallContext {
+  constructor(private readonly call: grpc.ServerUnaryCall<unknown, unknown>) {}
+
+  // Only handlers that wait (long polls) listen for the caller's cancellation; most calls never add a listener.
+  onCancel(cb: () => void): void {
+    if (this.call.cancelled) cb();
+    else this.call.once('cancelled', cb);
+  }
+}
+
+function answerError(method: string, engine: Engine, callback: grpc.sendUnaryData<unknown>, e: unknown): void {
+  if (e instanceof ServerError) {
+    callback(e.toServiceError());
+    return;
+  }
+  engine.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
+  callback({ code: Status.INTERNAL, details: `${method}: ${(e as Error)?.message ?? e}` });
+}
+
 function unary(method: string, handler: Handler | undefined, engine: Engine, log: (m: string) => void): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     engine.rpcCounts.set(method, (engine.rpcCounts.get(method) ?? 0) + 1);
     log(method);
-    const fail = (e: unknown) => {
-      if (e instanceof ServerError) {
-        callback(e.toServiceError());
-        return;
-      }
-      engine.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
-      callback({ code: Status.INTERNAL, details: `${method}: ${(e as Error)?.message ?? e}` });
-    };
     if (!handler) {
       callback({ code: Status.UNIMPLEMENTED, details: `${method} is not implemented by the Retrain devserver` });
       return;
@@ -136,19 +151,12 @@ function unary(method: string, handler: Handler | undefined, engine: Engine, log
       callback({ code: Status.INVALID_ARGUMENT, details: `malformed request: ${call.request.__undecodable}` });
       return;
     }
-    // Only handlers that wait (long polls) listen for the caller's cancellation; most calls never add a listener.
-    const ctx: CallContext = {
-      onCancel: (cb) => {
-        if (call.cancelled) cb();
-        else call.once('cancelled', cb);
-      },
-    };
     try {
-      const result = handler(call.request, ctx);
-      if (result instanceof Promise) result.then((r) => callback(null, r), fail);
+      const result = handler(call.request, new UnaryContext(call));
+      if (result instanceof Promise) result.then((r) => callback(null, r), (e) => answerError(method, engine, callback, e));
       else callback(null, result);
     } catch (e) {
-      fail(e);
+      answerError(method, engine, callback, e);
     }
   };
 }
