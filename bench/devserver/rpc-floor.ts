@@ -1,7 +1,9 @@
 /**
- * `tsx bench/devserver/rpc-floor.ts [N] [--gzip]`: the server's CPU cost of a trivial unary RPC (GetSystemInfo from
- * the TS client, 50 in flight, gzip-compressed requests with --gzip as the SDK worker sends them), i.e. the floor
- * grpc-js puts under every RPC. Prints one JSON line. BENCH_DEVSERVER_BIN selects another executable to compare.
+ * `tsx bench/devserver/rpc-floor.ts [N] [--gzip] [--concurrency C]`: the server's CPU cost of a trivial unary RPC
+ * (GetSystemInfo from the TS client, C in flight (50 by default), gzip-compressed requests with --gzip as the SDK
+ * worker sends them), i.e. the floor grpc-js and node's http2 put under every RPC. With `--concurrency 1` each call
+ * wakes the server on its own, as in the update-latency case; many in flight share wake-ups. Prints one JSON line.
+ * BENCH_DEVSERVER_BIN selects another executable to compare.
  */
 import { Connection } from '@temporalio/client';
 import { startServerProcess } from './server-process';
@@ -9,6 +11,9 @@ import { startServerProcess } from './server-process';
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 5000);
   const gzip = process.argv.includes('--gzip');
+  const c = process.argv.indexOf('--concurrency');
+  const concurrency = c > 0 ? Number(process.argv[c + 1]) : 50;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('--concurrency: expected a positive integer');
   const server = await startServerProcess();
   const connection = await Connection.connect({
     address: server.address,
@@ -21,13 +26,13 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     let next = 0;
     await Promise.all(
-      Array.from({ length: 50 }, async () => {
+      Array.from({ length: concurrency }, async () => {
         while (next++ < n) await svc.getSystemInfo({});
       }),
     );
     const wall = (performance.now() - t0) / 1000;
     const cpu = server.cpuSeconds() - c0;
-    process.stdout.write(`${JSON.stringify({ case: 'rpc_floor', gzip, rpcs: n, server_cpu_us_per_rpc: Math.round((cpu * 1e6) / n), rpc_per_s: Math.round(n / wall) })}\n`);
+    process.stdout.write(`${JSON.stringify({ case: 'rpc_floor', gzip, concurrency, rpcs: n, server_cpu_us_per_rpc: Math.round((cpu * 1e6) / n), rpc_per_s: Math.round(n / wall) })}\n`);
   } finally {
     await connection.close();
     await server.stop();
