@@ -217,6 +217,8 @@ export class WorkflowRun {
   /** Activities scheduled with requestEagerExecution by the workflow task completion being applied, else null. */
   private eagerActivities: ActivityState[] | null = null;
   private needWft = false;
+  /** Set while a completion schedules the task it hands back itself (`returnNewWorkflowTask`): no poller may take it. */
+  private holdNextWft = false;
   private wftLocked = false;
   readonly activities = new Map<number, ActivityState>();
   private readonly activityIds = new Map<string, number>();
@@ -444,6 +446,7 @@ export class WorkflowRun {
 
   /** Offers a scheduled task on its queue: the sticky one (with its schedule-to-start timeout) or the normal one. */
   private offerWft(wft: WorkflowTaskState): void {
+    if (this.holdNextWft) return;
     const key = wft.sticky && this.sticky ? this.stickyKey(this.sticky) : this.taskQueueKey();
     wft.queueKey = key;
     if (wft.sticky && this.sticky) {
@@ -702,13 +705,22 @@ export class WorkflowRun {
       this.eagerActivities = null;
     }
     const flushed = this.flushBuffer();
-    if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) this.scheduleWft();
-    this.needWft = false;
     // A worker that caches the run asks for the next task in this same response (`returnNewWorkflowTask`): events
-    // that arrived during the task it just completed. As the real server, it gets it at once, with partial history.
+    // that arrived during the task it just completed. As the real server, it gets it at once, with partial history;
+    // the task skips matching, so none of the worker's held polls takes it first.
+    const inline = !!req.returnNewWorkflowTask && this.sticky !== null;
+    if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) {
+      this.holdNextWft = inline;
+      try {
+        this.scheduleWft();
+      } finally {
+        this.holdNextWft = false;
+      }
+    }
+    this.needWft = false;
     let workflowTask: PollWftResponse | undefined;
     const next = this.wft;
-    if (req.returnNewWorkflowTask && this.sticky && next?.state === 'scheduled' && !next.transient) {
+    if (inline && next?.state === 'scheduled' && !next.transient) {
       next.sticky = true;
       workflowTask = this.dispatchWft(next, { identity: req.identity }) ?? undefined;
     }

@@ -14,7 +14,8 @@ import { Connection } from '@temporalio/client';
 import { DEVSERVER_EXECUTABLE, startDevServer, type DevServer } from '../../devserver';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+/** Installs the SDK runtime with a WARN logger; call before any Worker (replay included) exists in the process. */
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -185,9 +186,10 @@ export async function eventTypes(handle: WorkflowHandle): Promise<string[]> {
 
 /**
  * Registers before/after hooks that start an in-process devserver (no time skipping) and a client connection to it,
- * for raw-protocol tests that drive WorkflowService calls themselves. Returns a getter for the workflow service.
+ * for raw-protocol tests that drive WorkflowService calls themselves. Returns a getter for the workflow service; its
+ * `server()` gives the server itself, for tests that wait on its state (say, until a long poll is held).
  */
-export function useInProcessServer(): () => Connection['workflowService'] {
+export function useInProcessServer(): (() => Connection['workflowService']) & { server(): DevServer } {
   let server: DevServer | undefined;
   let connection: Connection | undefined;
   before(async () => {
@@ -198,8 +200,14 @@ export function useInProcessServer(): () => Connection['workflowService'] {
     await connection?.close();
     await server?.close();
   });
-  return () => {
+  const workflowService = () => {
     if (!connection) throw new Error('in-process server not started');
     return connection.workflowService;
   };
+  return Object.assign(workflowService, {
+    server: () => {
+      if (!server) throw new Error('in-process server not started');
+      return server;
+    },
+  });
 }
