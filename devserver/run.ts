@@ -724,6 +724,8 @@ export class WorkflowRun {
       next.sticky = true;
       workflowTask = this.dispatchWft(next, { identity: req.identity }) ?? undefined;
     }
+    // A held-back task that could not be handed back (never expected) still goes to the queues rather than nowhere.
+    if (inline && !workflowTask && next && this.wft === next && next.state === 'scheduled' && !next.queueKey) this.offerWft(next);
     this.dispatchQueries();
     // Eager activities start now, after every command: none when the run closed or the activity was cancelled in
     // this same task (dispatchActivity declines those), as the real server's post-command step.
