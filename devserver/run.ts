@@ -71,19 +71,37 @@ export interface TaskToken {
   a?: number;
 }
 
+/**
+ * Task tokens are lines: kind, run id, scheduled event id (or query id), attempt, then the namespace (last, so any
+ * name fits). Cheaper than JSON on the two RPCs of every task that carry one.
+ */
 export function encodeToken(t: TaskToken): Uint8Array {
-  return Buffer.from(JSON.stringify(t));
+  return Buffer.from(`${t.k}\n${t.r}\n${t.s}\n${t.a ?? ''}\n${t.ns}`);
 }
 
 export function decodeToken(bytes: Uint8Array | null | undefined): TaskToken {
   if (!bytes || bytes.length === 0) throw invalidArgument('TaskToken is not set on request.');
-  try {
-    const t = JSON.parse(Buffer.from(bytes).toString('utf8')) as TaskToken;
-    if (typeof t.r !== 'string' || typeof t.ns !== 'string') throw new Error('shape');
-    return t;
-  } catch {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  const parts: string[] = [];
+  let from = 0;
+  for (let i = 0; i < 4; i++) {
+    const nl = text.indexOf('\n', from);
+    if (nl < 0) break;
+    parts.push(text.slice(from, nl));
+    from = nl + 1;
+  }
+  const [k, r, s, a] = parts;
+  if (parts.length !== 4 || (k !== 'w' && k !== 'a' && k !== 'q') || !r) {
     throw invalidArgument('TaskToken: expected a token issued by this server, got undecodable bytes.');
   }
+  const ns = text.slice(from);
+  if (k === 'q') return { k, ns, r, s };
+  const scheduled = Number(s);
+  const attempt = Number(a);
+  if (!Number.isSafeInteger(scheduled) || !Number.isSafeInteger(attempt)) {
+    throw invalidArgument('TaskToken: expected a token issued by this server, got undecodable bytes.');
+  }
+  return { k, ns, r, s: scheduled, a: attempt };
 }
 
 interface WorkflowTaskState {
