@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { VirtualClock } from './clock';
 import { invalidArgument, notFound, failedPrecondition, requireField, ServerError, Status } from './errors';
-import { Matcher } from './matching';
+import { Matcher, queueKey, stickyQueueKey } from './matching';
 import {
   enums,
   EventType,
@@ -379,8 +379,8 @@ export class Engine implements RunHost {
     const ns = this.namespace(req.namespace);
     const sticky = req.stickyTaskQueue;
     if (sticky) {
-      this.workflowTasks.forgetPoller(`${ns.name}/sticky/${sticky}`);
-      for (const run of ns.runs.values()) if (run.isOpen && run.sticky?.name === sticky) run.dropSticky(sticky);
+      this.workflowTasks.forgetPoller(stickyQueueKey(ns.name, sticky));
+      for (const run of ns.runs.values()) if (run.isOpen) run.dropSticky(sticky);
     }
     return {};
   }
@@ -663,7 +663,7 @@ export class Engine implements RunHost {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
     // A sticky queue (one per worker) gets the tasks of the runs that worker caches, with partial histories.
-    const key = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? `${ns.name}/sticky/${name}` : `${ns.name}/${name}`;
+    const key = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? stickyQueueKey(ns.name, name) : queueKey(ns.name, name);
     const res = await this.workflowTasks.poll(key, req, ctx);
     return res ?? {};
   }
@@ -688,7 +688,7 @@ export class Engine implements RunHost {
   async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, ctx: CallContext): Promise<object> {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
-    const res = await this.activityTasks.poll(`${ns.name}/${name}`, req, ctx);
+    const res = await this.activityTasks.poll(queueKey(ns.name, name), req, ctx);
     return res ?? {};
   }
 

@@ -5,6 +5,16 @@
  * task of a run that was terminated meanwhile; a declined task is dropped and the next one tried.
  */
 
+/** The matching key of a namespace's normal task queue. */
+export function queueKey(namespace: string, queue: string): string {
+  return `${namespace}/${queue}`;
+}
+
+/** The matching key of a worker's sticky queue (kept apart from normal queues of the same name). */
+export function stickyQueueKey(namespace: string, queue: string): string {
+  return `${namespace}/sticky/${queue}`;
+}
+
 export interface Task<Req, Res> {
   dispatch(request: Req): Res | null;
 }

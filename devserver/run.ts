@@ -7,7 +7,7 @@
  */
 import type { ClockTimer, VirtualClock } from './clock';
 import { invalidArgument, notFound, failedPrecondition, ServerError, Status } from './errors';
-import type { Matcher } from './matching';
+import { queueKey, stickyQueueKey, type Matcher } from './matching';
 import {
   enums,
   EventType,
@@ -120,8 +120,8 @@ interface WorkflowTaskState {
   messages: temporal.api.protocol.v1.IMessage[];
   /** The matching key the task is offered on; a queued offer under another key declines (the task moved). */
   queueKey: string;
-  /** Offered on the worker's sticky queue: dispatched with the events since the last completed task only. */
-  sticky: boolean;
+  /** The worker's sticky queue it is offered on (dispatched with the events since the last completed task only), or null. */
+  sticky: StickyQueue | null;
   /** The sticky queue's schedule-to-start timeout. */
   stickyTimeout?: ClockTimer;
 }
@@ -235,8 +235,6 @@ export class WorkflowRun {
   /** Activities scheduled with requestEagerExecution by the workflow task completion being applied, else null. */
   private eagerActivities: ActivityState[] | null = null;
   private needWft = false;
-  /** Set while a completion schedules the task it hands back itself (`returnNewWorkflowTask`): no poller may take it. */
-  private holdNextWft = false;
   private wftLocked = false;
   readonly activities = new Map<number, ActivityState>();
   private readonly activityIds = new Map<string, number>();
@@ -407,7 +405,11 @@ export class WorkflowRun {
     else this.host.clock.unlock();
   }
 
-  scheduleWft(delayMs = 0): void {
+  /**
+   * Schedules the next workflow task, after `delayMs`. `offer: false` keeps it from the queues: a completion that
+   * hands it back itself (`returnNewWorkflowTask`) starts it at once, and no held poll may take it first.
+   */
+  scheduleWft(delayMs = 0, offer = true): void {
     if (!this.isOpen || this.wft) return;
     // A task on the sticky queue needs the worker there; without a recent poll it goes to the normal queue (the real
     // matching service's StickyWorkerUnavailable). Retries (transient attempts) follow a failure, which clears it.
@@ -426,18 +428,18 @@ export class WorkflowRun {
       startedTime: 0,
       messages: [],
       queueKey: '',
-      sticky: !!sticky,
+      sticky,
     };
     this.wft = wft;
     this.setWftLock(true);
-    if (delayMs > 0) this.host.clock.after(delayMs, () => this.enqueueWft(wft, sticky));
-    else this.enqueueWft(wft, sticky);
+    if (delayMs > 0) this.host.clock.after(delayMs, () => this.enqueueWft(wft, offer));
+    else this.enqueueWft(wft, offer);
   }
 
   /** Writes a scheduled task's event (unless transient) and offers it. */
-  private enqueueWft(wft: WorkflowTaskState, sticky: StickyQueue | null): void {
+  private enqueueWft(wft: WorkflowTaskState, offer: boolean): void {
     if (this.wft !== wft) return;
-    const attempt = wft.attempt;
+    const { attempt, sticky } = wft;
     if (!wft.transient) {
       const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, {
         taskQueue: sticky
@@ -450,26 +452,23 @@ export class WorkflowRun {
     } else {
       wft.scheduledEventId = this.lastEventId + 1;
     }
-    this.offerWft(wft);
+    if (offer) this.offerWft(wft);
   }
 
   taskQueueKey(queue = this.taskQueue): string {
-    return `${this.namespace}/${queue}`;
+    return queueKey(this.namespace, queue);
   }
 
-  /** The matching key of a sticky queue (the engine polls sticky queues under the same key). */
   stickyKey(sticky: StickyQueue): string {
-    return `${this.namespace}/sticky/${sticky.name}`;
+    return stickyQueueKey(this.namespace, sticky.name);
   }
 
   /** Offers a scheduled task on its queue: the sticky one (with its schedule-to-start timeout) or the normal one. */
   private offerWft(wft: WorkflowTaskState): void {
-    if (this.holdNextWft) return;
-    const key = wft.sticky && this.sticky ? this.stickyKey(this.sticky) : this.taskQueueKey();
+    const sticky = wft.sticky;
+    const key = sticky ? this.stickyKey(sticky) : this.taskQueueKey();
     wft.queueKey = key;
-    if (wft.sticky && this.sticky) {
-      wft.stickyTimeout = this.host.clock.after(this.sticky.scheduleToStartMs, () => this.stickyTaskTimedOut(wft));
-    }
+    if (sticky) wft.stickyTimeout = this.host.clock.after(sticky.scheduleToStartMs, () => this.stickyTaskTimedOut(wft));
     // Method shorthand, not an arrow property (which tsx's keepNames wraps in a defineProperty call per task).
     const run = this;
     this.host.workflowTasks.offer(key, {
@@ -506,7 +505,7 @@ export class WorkflowRun {
     if (wft?.state === 'scheduled' && wft.sticky && wft.queueKey) {
       wft.stickyTimeout?.cancel();
       wft.stickyTimeout = undefined;
-      wft.sticky = false;
+      wft.sticky = null;
       this.offerWft(wft);
     }
   }
@@ -727,23 +726,15 @@ export class WorkflowRun {
     // that arrived during the task it just completed. As the real server, it gets it at once, with partial history;
     // the task skips matching, so none of the worker's held polls takes it first.
     const inline = !!req.returnNewWorkflowTask && this.sticky !== null;
-    if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) {
-      this.holdNextWft = inline;
-      try {
-        this.scheduleWft();
-      } finally {
-        this.holdNextWft = false;
-      }
-    }
+    if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) this.scheduleWft(0, !inline);
     this.needWft = false;
     let workflowTask: PollWftResponse | undefined;
+    // The task just scheduled (attempt 1, the run open) is started here; dispatchWft declines nothing else.
     const next = this.wft;
-    if (inline && next?.state === 'scheduled' && !next.transient) {
-      next.sticky = true;
+    if (inline && next?.state === 'scheduled') {
+      next.sticky = this.sticky;
       workflowTask = this.dispatchWft(next, { identity: req.identity }) ?? undefined;
     }
-    // A held-back task that could not be handed back (never expected) still goes to the queues rather than nowhere.
-    if (inline && !workflowTask && next && this.wft === next && next.state === 'scheduled' && !next.queueKey) this.offerWft(next);
     this.dispatchQueries();
     // Eager activities start now, after every command: none when the run closed or the activity was cancelled in
     // this same task (dispatchActivity declines those), as the real server's post-command step.
