@@ -25,13 +25,19 @@ interface UpdateState {
 const TYPE_PREFIX = 'type.googleapis.com/';
 const RequestType = root.lookupType('temporal.api.update.v1.Request');
 
-function updates(run: WorkflowRun): Map<string, UpdateState> {
-  let m = run.ext.updates as Map<string, UpdateState> | undefined;
+/** A run's map of updates kept under `key` in its ext slot, created on first use. */
+function updateMap(run: WorkflowRun, key: 'updates' | 'openUpdates'): Map<string, UpdateState> {
+  let m = run.ext[key] as Map<string, UpdateState> | undefined;
   if (!m) {
     m = new Map();
-    run.ext.updates = m;
+    run.ext[key] = m;
   }
   return m;
+}
+
+/** Every update the run was asked for, by update id (a known id answers with what it reached). */
+function updates(run: WorkflowRun): Map<string, UpdateState> {
+  return updateMap(run, 'updates');
 }
 
 /**
@@ -39,12 +45,7 @@ function updates(run: WorkflowRun): Map<string, UpdateState> {
  * through every update the run ever had (a long-lived workflow answers thousands). Completed ones leave lazily.
  */
 function openUpdates(run: WorkflowRun): Map<string, UpdateState> {
-  let m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
-  if (!m) {
-    m = new Map();
-    run.ext.openUpdates = m;
-  }
-  return m;
+  return updateMap(run, 'openUpdates');
 }
 
 function notify(u: UpdateState): void {
