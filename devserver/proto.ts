@@ -288,7 +288,7 @@ export function encodeHistoryEvent(e: IHistoryEvent): Uint8Array {
     const v = (e as Record<string, unknown>)[k];
     if (v == null || ENVELOPE_FIELDS.has(k)) continue;
     const f = ATTRIBUTE_FIELDS.get(k);
-    if (!f || attrsField || typeof v !== 'object') return new Uint8Array(HistoryEventType.encode(e).finish());
+    if (!f || attrsField || typeof v !== 'object') return encodeGeneric(e);
     attrsField = f;
     attrs = v;
   }
@@ -305,42 +305,27 @@ export function encodeHistoryEvent(e: IHistoryEvent): Uint8Array {
     !isUint(nanos) ||
     (e.eventTime != null && typeof e.eventTime !== 'object')
   ) {
-    return new Uint8Array(HistoryEventType.encode(e).finish());
+    return encodeGeneric(e);
   }
   const body = attrsField ? attrsField.type.encode(attrs as protobuf.Message).finish() : undefined;
-  const timeLen = e.eventTime ? (seconds ? 1 + varintSize(seconds as number) : 0) + (nanos ? 1 + varintSize(nanos) : 0) : -1;
+  const timeLen = e.eventTime ? uintFieldSize(seconds as number) + uintFieldSize(nanos) : -1;
   const size =
-    (id ? 1 + varintSize(id as number) : 0) +
+    uintFieldSize(id as number) +
     (timeLen >= 0 ? 2 + timeLen : 0) +
-    (type ? 1 + varintSize(type as number) : 0) +
-    (taskId ? 1 + varintSize(taskId as number) : 0) +
+    uintFieldSize(type as number) +
+    uintFieldSize(taskId as number) +
     (body ? attrsField!.tag.length + varintSize(body.length) + body.length : 0);
   const out = eventBytes(size);
-  let o = 0;
-  if (id) {
-    out[o++] = 0x08;
-    o = writeVarint(out, o, id as number);
-  }
+  // Field tags: eventId 1, eventTime 2 (Timestamp: seconds 1, nanos 2), eventType 3, taskId 5; all varints but the time.
+  let o = writeUintField(out, 0, 0x08, id as number);
   if (timeLen >= 0) {
     out[o++] = 0x12;
     out[o++] = timeLen;
-    if (seconds) {
-      out[o++] = 0x08;
-      o = writeVarint(out, o, seconds as number);
-    }
-    if (nanos) {
-      out[o++] = 0x10;
-      o = writeVarint(out, o, nanos);
-    }
+    o = writeUintField(out, o, 0x08, seconds as number);
+    o = writeUintField(out, o, 0x10, nanos);
   }
-  if (type) {
-    out[o++] = 0x18;
-    o = writeVarint(out, o, type as number);
-  }
-  if (taskId) {
-    out[o++] = 0x28;
-    o = writeVarint(out, o, taskId as number);
-  }
+  o = writeUintField(out, o, 0x18, type as number);
+  o = writeUintField(out, o, 0x28, taskId as number);
   if (body) {
     out.set(attrsField!.tag, o);
     o += attrsField!.tag.length;
@@ -368,6 +353,23 @@ function eventBytes(n: number): Buffer {
   const b = slab.subarray(slabUsed, slabUsed + n);
   slabUsed += n;
   return b;
+}
+
+/** protobufjs's own HistoryEvent encoder, for shapes the fast path does not take; a copy out of its pooled buffer. */
+function encodeGeneric(e: IHistoryEvent): Uint8Array {
+  return new Uint8Array(HistoryEventType.encode(e).finish());
+}
+
+/** Bytes of a one-byte-tag varint field; zero (proto3's default) is not written. */
+function uintFieldSize(n: number): number {
+  return n ? 1 + varintSize(n) : 0;
+}
+
+/** Writes a one-byte-tag varint field unless it is zero; returns the next offset. */
+function writeUintField(out: Buffer, offset: number, tag: number, n: number): number {
+  if (!n) return offset;
+  out[offset] = tag;
+  return writeVarint(out, offset + 1, n);
 }
 
 /** A non-negative safe integer (a plain number: Long values take the generic encoder). */
