@@ -222,6 +222,40 @@ function runPeer(
   return runPython<PeerResult>(PEER_SCRIPT, JSON.stringify(cfg));
 }
 
+/**
+ * Fits ours and predicts with it (best of `repeats` each) and lays out the figures every trainer case prints beside the
+ * peer's: times, the time ratio, accuracies, the data's floors and every repeat.
+ */
+function compareWithPeer<M extends { predictProba(x: FeatureMatrix): Float64Array }>(
+  caseName: 'gbdt' | 'logistic',
+  repeats: number,
+  fitOnce: () => M,
+  s: Split,
+  peer: PeerResult,
+  floors: object,
+) {
+  const fit = timeBest(repeats, fitOnce);
+  const model = fit.last;
+  const pred = timeBest(repeats, () => model.predictProba(s.xTest));
+  const oursAcc = accuracy(pred.last, s.yTest);
+  const ratio = fit.best / peer.fit_s;
+  const figures = {
+    case: caseName,
+    ours_s: round(fit.best),
+    peer_s: round(peer.fit_s),
+    ratio: round(ratio, 3),
+    ours_acc: round(oursAcc),
+    peer_acc: round(peer.acc),
+    ...floors,
+    repeats,
+    ours_all_s: fit.all.map((t) => round(t, 4)),
+    peer_all_s: peer.fit_all_s.map((t) => round(t, 4)),
+    ours_predict_s: round(pred.best),
+    peer_predict_s: round(peer.predict_s),
+  };
+  return { model, oursAcc, ratio, figures };
+}
+
 async function gbdtCase(s: Split, opts: TrainerBenchOptions, dir: string, dataset: object, floors: object): Promise<object> {
   const trainer = gradientBoosting({ earlyStopping: opts.earlyStopping });
   const p: GbdtParams = trainer.params;
@@ -240,24 +274,9 @@ async function gbdtCase(s: Split, opts: TrainerBenchOptions, dir: string, datase
     n_iter_no_change: p.nIterNoChange,
     tol: p.tol,
   }, opts.peerThreads);
-  const fit = timeBest(opts.repeats, () => trainer.fit(s.xTrain, s.yTrain, { seed: 0 }));
-  const model = fit.last;
-  const pred = timeBest(opts.repeats, () => model.predictProba(s.xTest));
-  const oursAcc = accuracy(pred.last, s.yTest);
-  const ratio = fit.best / peer.fit_s;
+  const { model, oursAcc, ratio, figures } = compareWithPeer('gbdt', opts.repeats, () => trainer.fit(s.xTrain, s.yTrain, { seed: 0 }), s, peer, floors);
   return {
-    case: 'gbdt',
-    ours_s: round(fit.best),
-    peer_s: round(peer.fit_s),
-    ratio: round(ratio, 3),
-    ours_acc: round(oursAcc),
-    peer_acc: round(peer.acc),
-    ...floors,
-    repeats: opts.repeats,
-    ours_all_s: fit.all.map((t) => round(t, 4)),
-    peer_all_s: peer.fit_all_s.map((t) => round(t, 4)),
-    ours_predict_s: round(pred.best),
-    peer_predict_s: round(peer.predict_s),
+    ...figures,
     ours_iter: model.info?.nIter,
     peer_iter: peer.n_iter,
     early_stopping: p.earlyStopping,
@@ -313,24 +332,9 @@ async function logisticCase(s0: Split, opts: TrainerBenchOptions, dir: string, d
   const path = join(dir, 'logistic.f64');
   writeMatrices(path, s);
   const peer = await runPeer('logistic', path, s, opts.repeats, { C }, opts.peerThreads);
-  const fit = timeBest(opts.repeats, () => trainer.fit(s.xTrain, s.yTrain));
-  const model = fit.last;
-  const pred = timeBest(opts.repeats, () => model.predictProba(s.xTest));
-  const oursAcc = accuracy(pred.last, s.yTest);
-  const ratio = fit.best / peer.fit_s;
+  const { model, oursAcc, ratio, figures } = compareWithPeer('logistic', opts.repeats, () => trainer.fit(s.xTrain, s.yTrain), s, peer, floors);
   return {
-    case: 'logistic',
-    ours_s: round(fit.best),
-    peer_s: round(peer.fit_s),
-    ratio: round(ratio, 3),
-    ours_acc: round(oursAcc),
-    peer_acc: round(peer.acc),
-    ...floors,
-    repeats: opts.repeats,
-    ours_all_s: fit.all.map((t) => round(t, 4)),
-    peer_all_s: peer.fit_all_s.map((t) => round(t, 4)),
-    ours_predict_s: round(pred.best),
-    peer_predict_s: round(peer.predict_s),
+    ...figures,
     // The same objective evaluated at both solutions: ours should be the smaller (or equal) one.
     ours_objective: round(logisticObjective(s.xTrain, s.yTrain, model.coef, model.intercept, C), 6),
     peer_objective: round(logisticObjective(s.xTrain, s.yTrain, peer.coef ?? [], peer.intercept ?? 0, C), 6),
