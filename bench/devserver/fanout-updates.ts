@@ -11,15 +11,18 @@
  *
  * Both report `server_cpu_share` = server CPU seconds (utime + stime from /proc/<pid>/stat) / (server + this process's
  * `process.cpuUsage()`, every SDK thread included) over the measured window. Target: at most 0.20, as the core cases.
+ * The server's CPU is also split into its main thread and V8's helper threads (concurrent compiler and GC), and
+ * `host_steal_share` is the share of the machine's CPU time the hypervisor gave to other guests during the window: a
+ * high value means CPU seconds were inflated by a contended host, and the run should be repeated.
  *
  * Options: `--case fanout|update_latency` (default both), `--children N` (500), `--updates N` (1000), `--warmup N`
  * (50), `--profile DIR` (a `node --cpu-prof` profile of the server process, written when it exits).
  */
 import { loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type * as workflows from './fanout-workflows';
-import { rpcDelta, selfCpuSeconds, totalRpcs, withServer, type ServerProcess } from './server-process';
+import { rpcDelta, selfCpuSeconds, stealShare, stealTicks, totalRpcs, withServer, type ServerProcess } from './server-process';
 
 const SERVER_CPU_SHARE_MAX = 0.2;
 
@@ -27,11 +30,16 @@ export interface FanoutUpdateOptions {
   cases: Array<'fanout' | 'update_latency'>;
   children: number;
   updates: number;
-  warmup: number;
+  /** Updates before the measured ones; by default as many as measured. */
+  warmup?: number;
+  /** Children of the warm-up fan-out; by default as many as measured. */
+  warmupChildren?: number;
+  /** Sequential GetSystemInfo calls per connection for the transport floor of the update case. */
+  floorRpcs: number;
   profile?: string;
 }
 
-export const DEFAULT_FANOUT_UPDATE_OPTIONS: FanoutUpdateOptions = { cases: ['fanout', 'update_latency'], children: 500, updates: 1000, warmup: 50 };
+export const DEFAULT_FANOUT_UPDATE_OPTIONS: FanoutUpdateOptions = { cases: ['fanout', 'update_latency'], children: 500, updates: 1000, floorRpcs: 1000 };
 
 const progress = (m: string) => process.stderr.write(`bench:devserver: ${m}\n`);
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
@@ -48,13 +56,17 @@ async function measured<T>(server: ServerProcess, body: () => Promise<T>) {
   const stats0 = await server.stats();
   const server0 = server.cpuSeconds();
   const split0 = server.cpuSplit();
+  const threads0 = server.threadCpu();
+  const steal0 = stealTicks();
   const self0 = selfCpuSeconds();
   const t0 = performance.now();
   const result = await body();
   const wall = (performance.now() - t0) / 1000;
   const serverCpu = server.cpuSeconds() - server0;
   const split1 = server.cpuSplit();
+  const threads1 = server.threadCpu();
   const selfCpu = selfCpuSeconds() - self0;
+  const steal = stealShare(steal0, stealTicks());
   const stats1 = await server.stats();
   const total = serverCpu + selfCpu;
   const share = total > 0 ? serverCpu / total : 0;
@@ -67,6 +79,8 @@ async function measured<T>(server: ServerProcess, body: () => Promise<T>) {
       server_cpu_s: round(serverCpu),
       server_user_cpu_s: round(split1.user - split0.user),
       server_system_cpu_s: round(split1.system - split0.system),
+      server_main_thread_cpu_s: round(threads1.main - threads0.main),
+      server_helper_threads_cpu_s: round(threads1.others - threads0.others),
       worker_client_cpu_s: round(selfCpu),
       server_rpcs: totalRpcs(stats1) - totalRpcs(stats0),
       server_rpcs_by_method: rpcDelta(stats0, stats1),
@@ -75,7 +89,21 @@ async function measured<T>(server: ServerProcess, body: () => Promise<T>) {
       targets_met: share <= SERVER_CPU_SHARE_MAX,
       load_avg_before: loadBefore,
       load_avg_after: load(),
+      host_steal_share: round(steal),
     },
+  };
+}
+
+/**
+ * The figures of a window on a fresh server, before the measured one (JIT compilation of the server's hot paths
+ * included): the same run's first pass, reported beside the warm one so that one-time costs stay visible.
+ */
+function coldFields(m: Awaited<ReturnType<typeof measured>>, ops: number, unit: 'child' | 'update'): Record<string, number> {
+  return {
+    [`cold_${unit === 'child' ? 'children' : 'updates'}`]: ops,
+    cold_server_cpu_share: m.fields.server_cpu_share,
+    [`cold_server_cpu_ms_per_${unit}`]: round((m.fields.server_cpu_s * 1000) / ops),
+    cold_server_helper_threads_cpu_s: m.fields.server_helper_threads_cpu_s,
   };
 }
 
@@ -85,8 +113,9 @@ async function fanout(server: ServerProcess, client: Client, taskQueue: string, 
     const expected = (children * (children + 1)) / 2;
     if (r !== expected) throw new Error(`${workflowId} returned ${r}, expected ${expected}`);
   };
-  progress('fanout warm-up: a parent with 50 children');
-  await run(`fanout-warmup-${process.pid}`, 50);
+  const warmupChildren = opts.warmupChildren ?? opts.children;
+  progress(`fanout warm-up: a parent with ${warmupChildren} children`);
+  const cold = warmupChildren > 0 ? await measured(server, () => run(`fanout-warmup-${process.pid}`, warmupChildren)) : undefined;
   progress(`fanout: a parent with ${opts.children} children`);
   const m = await measured(server, () => run(`fanout-${process.pid}`, opts.children));
   return {
@@ -96,17 +125,39 @@ async function fanout(server: ServerProcess, client: Client, taskQueue: string, 
     children_per_s: round(opts.children / m.wall, 1),
     ...m.fields,
     server_cpu_ms_per_child: round((m.fields.server_cpu_s * 1000) / opts.children),
+    ...(cold ? coldFields(cold, warmupChildren, 'child') : { cold_children: 0 }),
   };
 }
 
-async function updateLatency(server: ServerProcess, client: Client, taskQueue: string, opts: FanoutUpdateOptions): Promise<object> {
+/**
+ * The transport's floor in the same run: the server CPU of `count` sequential GetSystemInfo calls (a handler that does
+ * nothing) from the client (grpc-js) and from the worker's connection (the SDK core: tonic, gzip-compressed), in µs per
+ * call. Each update costs one client RPC and two worker RPCs, each waking the server on its own as these do.
+ */
+async function transportFloor(server: ServerProcess, client: Client, worker: Worker, count: number): Promise<{ client: number; worker: number }> {
+  const floor = async (call: () => Promise<unknown>) => {
+    for (let i = 0; i < 50; i++) await call();
+    const c0 = server.cpuSeconds();
+    for (let i = 0; i < count; i++) await call();
+    return ((server.cpuSeconds() - c0) * 1e6) / count;
+  };
+  const native = worker.options.connection;
+  if (!native) throw new Error('the benchmark worker has no native connection');
+  return {
+    client: await floor(() => client.workflowService.getSystemInfo({})),
+    worker: await floor(() => native.workflowService.getSystemInfo({})),
+  };
+}
+
+async function updateLatency(server: ServerProcess, client: Client, worker: Worker, taskQueue: string, opts: FanoutUpdateOptions): Promise<object> {
   const handle = await client.workflow.start<typeof workflows.updateTarget>('updateTarget', { taskQueue, workflowId: `update-target-${process.pid}` });
   const ping = async (n: number) => {
     const r = await handle.executeUpdate<number, [number]>('ping', { args: [n] });
     if (r !== n + 1) throw new Error(`update ${n} returned ${r}, expected ${n + 1}`);
   };
-  progress(`update warm-up: ${opts.warmup} updates`);
-  for (let i = 0; i < opts.warmup; i++) await ping(i);
+  const warmup = opts.warmup ?? opts.updates;
+  progress(`update warm-up: ${warmup} updates`);
+  const cold = warmup > 0 ? await measured(server, async () => { for (let i = 0; i < warmup; i++) await ping(i); }) : undefined;
   progress(`update latency: ${opts.updates} sequential updates`);
   const latencies: number[] = [];
   // Server CPU over the first and the last tenth of the updates: the history grows by five events per update, so a
@@ -120,7 +171,7 @@ async function updateLatency(server: ServerProcess, client: Client, taskQueue: s
     for (let i = 0; i < opts.updates; i++) {
       mark(i);
       const t = performance.now();
-      await ping(i);
+      await ping(warmup + i);
       latencies.push(performance.now() - t);
     }
     mark(opts.updates);
@@ -128,8 +179,13 @@ async function updateLatency(server: ServerProcess, client: Client, taskQueue: s
   const perUpdateMs = (a: number, b: number) => round(((cpuAt.get(b)! - cpuAt.get(a)!) * 1000) / (b - a), 2);
   await handle.signal('stop');
   const answered = await handle.result();
-  if (answered !== opts.warmup + opts.updates) throw new Error(`the workflow answered ${answered} updates, expected ${opts.warmup + opts.updates}`);
+  if (answered !== warmup + opts.updates) throw new Error(`the workflow answered ${answered} updates, expected ${warmup + opts.updates}`);
   latencies.sort((a, b) => a - b);
+  progress(`transport floor: ${opts.floorRpcs} sequential GetSystemInfo calls from the client, then from the worker's connection`);
+  const floor = await transportFloor(server, client, worker, opts.floorRpcs);
+  // The share the server would have if each update's three RPCs cost it only the transport, with the SDK side as measured.
+  const floorMsPerUpdate = (floor.client + 2 * floor.worker) / 1000;
+  const workerMsPerUpdate = (m.fields.worker_client_cpu_s * 1000) / opts.updates;
   return {
     case: 'update_latency',
     updates: opts.updates,
@@ -143,7 +199,11 @@ async function updateLatency(server: ServerProcess, client: Client, taskQueue: s
     server_cpu_ms_per_update_first_tenth: perUpdateMs(0, tenth),
     server_cpu_ms_per_update_last_tenth: perUpdateMs(opts.updates - tenth, opts.updates),
     history_events_at_end: (await handle.fetchHistory()).events?.length ?? 0,
-    warmup_updates: opts.warmup,
+    ...(cold ? coldFields(cold, warmup, 'update') : { cold_updates: 0 }),
+    floor_server_cpu_us_per_client_rpc: round(floor.client, 0),
+    floor_server_cpu_us_per_worker_rpc: round(floor.worker, 0),
+    floor_server_cpu_ms_per_update: round(floorMsPerUpdate),
+    floor_server_cpu_share: round(floorMsPerUpdate / (floorMsPerUpdate + workerMsPerUpdate)),
   };
 }
 
@@ -156,8 +216,8 @@ export async function runFanoutAndUpdateCases(emit: (o: object) => void, options
   const taskQueue = `bench-fanout-updates-${process.pid}`;
   await withServer(
     { profileDir: opts.profile, taskQueue, workflowsPath: require.resolve('./fanout-workflows'), maxCachedWorkflows: opts.children + 200 },
-    async (server, client) => {
-      for (const c of opts.cases) emit(c === 'fanout' ? await fanout(server, client, taskQueue, opts) : await updateLatency(server, client, taskQueue, opts));
+    async (server, client, worker) => {
+      for (const c of opts.cases) emit(c === 'fanout' ? await fanout(server, client, taskQueue, opts) : await updateLatency(server, client, worker, taskQueue, opts));
     },
   );
 }
@@ -183,6 +243,8 @@ function parseArgs(argv: string[]): FanoutUpdateOptions {
     } else if (a === '--children') o.children = n(1);
     else if (a === '--updates') o.updates = n(1);
     else if (a === '--warmup') o.warmup = n(0);
+    else if (a === '--warmup-children') o.warmupChildren = n(0);
+    else if (a === '--floor-rpcs') o.floorRpcs = n(1);
     else if (a === '--profile') o.profile = v();
     else throw new Error(`unknown option ${a}`);
   }

@@ -18,7 +18,7 @@
 import { loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-import { rpcDelta, selfCpuSeconds, totalRpcs, withServer, type ServerProcess } from './server-process';
+import { rpcDelta, selfCpuSeconds, stealShare, stealTicks, totalRpcs, withServer, type ServerProcess } from './server-process';
 
 const TARGETS = { serverCpuShareMax: 0.2, idleRssMbMax: 200, idleRpcPerSecondMax: 5 };
 
@@ -93,12 +93,16 @@ async function throughput(opts: Options): Promise<object> {
     const loadBefore = load();
     const stats0 = await server.stats();
     const split0 = server.cpuSplit();
+    const threads0 = server.threadCpu();
+    const steal0 = stealTicks();
     const server0 = split0.user + split0.system;
     const self0 = selfCpuSeconds();
     const t0 = performance.now();
     await runWorkflows(client, taskQueue, 'wf', opts.workflows, opts.concurrency);
     const wall = (performance.now() - t0) / 1000;
     const split1 = server.cpuSplit();
+    const threads1 = server.threadCpu();
+    const steal = stealShare(steal0, stealTicks());
     const serverCpu = split1.user + split1.system - server0;
     const selfCpu = selfCpuSeconds() - self0;
     const stats1 = await server.stats();
@@ -114,6 +118,8 @@ async function throughput(opts: Options): Promise<object> {
       server_cpu_s: round(serverCpu),
       server_user_cpu_s: round(split1.user - split0.user),
       server_system_cpu_s: round(split1.system - split0.system),
+      server_main_thread_cpu_s: round(threads1.main - threads0.main),
+      server_helper_threads_cpu_s: round(threads1.others - threads0.others),
       worker_client_cpu_s: round(selfCpu),
       total_cpu_s: round(total),
       server_cpu_ms_per_workflow: round((serverCpu * 1000) / opts.workflows),
@@ -127,6 +133,7 @@ async function throughput(opts: Options): Promise<object> {
       targets_met: share <= TARGETS.serverCpuShareMax,
       load_avg_before: loadBefore,
       load_avg_after: load(),
+      host_steal_share: round(steal),
     };
   });
 }

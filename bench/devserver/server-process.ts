@@ -4,7 +4,7 @@
  * statistics file that devserver/cli.ts writes on SIGUSR2 (RETRAIN_DEVSERVER_STATS_FILE).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +16,48 @@ import * as activities from './activities';
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** User and system CPU seconds a process has used so far, from /proc/<pid>/stat (utime, stime). */
-export function procCpuSplit(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+export function procCpuSplit(pid: number, statPath = `/proc/${pid}/stat`): { user: number; system: number } {
+  const stat = readFileSync(statPath, 'utf8');
   // The command name (field 2) may contain spaces; the fields after its closing parenthesis start at field 3.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(fields[14 - 3]) / CLK_TCK, system: Number(fields[15 - 3]) / CLK_TCK };
+}
+
+/**
+ * CPU seconds of a process's main thread and of all its other threads (for node: V8's concurrent compiler and GC
+ * helpers, libuv's pool), from /proc/<pid>/task/<tid>/stat. Threads that have already exited are not counted.
+ */
+export function procThreadCpu(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let cpu: number;
+    try {
+      const { user, system } = procCpuSplit(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      cpu = user + system;
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    if (Number(tid) === pid) main = cpu;
+    else others += cpu;
+  }
+  return { main, others };
+}
+
+/**
+ * The machine's CPU time stolen by the hypervisor, as a share of all CPU time, between two readings of /proc/stat's
+ * `cpu` line (`stealTicks()`). A share well above zero means other guests competed for the host, and CPU seconds
+ * measured in that window are inflated and noisy.
+ */
+export function stealTicks(): { steal: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+  return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+}
+
+export function stealShare(a: { steal: number; total: number }, b: { steal: number; total: number }): number {
+  const total = b.total - a.total;
+  return total > 0 ? (b.steal - a.steal) / total : 0;
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -67,6 +104,8 @@ export interface ServerProcess {
   readonly address: string;
   cpuSeconds(): number;
   cpuSplit(): { user: number; system: number };
+  /** CPU seconds of the main (JavaScript) thread and of V8's helper threads (concurrent compiler, GC). */
+  threadCpu(): { main: number; others: number };
   rssMb(): number;
   /** Asks the server for its statistics (SIGUSR2) and waits for the file it writes. */
   stats(): Promise<ServerStats>;
@@ -123,6 +162,7 @@ export async function startServerProcess(opts: { profileDir?: string } = {}): Pr
     address: `127.0.0.1:${port}`,
     cpuSeconds: () => procCpuSeconds(pid),
     cpuSplit: () => procCpuSplit(pid),
+    threadCpu: () => procThreadCpu(pid),
     rssMb: () => procRssMb(pid),
     async stats() {
       seq++;
