@@ -7,7 +7,10 @@
  * - `{"case":"fanout", ...}`: one parent workflow starts `children` (500) child workflows at once, each running one
  *   activity, and awaits them all. Wall time from the parent's start to its result, children per second.
  * - `{"case":"update_latency", ...}`: `updates` (1,000) sequential `handle.executeUpdate` calls on one running workflow
- *   whose handler returns at once, after `warmup` (50); median and 99th percentile round trip in ms.
+ *   whose handler returns at once; median and 99th percentile round trip in ms. Then the transport's floor in the same
+ *   run: the server CPU of a GetSystemInfo call (a handler that does nothing) from the client and from the worker's
+ *   connection, one at a time, and `floor_server_cpu_share`, the share the server would have if each update's three
+ *   RPCs cost it only that floor.
  *
  * Both report `server_cpu_share` = server CPU seconds (utime + stime from /proc/<pid>/stat) / (server + this process's
  * `process.cpuUsage()`, every SDK thread included) over the measured window. Target: at most 0.20, as the core cases.
@@ -15,8 +18,15 @@
  * `host_steal_share` is the share of the machine's CPU time the hypervisor gave to other guests during the window: a
  * high value means CPU seconds were inflated by a contended host, and the run should be repeated.
  *
- * Options: `--case fanout|update_latency` (default both), `--children N` (500), `--updates N` (1000), `--warmup N`
- * (50), `--profile DIR` (a `node --cpu-prof` profile of the server process, written when it exits).
+ * Warm-up: each case first runs once at the measured size on the fresh server, and its figures are reported as
+ * `cold_*`. The measured window is the second run. On a fresh server, V8 compiles the server's hot paths with TurboFan
+ * during the first run (218 compilations, 1.8 s of helper-thread time in the fan-out), so a window that starts cold
+ * measures the compiler as much as the server. The core throughput case likewise measures after a warm-up.
+ *
+ * Options: `--case fanout|update_latency` (default both), `--children N` (500), `--updates N` (1000),
+ * `--warmup-children N` and `--warmup N` (the warm-up fan-out's children and the warm-up updates; as many as measured by
+ * default, 0 for none), `--floor-rpcs N` (1000 per connection), `--profile DIR` (a `node --cpu-prof` profile of the
+ * server process, written when it exits).
  */
 import { loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
