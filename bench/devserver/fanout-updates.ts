@@ -28,11 +28,10 @@
  * default, 0 for none), `--floor-rpcs N` (1000 per connection), `--profile DIR` (a `node --cpu-prof` profile of the
  * server process, written when it exits).
  */
-import { loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type * as workflows from './fanout-workflows';
-import { rpcDelta, selfCpuSeconds, stealShare, stealTicks, totalRpcs, withServer, type ServerProcess } from './server-process';
+import { measureWindow, round, serverCpuPerCall, withServer, type ServerProcess } from './server-process';
 
 const SERVER_CPU_SHARE_MAX = 0.2;
 
@@ -52,63 +51,18 @@ export interface FanoutUpdateOptions {
 export const DEFAULT_FANOUT_UPDATE_OPTIONS: FanoutUpdateOptions = { cases: ['fanout', 'update_latency'], children: 500, updates: 1000, floorRpcs: 1000 };
 
 const progress = (m: string) => process.stderr.write(`bench:devserver: ${m}\n`);
-const round = (x: number, digits = 3) => Number(x.toFixed(digits));
-const load = () => loadavg().map((x) => round(x, 2));
+const measured = <T>(server: ServerProcess, body: () => Promise<T>) => measureWindow(server, SERVER_CPU_SHARE_MAX, body);
 
 /** The q-quantile of sorted values (nearest rank). */
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-/** CPU of the server and of this process over a measured window. */
-async function measured<T>(server: ServerProcess, body: () => Promise<T>) {
-  const loadBefore = load();
-  const stats0 = await server.stats();
-  const server0 = server.cpuSeconds();
-  const split0 = server.cpuSplit();
-  const threads0 = server.threadCpu();
-  const steal0 = stealTicks();
-  const self0 = selfCpuSeconds();
-  const t0 = performance.now();
-  const result = await body();
-  const wall = (performance.now() - t0) / 1000;
-  const serverCpu = server.cpuSeconds() - server0;
-  const split1 = server.cpuSplit();
-  const threads1 = server.threadCpu();
-  const selfCpu = selfCpuSeconds() - self0;
-  const steal = stealShare(steal0, stealTicks());
-  const stats1 = await server.stats();
-  const total = serverCpu + selfCpu;
-  const share = total > 0 ? serverCpu / total : 0;
-  return {
-    result,
-    wall,
-    share,
-    fields: {
-      server_cpu_share: round(share),
-      server_cpu_s: round(serverCpu),
-      server_user_cpu_s: round(split1.user - split0.user),
-      server_system_cpu_s: round(split1.system - split0.system),
-      server_main_thread_cpu_s: round(threads1.main - threads0.main),
-      server_helper_threads_cpu_s: round(threads1.others - threads0.others),
-      worker_client_cpu_s: round(selfCpu),
-      server_rpcs: totalRpcs(stats1) - totalRpcs(stats0),
-      server_rpcs_by_method: rpcDelta(stats0, stats1),
-      server_rss_mb: round(server.rssMb(), 1),
-      target_server_cpu_share_max: SERVER_CPU_SHARE_MAX,
-      targets_met: share <= SERVER_CPU_SHARE_MAX,
-      load_avg_before: loadBefore,
-      load_avg_after: load(),
-      host_steal_share: round(steal),
-    },
-  };
-}
-
 /**
  * The figures of a window on a fresh server, before the measured one (JIT compilation of the server's hot paths
  * included): the same run's first pass, reported beside the warm one so that one-time costs stay visible.
  */
-function coldFields(m: Awaited<ReturnType<typeof measured>>, ops: number, unit: 'child' | 'update'): Record<string, number> {
+function coldFields(m: Awaited<ReturnType<typeof measureWindow>>, ops: number, unit: 'child' | 'update'): Record<string, number> {
   return {
     [`cold_${unit === 'child' ? 'children' : 'updates'}`]: ops,
     cold_server_cpu_share: m.fields.server_cpu_share,
@@ -145,12 +99,7 @@ async function fanout(server: ServerProcess, client: Client, taskQueue: string, 
  * call. Each update costs one client RPC and two worker RPCs, each waking the server on its own as these do.
  */
 async function transportFloor(server: ServerProcess, client: Client, worker: Worker, count: number): Promise<{ client: number; worker: number }> {
-  const floor = async (call: () => Promise<unknown>) => {
-    for (let i = 0; i < 50; i++) await call();
-    const c0 = server.cpuSeconds();
-    for (let i = 0; i < count; i++) await call();
-    return ((server.cpuSeconds() - c0) * 1e6) / count;
-  };
+  const floor = async (call: () => Promise<unknown>) => (await serverCpuPerCall(server, call, { count, warmup: 50, concurrency: 1 })).us;
   const native = worker.options.connection;
   if (!native) throw new Error('the benchmark worker has no native connection');
   return {

@@ -6,7 +6,7 @@
  * BENCH_DEVSERVER_BIN selects another executable to compare.
  */
 import { Connection } from '@temporalio/client';
-import { startServerProcess } from './server-process';
+import { serverCpuPerCall, startServerProcess } from './server-process';
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 5000);
@@ -21,18 +21,8 @@ async function main(): Promise<void> {
   });
   try {
     const svc = connection.workflowService;
-    for (let i = 0; i < 500; i++) await svc.getSystemInfo({});
-    const c0 = server.cpuSeconds();
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next++ < n) await svc.getSystemInfo({});
-      }),
-    );
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = server.cpuSeconds() - c0;
-    process.stdout.write(`${JSON.stringify({ case: 'rpc_floor', gzip, concurrency, rpcs: n, server_cpu_us_per_rpc: Math.round((cpu * 1e6) / n), rpc_per_s: Math.round(n / wall) })}\n`);
+    const { us, wallS } = await serverCpuPerCall(server, () => svc.getSystemInfo({}), { count: n, warmup: 500, concurrency });
+    process.stdout.write(`${JSON.stringify({ case: 'rpc_floor', gzip, concurrency, rpcs: n, server_cpu_us_per_rpc: Math.round(us), rpc_per_s: Math.round(n / wallS) })}\n`);
   } finally {
     await connection.close();
     await server.stop();

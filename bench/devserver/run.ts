@@ -15,10 +15,9 @@
  * (workflows in flight, 200), `--open N` (1000), `--idle-seconds S` (10), `--profile DIR` (writes a `node
  * --cpu-prof` profile of the server process to DIR). Example: `npm run bench:devserver -- --case throughput`.
  */
-import { loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-import { rpcDelta, selfCpuSeconds, stealShare, stealTicks, totalRpcs, withServer, type ServerProcess } from './server-process';
+import { loadAverages as load, measureWindow, round, rpcDelta, totalRpcs, withServer, type ServerProcess } from './server-process';
 
 const TARGETS = { serverCpuShareMax: 0.2, idleRssMbMax: 200, idleRpcPerSecondMax: 5 };
 
@@ -55,8 +54,6 @@ type Options = ReturnType<typeof parseArgs>;
 
 const progress = (m: string) => process.stderr.write(`bench:devserver: ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number, digits = 3) => Number(x.toFixed(digits));
-const load = () => loadavg().map((x) => round(x, 2));
 
 function serverFor<T>(opts: Options, taskQueue: string, body: (s: ServerProcess, client: Client, worker: Worker) => Promise<T>): Promise<T> {
   return withServer(
@@ -90,50 +87,17 @@ async function throughput(opts: Options): Promise<object> {
       await runWorkflows(client, taskQueue, 'warmup', opts.warmup, opts.concurrency);
     }
     progress(`measuring: ${opts.workflows} workflows, ${opts.concurrency} in flight`);
-    const loadBefore = load();
-    const stats0 = await server.stats();
-    const split0 = server.cpuSplit();
-    const threads0 = server.threadCpu();
-    const steal0 = stealTicks();
-    const server0 = split0.user + split0.system;
-    const self0 = selfCpuSeconds();
-    const t0 = performance.now();
-    await runWorkflows(client, taskQueue, 'wf', opts.workflows, opts.concurrency);
-    const wall = (performance.now() - t0) / 1000;
-    const split1 = server.cpuSplit();
-    const threads1 = server.threadCpu();
-    const steal = stealShare(steal0, stealTicks());
-    const serverCpu = split1.user + split1.system - server0;
-    const selfCpu = selfCpuSeconds() - self0;
-    const stats1 = await server.stats();
-    const total = serverCpu + selfCpu;
-    const share = total > 0 ? serverCpu / total : 0;
-    const rpcs = totalRpcs(stats1) - totalRpcs(stats0);
+    const m = await measureWindow(server, TARGETS.serverCpuShareMax, () => runWorkflows(client, taskQueue, 'wf', opts.workflows, opts.concurrency));
     return {
       case: 'throughput',
       workflows: opts.workflows,
-      workflows_per_s: round(opts.workflows / wall, 1),
-      server_cpu_share: round(share),
-      wall_s: round(wall),
-      server_cpu_s: round(serverCpu),
-      server_user_cpu_s: round(split1.user - split0.user),
-      server_system_cpu_s: round(split1.system - split0.system),
-      server_main_thread_cpu_s: round(threads1.main - threads0.main),
-      server_helper_threads_cpu_s: round(threads1.others - threads0.others),
-      worker_client_cpu_s: round(selfCpu),
-      total_cpu_s: round(total),
-      server_cpu_ms_per_workflow: round((serverCpu * 1000) / opts.workflows),
-      server_rpcs: rpcs,
-      server_rpcs_per_workflow: round(rpcs / opts.workflows, 2),
-      server_rpcs_by_method: rpcDelta(stats0, stats1),
-      server_rss_mb: round(server.rssMb(), 1),
+      workflows_per_s: round(opts.workflows / m.wall, 1),
+      wall_s: round(m.wall),
+      ...m.fields,
+      server_cpu_ms_per_workflow: round((m.serverCpu * 1000) / opts.workflows),
+      server_rpcs_per_workflow: round(m.rpcs / opts.workflows, 2),
       warmup_workflows: opts.warmup,
       concurrency: opts.concurrency,
-      target_server_cpu_share_max: TARGETS.serverCpuShareMax,
-      targets_met: share <= TARGETS.serverCpuShareMax,
-      load_avg_before: loadBefore,
-      load_avg_after: load(),
-      host_steal_share: round(steal),
     };
   });
 }

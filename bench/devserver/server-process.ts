@@ -6,7 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -202,6 +202,80 @@ export function rpcDelta(before: ServerStats, after: ServerStats): Record<string
     if (d) out[k] = d;
   }
   return out;
+}
+
+export const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+export const loadAverages = () => loadavg().map((x) => round(x, 2));
+
+/**
+ * Runs `body` and measures the window around it: CPU seconds of the server (user, system, main thread, V8's helper
+ * threads) and of this process (the SDK worker and client, every thread), the server's RPCs, and the host's steal.
+ * `fields` are the JSON fields every CPU-share case prints; `share` = server / (server + this process).
+ */
+export async function measureWindow<T>(server: ServerProcess, shareMax: number, body: () => Promise<T>) {
+  const loadBefore = loadAverages();
+  const stats0 = await server.stats();
+  const split0 = server.cpuSplit();
+  const threads0 = server.threadCpu();
+  const steal0 = stealTicks();
+  const self0 = selfCpuSeconds();
+  const t0 = performance.now();
+  const result = await body();
+  const wall = (performance.now() - t0) / 1000;
+  const split1 = server.cpuSplit();
+  const threads1 = server.threadCpu();
+  const selfCpu = selfCpuSeconds() - self0;
+  const steal = stealShare(steal0, stealTicks());
+  const stats1 = await server.stats();
+  const serverCpu = split1.user + split1.system - (split0.user + split0.system);
+  const total = serverCpu + selfCpu;
+  const share = total > 0 ? serverCpu / total : 0;
+  const rpcs = totalRpcs(stats1) - totalRpcs(stats0);
+  return {
+    result,
+    wall,
+    serverCpu,
+    rpcs,
+    fields: {
+      server_cpu_share: round(share),
+      server_cpu_s: round(serverCpu),
+      server_user_cpu_s: round(split1.user - split0.user),
+      server_system_cpu_s: round(split1.system - split0.system),
+      server_main_thread_cpu_s: round(threads1.main - threads0.main),
+      server_helper_threads_cpu_s: round(threads1.others - threads0.others),
+      worker_client_cpu_s: round(selfCpu),
+      total_cpu_s: round(total),
+      server_rpcs: rpcs,
+      server_rpcs_by_method: rpcDelta(stats0, stats1),
+      server_rss_mb: round(server.rssMb(), 1),
+      target_server_cpu_share_max: shareMax,
+      targets_met: share <= shareMax,
+      load_avg_before: loadBefore,
+      load_avg_after: loadAverages(),
+      host_steal_share: round(steal),
+    },
+  };
+}
+
+/**
+ * The server CPU, in µs, of each of `count` calls made `concurrency` at a time (after `warmup` calls), and the wall
+ * time they took: with one at a time each call wakes the server on its own; many in flight share wake-ups.
+ */
+export async function serverCpuPerCall(
+  server: ServerProcess,
+  call: () => Promise<unknown>,
+  opts: { count: number; warmup: number; concurrency: number },
+): Promise<{ us: number; wallS: number }> {
+  for (let i = 0; i < opts.warmup; i++) await call();
+  const c0 = server.cpuSeconds();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (next++ < opts.count) await call();
+    }),
+  );
+  return { us: ((server.cpuSeconds() - c0) * 1e6) / opts.count, wallS: (performance.now() - t0) / 1000 };
 }
 
 /**
