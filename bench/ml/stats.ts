@@ -36,6 +36,18 @@ function bestOf<T>(repeats: number, fn: () => T): { seconds: number; cpuSeconds:
   return { seconds: best, cpuSeconds: bestCpu, value: value as T };
 }
 
+/** Wall and CPU seconds of ours (best of the repeats) and of the Python peer, and their ratios (ours / peer). */
+function timingFields(ours: { seconds: number; cpuSeconds: number }, peer: { seconds: number; cpu_seconds: number }) {
+  return {
+    ours_s: round(ours.seconds, 4),
+    peer_s: round(peer.seconds, 4),
+    ratio: round(ours.seconds / peer.seconds, 4),
+    ours_cpu_s: round(ours.cpuSeconds, 4),
+    peer_cpu_s: round(peer.cpu_seconds, 4),
+    cpu_ratio: round(ours.cpuSeconds / peer.cpu_seconds, 4),
+  };
+}
+
 function writeArray(path: string, a: Float64Array | Uint8Array): void {
   writeFileSync(path, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
 }
@@ -114,12 +126,7 @@ async function bootstrapCase(dir: string, emit: (o: object) => void): Promise<vo
   );
   emit({
     case: 'bootstrap',
-    ours_s: round(ours.seconds, 4),
-    peer_s: round(peer.seconds, 4),
-    ratio: round(ours.seconds / peer.seconds, 4),
-    ours_cpu_s: round(ours.cpuSeconds, 4),
-    peer_cpu_s: round(peer.cpu_seconds, 4),
-    cpu_ratio: round(ours.cpuSeconds / peer.cpu_seconds, 4),
+    ...timingFields(ours, peer),
     n: BOOT_N,
     resamples: BOOT_RESAMPLES,
     metric: 'accuracy difference (B − A)',
@@ -180,12 +187,7 @@ async function ksCase(dir: string, emit: (o: object) => void): Promise<void> {
   const peer = await runPython<KsPeer>(KS_PEER, JSON.stringify({ a: join(dir, 'a.bin'), b: join(dir, 'b.bin'), repeats: REPEATS }));
   emit({
     case: 'ks',
-    ours_s: round(ours.seconds, 4),
-    peer_s: round(peer.seconds, 4),
-    ratio: round(ours.seconds / peer.seconds, 4),
-    ours_cpu_s: round(ours.cpuSeconds, 4),
-    peer_cpu_s: round(peer.cpu_seconds, 4),
-    cpu_ratio: round(ours.cpuSeconds / peer.cpu_seconds, 4),
+    ...timingFields(ours, peer),
     n: KS_N,
     ours_statistic: ours.value.statistic,
     peer_statistic: peer.statistic,
