@@ -6,11 +6,11 @@
  *   npm run bench:ml -- [--data PATH --label COLUMN --positive VALUE] [--exclude a,b] [--repeats 3]
  *                       [--early-stopping auto|on|off] [--peer-threads N] [--skip-stats] [--skip-trainers]
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ensurePeer } from './python';
+import { runStatCases } from './stats';
 import { runTrainerCases } from './trainers';
 
 const ELEC2 = resolve(__dirname, '../../../shared/data/elec2.csv');
@@ -78,18 +78,7 @@ async function main(): Promise<void> {
     });
   }
   if (o['skip-stats'] || o.data !== undefined) return;
-  // The statistics cases live in their own module, written separately; run them when present.
-  if (!existsSync(join(__dirname, 'stats.ts'))) {
-    process.stderr.write('bench: bench/ml/stats.ts not found; skipping the statistics cases\n');
-    return;
-  }
-  const statsModule = './stats'; // a variable, so type-checking does not depend on the file existing
-  const stats = (await import(statsModule)) as { runStatCases?: (emit: (o: object) => void) => Promise<void> };
-  if (typeof stats.runStatCases !== 'function') {
-    process.stderr.write('bench: bench/ml/stats.ts does not export runStatCases; skipping the statistics cases\n');
-    return;
-  }
-  await stats.runStatCases(emit);
+  await runStatCases(emit);
 }
 
 main().catch((e: unknown) => {
