@@ -81,6 +81,24 @@ class ReusedInflater {
 const gunzip = new ReusedInflater(() => zlib.createGunzip());
 const inflate = new ReusedInflater(() => zlib.createInflate());
 
+/**
+ * Inflates one gzip- or deflate-compressed message synchronously, at most `max` bytes out. Throws a gRPC status
+ * (RESOURCE_EXHAUSTED past the limit, INTERNAL on corrupt data), as grpc-js answers.
+ */
+export function inflateMessage(contents: Buffer, encoding: 'gzip' | 'deflate', max: number): Buffer {
+  try {
+    const reused = (encoding === 'gzip' ? gunzip : inflate).run(contents, max);
+    if (reused) return reused;
+    const options: zlib.ZlibOptions = { maxOutputLength: max };
+    return encoding === 'gzip' ? zlib.gunzipSync(contents, options) : zlib.inflateSync(contents, options);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw { code: Status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${max}` };
+    }
+    throw { code: Status.INTERNAL, details: 'Failed to decompress message' };
+  }
+}
+
 /** Patches grpc-js's server-side request decompression once per process; returns whether the patch applied. */
 export function installFastRequestDecompression(): boolean {
   if (installed) return true;

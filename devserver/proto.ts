@@ -56,9 +56,7 @@ export function serviceMethods(fullName: string): MethodInfo[] {
  * (`encodedEvent`) instead of encoding the whole history again on every workflow task.
  */
 export function methodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, unknown> {
-  const historyField = m.responseType.fields.history;
-  // Field types resolve lazily (on first encode), so resolve this one now.
-  const splice = historyField?.resolve().resolvedType?.fullName === '.temporal.api.history.v1.History' ? historyField.id : 0;
+  const splice = historyFieldId(m);
   return {
     path: m.path,
     requestStream: false,
@@ -69,24 +67,64 @@ export function methodDefinition(m: MethodInfo): grpc.MethodDefinition<unknown, 
       Buffer.isBuffer(value)
         ? value
         : splice
-          ? encodeWithHistory(m.responseType, splice, value as { history?: { events?: IHistoryEvent[] | null } | null })
+          ? encodeWithHistory(m.responseType, splice, value as { history?: { events?: IHistoryEvent[] | null } | null }, 0)
           : Buffer.from(m.responseType.encode(value as protobuf.Message).finish()),
     responseDeserialize: (buf: Buffer) => m.responseType.decode(buf),
   } as grpc.MethodDefinition<unknown, unknown>;
 }
 
-/** Encodes a message whose History field (number `fieldId`) is written from the events' cached encodings. */
-function encodeWithHistory(type: protobuf.Type, fieldId: number, value: { history?: { events?: IHistoryEvent[] | null } | null }): Buffer {
+/**
+ * A response encoder for the server's own call layer (unary-calls.ts): the message as one gRPC length-prefixed frame
+ * (flag byte 0, then the length as 4 bytes big-endian), written in one buffer.
+ */
+export function framedResponseEncoder(m: MethodInfo): (value: unknown) => Buffer {
+  const splice = historyFieldId(m);
+  const type = m.responseType;
+  return (value) => {
+    if (splice) return frameHeader(encodeWithHistory(type, splice, value as { history?: { events?: IHistoryEvent[] | null } | null }, 5));
+    const body = type.encode(value as protobuf.Message).finish();
+    const out = Buffer.allocUnsafe(body.length + 5);
+    out.set(body, 5);
+    return frameHeader(out);
+  };
+}
+
+/** Writes the gRPC frame header into the first 5 bytes of `out` (an uncompressed message of the rest). */
+function frameHeader(out: Buffer): Buffer {
+  out[0] = 0;
+  out.writeUInt32BE(out.length - 5, 1);
+  return out;
+}
+
+/** The field number of a response's `History history` field, if it has one (0 otherwise). */
+function historyFieldId(m: MethodInfo): number {
+  const historyField = m.responseType.fields.history;
+  // Field types resolve lazily (on first encode), so resolve this one now.
+  return historyField?.resolve().resolvedType?.fullName === '.temporal.api.history.v1.History' ? historyField.id : 0;
+}
+
+/**
+ * Encodes a message whose History field (number `fieldId`) is written from the events' cached encodings, after
+ * `headroom` bytes left for the caller.
+ */
+function encodeWithHistory(type: protobuf.Type, fieldId: number, value: { history?: { events?: IHistoryEvent[] | null } | null }, headroom: number): Buffer {
   const events = value?.history?.events;
-  if (!Array.isArray(events)) return Buffer.from(type.encode(value as protobuf.Message).finish());
+  if (!Array.isArray(events)) return withHeadroom(type.encode(value as protobuf.Message).finish(), headroom);
   const rest = type.encode({ ...value, history: undefined } as unknown as protobuf.Message).finish();
   const body = historyBody(events);
   const tag = (fieldId << 3) | 2;
-  const out = Buffer.allocUnsafe(rest.length + varintSize(tag) + varintSize(body.length) + body.length);
-  out.set(rest, 0);
-  let o = writeVarint(out, rest.length, tag);
+  const out = Buffer.allocUnsafe(headroom + rest.length + varintSize(tag) + varintSize(body.length) + body.length);
+  out.set(rest, headroom);
+  let o = writeVarint(out, headroom + rest.length, tag);
   o = writeVarint(out, o, body.length);
   out.set(body, o);
+  return out;
+}
+
+function withHeadroom(bytes: Uint8Array, headroom: number): Buffer {
+  if (headroom === 0) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = Buffer.allocUnsafe(headroom + bytes.length);
+  out.set(bytes, headroom);
   return out;
 }
 

@@ -8,7 +8,8 @@ import { Engine, type CallContext, type EngineOptions } from './engine';
 import { ServerError, Status } from './errors';
 import { installExtensions } from './extensions';
 import { installFastRequestDecompression } from './grpc-decompress';
-import { isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
+import { framedResponseEncoder, isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
+import { serveUnaryCalls, type ServiceErrorLike, type UnaryCallContext, type UnaryRoute } from './unary-calls';
 
 export interface DevServerOptions {
   /** Interface to bind; 127.0.0.1 by default. */
@@ -26,6 +27,11 @@ export interface DevServerOptions {
   suggestContinueAsNewAfterBytes?: number;
   /** Logs every RPC name and errors to stderr. */
   verbose?: boolean;
+  /**
+   * Which layer serves unary calls: the server's own (unary-calls.ts, the default) or grpc-js's. Also set by the
+   * environment variable RETRAIN_DEVSERVER_CALLS=grpc-js.
+   */
+  unaryCalls?: 'devserver' | 'grpc-js';
 }
 
 export interface DevServer {
@@ -33,10 +39,14 @@ export interface DevServer {
   readonly address: string;
   readonly port: number;
   readonly engine: Engine;
+  /** The layer serving unary calls (grpc-js when asked for, or when the own layer could not be installed). */
+  readonly unaryCalls: 'devserver' | 'grpc-js';
   close(): Promise<void>;
 }
 
 type Handler = (req: unknown, ctx: CallContext) => unknown;
+
+const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
 const SERVICES = {
   workflow: 'temporal.api.workflowservice.v1.WorkflowService',
@@ -68,13 +78,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const extensionHandlers = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
 
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 128 * 1024 * 1024,
-    'grpc.max_send_message_length': 128 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     // Channelz bookkeeping costs about a tenth of the server's per-call CPU (bench:devserver); nothing reads it.
     'grpc.enable_channelz': 0,
   });
   const services: Array<keyof typeof SERVICES> = ['workflow', 'operator', 'health'];
   if (engineOptions.timeSkipping) services.push('test');
+  const routes = new Map<string, UnaryRoute>();
   for (const key of services) {
     const fullName = SERVICES[key];
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -92,6 +103,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
             ? (own.bind(engine) as Handler)
             : undefined;
       implementation[m.name] = unary(m.name, handler, engine, log);
+      const decode = definition[m.name].requestDeserialize;
+      routes.set(m.path, { decode, encodeFramed: framedResponseEncoder(m), invoke: (request, call) => invoke(m.name, handler, engine, log, request, call) });
     }
     server.addService(definition, implementation);
   }
@@ -102,9 +115,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       err ? reject(err) : resolve(p),
     ),
   );
+  let unaryCalls = options.unaryCalls ?? (process.env.RETRAIN_DEVSERVER_CALLS === 'grpc-js' ? 'grpc-js' : 'devserver');
+  if (unaryCalls === 'devserver' && !serveUnaryCalls(server, routes, MAX_MESSAGE_BYTES)) {
+    engine.log('unary calls stay with grpc-js: its internals are not the ones unary-calls.ts expects');
+    unaryCalls = 'grpc-js';
+  }
   return {
     address: `${host}:${port}`,
     port,
+    unaryCalls,
     engine,
     close: () =>
       new Promise<void>((resolve) => {
@@ -116,47 +135,55 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
 }
 
-/**
- * A call's context for its handler. A class, not an object literal of closures: tsx (esbuild with keepNames) wraps every
- * named closure in a defineProperty call, which cost about 2% of the server's CPU when made on every call.
- */
-class UnaryContext implements CallContext {
-  constructor(private readonly call: grpc.ServerUnaryCall<unknown, unknown>) {}
+function answerError(method: string, engine: Engine, call: UnaryCallContext, e: unknown): void {
+  if (e instanceof ServerError) {
+    call.answer(e.toServiceError());
+    return;
+  }
+  engine.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
+  call.answer({ code: Status.INTERNAL, details: `${method}: ${(e as Error)?.message ?? e}` });
+}
+
+/** A unary call as grpc-js serves it, for `invoke`. */
+class GrpcJsCall implements UnaryCallContext {
+  constructor(
+    private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    private readonly callback: grpc.sendUnaryData<unknown>,
+  ) {}
 
   // Only handlers that wait (long polls) listen for the caller's cancellation; most calls never add a listener.
   onCancel(cb: () => void): void {
     if (this.call.cancelled) cb();
     else this.call.once('cancelled', cb);
   }
-}
 
-function answerError(method: string, engine: Engine, callback: grpc.sendUnaryData<unknown>, e: unknown): void {
-  if (e instanceof ServerError) {
-    callback(e.toServiceError());
-    return;
+  answer(err: ServiceErrorLike | null, response?: unknown): void {
+    if (err) this.callback(err as grpc.ServiceError);
+    else this.callback(null, response);
   }
-  engine.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
-  callback({ code: Status.INTERNAL, details: `${method}: ${(e as Error)?.message ?? e}` });
 }
 
 function unary(method: string, handler: Handler | undefined, engine: Engine, log: (m: string) => void): grpc.handleUnaryCall<unknown, unknown> {
-  return (call, callback) => {
-    engine.rpcCounts.set(method, (engine.rpcCounts.get(method) ?? 0) + 1);
-    log(method);
-    if (!handler) {
-      callback({ code: Status.UNIMPLEMENTED, details: `${method} is not implemented by the Retrain devserver` });
-      return;
-    }
-    if (isUndecodable(call.request)) {
-      callback({ code: Status.INVALID_ARGUMENT, details: `malformed request: ${call.request.__undecodable}` });
-      return;
-    }
-    try {
-      const result = handler(call.request, new UnaryContext(call));
-      if (result instanceof Promise) result.then((r) => callback(null, r), (e) => answerError(method, engine, callback, e));
-      else callback(null, result);
-    } catch (e) {
-      answerError(method, engine, callback, e);
-    }
-  };
+  return (call, callback) => invoke(method, handler, engine, log, call.request, new GrpcJsCall(call, callback));
+}
+
+/** Runs one call's handler, whichever layer serves it, and answers: the response, or the handler's error as a status. */
+function invoke(method: string, handler: Handler | undefined, engine: Engine, log: (m: string) => void, request: unknown, call: UnaryCallContext): void {
+  engine.rpcCounts.set(method, (engine.rpcCounts.get(method) ?? 0) + 1);
+  log(method);
+  if (!handler) {
+    call.answer({ code: Status.UNIMPLEMENTED, details: `${method} is not implemented by the Retrain devserver` });
+    return;
+  }
+  if (isUndecodable(request)) {
+    call.answer({ code: Status.INVALID_ARGUMENT, details: `malformed request: ${request.__undecodable}` });
+    return;
+  }
+  try {
+    const result = handler(request, call);
+    if (result instanceof Promise) result.then((r) => call.answer(null, r), (e) => answerError(method, engine, call, e));
+    else call.answer(null, result);
+  } catch (e) {
+    answerError(method, engine, call, e);
+  }
 }

@@ -46,13 +46,15 @@ function pollBytes(taskQueue: string, namespace = 'default'): Buffer {
   );
 }
 
-describe('gRPC errors and long polls (in-process server)', () => {
+// Both call layers answer alike: the server's own (the default) and grpc-js's (RETRAIN_DEVSERVER_CALLS=grpc-js).
+for (const unaryCalls of ['devserver', 'grpc-js'] as const)
+describe(`gRPC errors and long polls (in-process server, ${unaryCalls} call layer)`, () => {
   let server: DevServer;
   let connection: Connection;
   let raw: grpc.Client;
 
   before(async () => {
-    server = await startDevServer({ port: 0 });
+    server = await startDevServer({ port: 0, unaryCalls });
     connection = await Connection.connect({ address: server.address });
     raw = new grpc.Client(server.address, grpc.credentials.createInsecure());
   });
@@ -166,7 +168,7 @@ describe('gRPC errors and long polls (in-process server)', () => {
   });
 
   test('with a small pollTimeoutMs an idle poll returns an empty response after that time', async () => {
-    const short = await startDevServer({ port: 0, pollTimeoutMs: 200 });
+    const short = await startDevServer({ port: 0, pollTimeoutMs: 200, unaryCalls });
     const client = new grpc.Client(short.address, grpc.credentials.createInsecure());
     try {
       const t0 = Date.now();
@@ -190,7 +192,7 @@ describe('gRPC errors and long polls (in-process server)', () => {
   });
 
   test("the server's close() returns promptly while polls are held, and the held polls end", async () => {
-    const doomed = await startDevServer({ port: 0 });
+    const doomed = await startDevServer({ port: 0, unaryCalls });
     const client = new grpc.Client(doomed.address, grpc.credentials.createInsecure());
     const polls = Array.from({ length: 5 }, (_, i) =>
       rawCall(client, 'PollWorkflowTaskQueue', pollBytes(`closing-${i % 2}`)).then(
