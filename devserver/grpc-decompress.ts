@@ -10,6 +10,8 @@ import * as zlib from 'node:zlib';
 import { Status } from './errors';
 
 const SYNC_LIMIT_BYTES = 256 * 1024;
+// Read once: through tsx's namespace-import interop, every `zlib.constants` read is a getter call.
+const Z_FINISH = zlib.constants.Z_FINISH;
 
 type Decompress = (this: { maxReceiveMessageSize: number }, message: Buffer, encoding: string) => Promise<Buffer> | Buffer;
 
@@ -61,7 +63,7 @@ class ReusedInflater {
     let inOff = 0;
     let availIn = input.length;
     for (;;) {
-      h.writeSync(zlib.constants.Z_FINISH, input, inOff, availIn, out, 0, out.length);
+      h.writeSync(Z_FINISH, input, inOff, availIn, out, 0, out.length);
       if (this.error !== undefined) throw new Error(this.error);
       const availOut = this.state[0];
       const availInAfter = this.state[1];

@@ -180,7 +180,7 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
         if (!check()) u.waiters.push(w);
       };
       u.waiters.push(w);
-      run.onClose(() => check());
+      // A run that closes notifies every update's waiters (runClosed above), so check() sees it.
       ctx.onCancel(() => {
         clearTimeout(timer);
         resolve();

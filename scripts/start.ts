@@ -2,7 +2,8 @@
  * `npm start`: the whole system on one machine, on the embedded defaults. Starts the embedded Temporal-compatible
  * server (devserver/) on 127.0.0.1:7233 (RETRAIN_TEMPORAL_PORT to change it), then stays up until Ctrl-C.
  * Workers and the retraining workflows join here as they land (see ../shared/docs/architecture.md); production
- * uses a real Temporal cluster instead (docker-compose.yml).
+ * uses a real Temporal cluster instead (docker-compose.yml). package.json runs it with node's
+ * `--initial-old-space-size=256`, as bin/temporal-devserver (whose header says why).
  */
 import { z } from 'zod';
 import { startDevServer } from '../devserver';

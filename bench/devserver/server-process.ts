@@ -118,6 +118,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Spawns the executable on a free port. `profileDir` turns on `node --cpu-prof` for the server process only (the
  * profile is written when the server exits on SIGTERM).
  */
+/** The node flags on a script's first line when it is `#!/usr/bin/env -S node <flags>` (none otherwise). */
+export function shebangNodeFlags(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node((?:\s+\S+)*)\s*$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
 export async function startServerProcess(opts: { profileDir?: string } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'devserver-bench-'));
@@ -127,9 +134,13 @@ export async function startServerProcess(opts: { profileDir?: string } = {}): Pr
   const args = ['--port', String(port)];
   // BENCH_DEVSERVER_BIN runs another copy of the executable (e.g. an older commit's) for before/after comparisons.
   const executable = process.env.BENCH_DEVSERVER_BIN || DEVSERVER_EXECUTABLE;
-  // Node 20 refuses --cpu-prof in NODE_OPTIONS, so a profiled server runs the same script under an explicit node.
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS, so a profiled server runs the same script under an explicit node, with
+  // the node flags of the script's `#!/usr/bin/env -S node ...` line.
   const child: ChildProcess = opts.profileDir
-    ? spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, executable, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    ? spawn(process.execPath, [...shebangNodeFlags(executable), '--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, executable, ...args], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
     : spawn(executable, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
