@@ -1,9 +1,10 @@
 /**
  * `tsx bench/devserver/rpc-floor.ts [N] [--gzip] [--concurrency C]`: the server's CPU cost of a trivial unary RPC
  * (GetSystemInfo from the TS client, C in flight (50 by default), gzip-compressed requests with --gzip as the SDK
- * worker sends them), i.e. the floor grpc-js and node's http2 put under every RPC. With `--concurrency 1` each call
- * wakes the server on its own, as in the update-latency case; many in flight share wake-ups. Prints one JSON line.
- * BENCH_DEVSERVER_BIN selects another executable to compare.
+ * worker sends them), i.e. the floor node's http2 and the server's call layer (devserver/unary-calls.ts) put under
+ * every RPC. With `--concurrency 1` each call wakes the server on its own, as in the update-latency case; many in
+ * flight share wake-ups. Prints one JSON line. BENCH_DEVSERVER_BIN selects another executable to compare, and
+ * RETRAIN_DEVSERVER_CALLS=grpc-js (passed on to the server) measures grpc-js's call layer instead.
  */
 import { Connection } from '@temporalio/client';
 import { serverCpuPerCall, startServerProcess } from './server-process';
