@@ -5,6 +5,9 @@
  * messages are inflated here with one synchronous zlib call instead (about a tenth of the cost); messages over
  * SYNC_LIMIT_BYTES compressed, and any grpc-js whose internals differ, keep grpc-js's own path. Errors map to the
  * same statuses grpc-js gives (INTERNAL, or RESOURCE_EXHAUSTED past the receive limit).
+ *
+ * The server's own call layer (unary-calls.ts) inflates with `inflateMessage`; the patch serves calls left to
+ * grpc-js (RETRAIN_DEVSERVER_CALLS=grpc-js).
  */
 import * as zlib from 'node:zlib';
 import { Status } from './errors';
