@@ -32,6 +32,8 @@ export interface DevServerOptions {
    * environment variable RETRAIN_DEVSERVER_CALLS=grpc-js.
    */
   unaryCalls?: 'devserver' | 'grpc-js';
+  /** The largest request and response message, in bytes (128 MiB by default). */
+  maxMessageBytes?: number;
 }
 
 export interface DevServer {
@@ -46,7 +48,7 @@ export interface DevServer {
 
 type Handler = (req: unknown, ctx: CallContext) => unknown;
 
-const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
 const SERVICES = {
   workflow: 'temporal.api.workflowservice.v1.WorkflowService',
@@ -77,9 +79,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const engine = new Engine(engineOptions);
   const extensionHandlers = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
 
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
     // Channelz bookkeeping costs about a tenth of the server's per-call CPU (bench:devserver); nothing reads it.
     'grpc.enable_channelz': 0,
   });
@@ -116,7 +119,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ),
   );
   let unaryCalls = options.unaryCalls ?? (process.env.RETRAIN_DEVSERVER_CALLS === 'grpc-js' ? 'grpc-js' : 'devserver');
-  if (unaryCalls === 'devserver' && !serveUnaryCalls(server, routes, MAX_MESSAGE_BYTES)) {
+  if (unaryCalls === 'devserver' && !serveUnaryCalls(server, routes, maxMessageBytes)) {
     engine.log('unary calls stay with grpc-js: its internals are not the ones unary-calls.ts expects');
     unaryCalls = 'grpc-js';
   }

@@ -16,7 +16,8 @@
  * - a stream closed or reset by the client before the answer cancels the handler (`CallContext.onCancel`);
  * - a compressed message (flag 1) is inflated per `grpc-encoding` (gzip or deflate; identity with the flag set is
  *   INTERNAL, others UNIMPLEMENTED); a message past the receive limit is RESOURCE_EXHAUSTED;
- * - a request without exactly one message is UNIMPLEMENTED with grpc-js's wording;
+ * - a request without exactly one message is UNIMPLEMENTED with grpc-js's wording; a response past the send limit
+ *   is RESOURCE_EXHAUSTED;
  * - errors carry `grpc-message` (URI-encoded) and their metadata (`grpc-status-details-bin`) in a trailers-only answer.
  *
  * `RETRAIN_DEVSERVER_CALLS=grpc-js` leaves every call to grpc-js, for comparison or diagnosis; the conformance tests
@@ -89,15 +90,11 @@ class UnaryCall implements UnaryCallContext {
     else if (!this.done) (this.cancelCallbacks ??= []).push(cb);
   }
 
-  /** Arms the deadline of a `grpc-timeout` header; false (after answering INTERNAL) when it does not parse. */
-  setDeadline(timeout: string): boolean {
+  /** Arms the deadline of a `grpc-timeout` header, or answers INTERNAL when it does not parse. */
+  setDeadline(timeout: string): void {
     const m = TIMEOUT.exec(timeout);
-    if (!m) {
-      this.answer({ code: Status.INTERNAL, details: `Invalid grpc-timeout value "${timeout}"` });
-      return false;
-    }
-    this.timer = setTimeout(expire, Math.floor(+m[1] * UNIT_MS[m[2]]), this);
-    return true;
+    if (m) this.timer = setTimeout(expire, Math.floor(+m[1] * UNIT_MS[m[2]]), this);
+    else this.answer({ code: Status.INTERNAL, details: `Invalid grpc-timeout value "${timeout}"` });
   }
 
   received(chunk: Buffer): void {
@@ -198,6 +195,10 @@ class UnaryCall implements UnaryCallContext {
         sendError(stream, { code: Status.INTERNAL, details: 'Error serializing response' });
         return;
       }
+      if (frame.length - 5 > this.maxMessageBytes) {
+        sendError(stream, { code: Status.RESOURCE_EXHAUSTED, details: `Sent message larger than max (${frame.length - 5} vs. ${this.maxMessageBytes})` });
+        return;
+      }
       stream.respond(OK_HEADERS, WAIT_FOR_TRAILERS);
       stream.on('wantTrailers', sendOkTrailers);
       stream.end(frame);
@@ -268,10 +269,11 @@ export function serveUnaryCalls(server: grpc.Server, routes: ReadonlyMap<string,
       stream[kCall] = call;
       stream.on('error', ignore);
       stream.on('close', onClose);
-      const timeout = headers['grpc-timeout'];
-      if (timeout !== undefined && !call.setDeadline(String(timeout))) return;
+      // Read to the end even after an early answer, so that the stream closes and is released.
       stream.on('data', onData);
       stream.on('end', onEnd);
+      const timeout = headers['grpc-timeout'];
+      if (timeout !== undefined) call.setDeadline(String(timeout));
     });
   }
   return true;

@@ -181,3 +181,51 @@ describe('the unary call layer (raw HTTP/2)', () => {
     assert.equal(notGrpc.httpStatus, 415);
   });
 });
+
+// The same limits on both layers: grpc-js answers with its own checks, the server's layer with the same statuses.
+for (const unaryCalls of ['devserver', 'grpc-js'] as const) {
+  describe(`message size limits (${unaryCalls} call layer)`, () => {
+    let server: DevServer;
+    let session: http2.ClientHttp2Session;
+
+    before(async () => {
+      server = await startDevServer({ port: 0, unaryCalls, maxMessageBytes: 1000 });
+      session = http2.connect(`http://${server.address}`);
+    });
+    after(async () => {
+      session?.close();
+      await server?.close();
+    });
+
+    const describeNs = (namespace: string) => v1.DescribeNamespaceRequest.encode({ namespace }).finish();
+
+    test('a request past the limit, plain or once inflated, is RESOURCE_EXHAUSTED and the server keeps serving', async () => {
+      const big = await rawRequest(session, `${WS}/DescribeNamespace`, frame(describeNs('n'.repeat(2000))));
+      assert.equal(big.status, grpc.status.RESOURCE_EXHAUSTED, big.message);
+      const inflated = await rawRequest(session, `${WS}/DescribeNamespace`, frame(zlib.gzipSync(describeNs('n'.repeat(2000))), true), { 'grpc-encoding': 'gzip' });
+      assert.equal(inflated.status, grpc.status.RESOURCE_EXHAUSTED, inflated.message);
+      const ok = await rawRequest(session, `${WS}/DescribeNamespace`, frame(describeNs('default')));
+      assert.equal(ok.status, grpc.status.OK, ok.message);
+    });
+
+    test('a response past the limit is RESOURCE_EXHAUSTED, not sent', async () => {
+      const input = { payloads: [{ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(700, 7) }] };
+      const start = frame(
+        v1.StartWorkflowExecutionRequest.encode({ namespace: 'default', workflowId: 'big-history', workflowType: { name: 'w' }, taskQueue: { name: 'q' }, requestId: 'r', input }).finish(),
+      );
+      assert.equal((await rawRequest(session, `${WS}/StartWorkflowExecution`, start)).status, grpc.status.OK);
+      // Each request fits the limit; together, in the history, they do not.
+      for (let i = 0; i < 3; i++) {
+        const signal = v1.SignalWorkflowExecutionRequest.encode({ namespace: 'default', workflowExecution: { workflowId: 'big-history' }, signalName: `s${i}`, input }).finish();
+        assert.equal((await rawRequest(session, `${WS}/SignalWorkflowExecution`, frame(signal))).status, grpc.status.OK);
+      }
+      const history = await rawRequest(
+        session,
+        `${WS}/GetWorkflowExecutionHistory`,
+        frame(v1.GetWorkflowExecutionHistoryRequest.encode({ namespace: 'default', execution: { workflowId: 'big-history' } }).finish()),
+      );
+      assert.equal(history.status, grpc.status.RESOURCE_EXHAUSTED, history.message);
+      assert.match(history.message, /larger than max/);
+    });
+  });
+}
