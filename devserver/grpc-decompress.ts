@@ -87,14 +87,14 @@ const gunzip = new ReusedInflater(() => zlib.createGunzip());
 const inflate = new ReusedInflater(() => zlib.createInflate());
 
 /**
- * Inflates one gzip- or deflate-compressed message synchronously, at most `max` bytes out. Throws a gRPC status
- * (RESOURCE_EXHAUSTED past the limit, INTERNAL on corrupt data), as grpc-js answers.
+ * Inflates one gzip- or deflate-compressed message synchronously, at most `max` bytes out (Infinity: no limit).
+ * Throws a gRPC status (RESOURCE_EXHAUSTED past the limit, INTERNAL on corrupt data), as grpc-js answers.
  */
 export function inflateMessage(contents: Buffer, encoding: 'gzip' | 'deflate', max: number): Buffer {
   try {
     const reused = (encoding === 'gzip' ? gunzip : inflate).run(contents, max);
     if (reused) return reused;
-    const options: zlib.ZlibOptions = { maxOutputLength: max };
+    const options: zlib.ZlibOptions = Number.isFinite(max) ? { maxOutputLength: max } : {};
     return encoding === 'gzip' ? zlib.gunzipSync(contents, options) : zlib.inflateSync(contents, options);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
@@ -120,18 +120,11 @@ export function installFastRequestDecompression(): boolean {
     if ((encoding !== 'gzip' && encoding !== 'deflate') || message.length - 5 > SYNC_LIMIT_BYTES) {
       return original.call(this, message, encoding);
     }
-    const contents = message.subarray(5);
     const max = this.maxReceiveMessageSize;
-    const options: zlib.ZlibOptions = max > 0 ? { maxOutputLength: max } : {};
     try {
-      const reused = (encoding === 'gzip' ? gunzip : inflate).run(contents, max > 0 ? max : Infinity);
-      if (reused) return Promise.resolve(reused);
-      return Promise.resolve(encoding === 'gzip' ? zlib.gunzipSync(contents, options) : zlib.inflateSync(contents, options));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        return Promise.reject({ code: Status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${max}` });
-      }
-      return Promise.reject({ code: Status.INTERNAL, details: 'Failed to decompress message' });
+      return Promise.resolve(inflateMessage(message.subarray(5), encoding, max > 0 ? max : Infinity));
+    } catch (status) {
+      return Promise.reject(status);
     }
   };
   installed = true;
