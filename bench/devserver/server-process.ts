@@ -114,10 +114,6 @@ export interface ServerProcess {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Spawns the executable on a free port. `profileDir` turns on `node --cpu-prof` for the server process only (the
- * profile is written when the server exits on SIGTERM).
- */
 /** The node flags on a script's first line when it is `#!/usr/bin/env -S node <flags>` (none otherwise). */
 export function shebangNodeFlags(script: string): string[] {
   const first = readFileSync(script, 'utf8').split('\n', 1)[0];
@@ -125,6 +121,10 @@ export function shebangNodeFlags(script: string): string[] {
   return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
 
+/**
+ * Spawns the executable on a free port. `profileDir` turns on `node --cpu-prof` for the server process only (the
+ * profile is written when the server exits on SIGTERM).
+ */
 export async function startServerProcess(opts: { profileDir?: string } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'devserver-bench-'));
