@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startDevServer, type DevServer } from '../../devserver';
 import { installFastRequestDecompression } from '../../devserver/grpc-decompress';
 import { methodDefinition, serviceMethods, temporal } from '../../devserver/proto';
+import { frame, rawRequest } from './raw-http2';
 
 const WS = 'temporal.api.workflowservice.v1.WorkflowService';
 const describeNamespace = serviceMethods(WS).find((m) => m.name === 'DescribeNamespace')!;
@@ -22,36 +23,14 @@ function call(c: ReturnType<typeof client>, namespace: string): Promise<temporal
 }
 
 /** Sends one raw gRPC message with the given compressed flag and encoding; resolves with grpc-status and message. */
-function rawCall(port: number, body: Buffer, encoding: string): Promise<{ status: string; message: string }> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', reject);
-    const req = session.request({
-      ':method': 'POST',
-      ':path': describeNamespace.path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-encoding': encoding,
-    });
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt8(1, 0);
-    frame.writeUInt32BE(body.length, 1);
-    body.copy(frame, 5);
-    let headers: http2.IncomingHttpHeaders = {};
-    req.on('response', (h) => (headers = h));
-    req.on('trailers', (t) => {
-      resolve({ status: String(t['grpc-status'] ?? headers['grpc-status']), message: decodeURIComponent(String(t['grpc-message'] ?? headers['grpc-message'] ?? '')) });
-      session.close();
-    });
-    req.on('end', () => {
-      if (headers['grpc-status'] !== undefined) {
-        resolve({ status: String(headers['grpc-status']), message: decodeURIComponent(String(headers['grpc-message'] ?? '')) });
-        session.close();
-      }
-    });
-    req.on('data', () => {});
-    req.end(frame);
-  });
+async function rawCall(port: number, body: Buffer, encoding: string): Promise<{ status: string; message: string }> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const r = await rawRequest(session, describeNamespace.path, frame(body, true), { 'grpc-encoding': encoding });
+    return { status: String(r.status), message: r.message };
+  } finally {
+    session.close();
+  }
 }
 
 describe('compressed requests (the SDK worker gzips every request)', () => {
