@@ -7,8 +7,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { CsvError, parseWith } from './errors';
 import { type Column, Frame } from './frame';
+import { LabelCoder } from './labels';
 import { type DataSchema, FeatureTypes, parseDataSchema } from './schema';
 
 /** The values read as missing unless `missing` says otherwise. Whitespace-only fields are missing too. */
@@ -202,7 +204,7 @@ function describeDelimiter(d: number): string {
 function delimiterCode(delimiter: string | undefined): number {
   const d = delimiter ?? ',';
   if (d.length !== 1 || d === '"' || d === '\n' || d === '\r') {
-    throw new RangeError(`delimiter: expected one character other than a quote or a line end, got ${JSON.stringify(d)}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `delimiter: expected one character other than a quote or a line end, got ${JSON.stringify(d)}`);
   }
   return d.charCodeAt(0);
 }
@@ -360,6 +362,7 @@ class FrameBuilder {
   private timeSrc = -1;
   private header: readonly string[] = [];
   private readonly positive: string;
+  private readonly labelCoder: LabelCoder;
 
   constructor(
     private readonly schema: DataSchema,
@@ -379,6 +382,7 @@ class FrameBuilder {
     });
     if (schema.time) this.time = new Float64Array(this.capacity);
     this.positive = schema.label.positive;
+    this.labelCoder = new LabelCoder(schema.label, (i) => `row ${i + 1}`);
   }
 
   readonly record = (r: CsvReader): void => {
@@ -402,11 +406,12 @@ class FrameBuilder {
         `header: missing column${absent.length > 1 ? 's' : ''} ${absent.map((s) => JSON.stringify(s)).join(', ')} named by the schema; the header has ${fields.map((s) => JSON.stringify(s)).join(', ')}`,
         0,
         absent[0],
+        MlErrorCodes.SCHEMA_MISMATCH,
       );
     }
     const ambiguous = wanted.filter((w) => duplicated.has(w));
     if (ambiguous.length > 0) {
-      throw new CsvError(`header: column ${JSON.stringify(ambiguous[0])} appears more than once, so it is ambiguous which to read`, 0, ambiguous[0]);
+      throw new CsvError(`header: column ${JSON.stringify(ambiguous[0])} appears more than once, so it is ambiguous which to read`, 0, ambiguous[0], MlErrorCodes.SCHEMA_MISMATCH);
     }
     this.schema.features.forEach((f, j) => {
       this.src[j] = position.get(f.name) as number;
@@ -476,13 +481,9 @@ class FrameBuilder {
     }
     const l = this.labelSrc;
     if (missing.hasField(r, l)) {
-      throw this.valueError(r, l, `a label (the positive class is ${JSON.stringify(this.positive)}; labels may not be missing)`);
+      throw this.valueError(r, l, `a label (the positive class is ${JSON.stringify(this.positive)}; labels may not be missing)`, MlErrorCodes.LABEL_VALUE);
     }
-    const p = this.positive;
-    this.labels[i] =
-      r.quoted[l] === 0
-        ? r.ends[l] - r.starts[l] === p.length && r.buf.startsWith(p, r.starts[l]) ? 1 : 0
-        : r.text(l) === p ? 1 : 0;
+    this.labels[i] = this.label(r, l);
     if (this.time) {
       const k = this.timeSrc;
       let t = numberField(r, k, missing);
@@ -493,13 +494,42 @@ class FrameBuilder {
     this.n = i + 1;
   }
 
-  private valueError(r: CsvReader, k: number, expected: string): CsvError {
+  private valueError(r: CsvReader, k: number, expected: string, code: typeof MlErrorCodes.CSV_PARSE | typeof MlErrorCodes.LABEL_VALUE = MlErrorCodes.CSV_PARSE): CsvError {
     const column = this.header[k];
-    return new CsvError(`row ${r.row}, column ${JSON.stringify(column)}: expected ${expected}, got ${quote(r.text(k))}`, r.row, column);
+    return new CsvError(`row ${r.row}, column ${JSON.stringify(column)}: expected ${expected}, got ${quote(r.text(k))}`, r.row, column, code);
+  }
+
+  /**
+   * The label of field k as 0/1. The positive value and a single negative one are compared in the buffer,
+   * without building a string, because this runs once per row; anything else goes through the LabelCoder.
+   */
+  private label(r: CsvReader, k: number): number {
+    if (r.quoted[k] === 0) {
+      const len = r.ends[k] - r.starts[k];
+      const p = this.positive;
+      if (len === p.length && r.buf.startsWith(p, r.starts[k])) {
+        this.labelCoder.code(p);
+        return 1;
+      }
+      const neg = this.labelCoder.negative;
+      if (neg !== undefined && len === neg.length && r.buf.startsWith(neg, r.starts[k])) {
+        this.labelCoder.code(neg);
+        return 0;
+      }
+    }
+    const coded = this.labelCoder.code(r.text(k));
+    if (typeof coded === 'number') return coded;
+    const column = this.header[k];
+    throw new CsvError(`row ${r.row}, column ${JSON.stringify(column)}: ${coded.message}`, r.row, column, MlErrorCodes.LABEL_VALUE);
   }
 
   finish(): Frame {
     if (this.header.length === 0) throw new CsvError('header: expected a header row, got an empty file', 0);
+    const problem = this.labelCoder.finish();
+    if (problem) {
+      const column = this.schema.label.name;
+      throw new CsvError(`column ${JSON.stringify(column)}: ${problem.message}`, problem.index + 1, column, MlErrorCodes.LABEL_VALUE);
+    }
     const n = this.n;
     const columns = this.schema.features.map((f, j): Column =>
       f.type === FeatureTypes.numeric
@@ -517,7 +547,7 @@ export async function loadCsv(path: string, schema: DataSchema, opts: CsvOptions
   const builder = new FrameBuilder(checked, new MissingTokens(opts.missing));
   const tokenizer = new CsvReader(delimiter, builder.record);
   const chunkSize = opts.chunkSize ?? 1 << 20;
-  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new RangeError(`chunkSize: expected a positive integer, got ${chunkSize}`);
+  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `chunkSize: expected a positive integer, got ${chunkSize}`);
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: chunkSize });
   for await (const chunk of stream) tokenizer.push(chunk as string);
   tokenizer.end();
@@ -538,6 +568,8 @@ export const InferOptionsSchema = z
   .object({
     label: z.string().min(1),
     positive: z.string().min(1),
+    /** The label's negative values (see DataSchema's label.negative). */
+    negative: z.array(z.string().min(1)).min(1).optional(),
     exclude: z.array(z.string()).optional(),
     /** A column to use as time instead of as a feature. */
     time: z.string().min(1).optional(),
@@ -595,7 +627,7 @@ class SchemaSampler {
       const has = new Set(fields);
       const check = (what: string, name: string): void => {
         if (!has.has(name)) {
-          throw new CsvError(`${what}: column ${JSON.stringify(name)} is not in the header; the header has ${fields.map((s) => JSON.stringify(s)).join(', ')}`, 0, name);
+          throw new CsvError(`${what}: column ${JSON.stringify(name)} is not in the header; the header has ${fields.map((s) => JSON.stringify(s)).join(', ')}`, 0, name, MlErrorCodes.SCHEMA_MISMATCH);
         }
       };
       check('label', this.opts.label);
@@ -619,7 +651,7 @@ class SchemaSampler {
       .filter((f) => !skip.has(f.name));
     return parseDataSchema({
       features,
-      label: { name: this.opts.label, positive: this.opts.positive },
+      label: { name: this.opts.label, positive: this.opts.positive, ...(this.opts.negative ? { negative: this.opts.negative } : {}) },
       ...(this.opts.time ? { time: { name: this.opts.time } } : {}),
     });
   }

@@ -5,6 +5,7 @@
  * editing a config file needs.
  */
 import { z } from 'zod';
+import { MlErrorCodes, MlInputError, MlTypeError, type MlErrorCode } from '../errors';
 
 export interface InputIssue {
   /** Dotted path with array indices, e.g. `features[1].type`; the root is `(root)`. */
@@ -12,35 +13,39 @@ export interface InputIssue {
   readonly message: string;
 }
 
-/** Bad structured input (a schema, a policy, generator options): carries every issue, not just the first. */
-export class InputError extends TypeError {
+/**
+ * Bad structured input (a schema, a policy, generator options): carries every issue, not just the first.
+ * The code is INPUT_INVALID unless the caller knows better (PARAM_INVALID for a trainer's parameters).
+ */
+export class InputError extends MlTypeError {
   readonly issues: readonly InputIssue[];
-  constructor(what: string, issues: readonly InputIssue[]) {
-    super(`${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  constructor(what: string, issues: readonly InputIssue[], code: MlErrorCode = MlErrorCodes.INPUT_INVALID) {
+    super(code, `${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
     this.name = 'InputError';
     this.issues = issues;
   }
 }
 
-/** A CSV that cannot be read as the schema says; `row` is the 1-based data row (the header is row 0). */
-export class CsvError extends Error {
-  readonly row: number | undefined;
-  readonly column: string | undefined;
-  constructor(message: string, row?: number, column?: string) {
-    super(message);
+/**
+ * A CSV that cannot be read as the schema says; `row` is the 1-based data row (the header is row 0). The code
+ * is CSV_PARSE for malformed text and wrong values, SCHEMA_MISMATCH for a header that lacks the schema's
+ * columns, LABEL_VALUE for a label outside the accepted values.
+ */
+export class CsvError extends MlInputError {
+  constructor(message: string, row?: number, column?: string, code: MlErrorCode = MlErrorCodes.CSV_PARSE) {
+    super(code, message, { row, column });
     this.name = 'CsvError';
-    this.row = row;
-    this.column = column;
   }
 }
 
 /** Parses `input` with `schema`, or throws an InputError naming each bad field and the accepted values. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string, code: MlErrorCode = MlErrorCodes.INPUT_INVALID): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new InputError(
     what,
     result.error.issues.map((issue) => formatIssue(schema, input, issue)),
+    code,
   );
 }
 

@@ -4,7 +4,9 @@
  * category list (-1 = missing), labels as 0/1 in a Uint8Array and an optional time column as Float64Array.
  * Frames are treated as immutable, which lets `slice` share storage with its parent instead of copying.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import type { FeatureMatrix } from '../types';
+import { LabelCoder } from './labels';
 import { type DataSchema, FeatureTypes, sameColumns } from './schema';
 
 export interface NumericColumn {
@@ -44,21 +46,21 @@ export class Frame {
     const { schema, columns, labels, time } = parts;
     const n = labels.length;
     if (columns.length !== schema.features.length) {
-      throw new RangeError(`columns: expected ${schema.features.length} columns to match schema.features, got ${columns.length}`);
+      throw new MlRangeError(MlErrorCodes.SCHEMA_MISMATCH, `columns: expected ${schema.features.length} columns to match schema.features, got ${columns.length}`);
     }
     const byName = new Map<string, number>();
     columns.forEach((c, j) => {
       const f = schema.features[j];
       if (c.name !== f.name || c.type !== f.type) {
-        throw new TypeError(`columns[${j}]: expected ${f.type} column ${JSON.stringify(f.name)}, got ${c.type} column ${JSON.stringify(c.name)}`);
+        throw new MlTypeError(MlErrorCodes.SCHEMA_MISMATCH, `columns[${j}]: expected ${f.type} column ${JSON.stringify(f.name)}, got ${c.type} column ${JSON.stringify(c.name)}`);
       }
       const len = c.type === FeatureTypes.numeric ? c.values.length : c.codes.length;
-      if (len !== n) throw new RangeError(`columns[${j}] (${c.name}): expected ${n} rows to match labels, got ${len}`);
+      if (len !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `columns[${j}] (${c.name}): expected ${n} rows to match labels, got ${len}`);
       byName.set(c.name, j);
     });
-    if (schema.time && !time) throw new TypeError(`time: the schema names time column ${JSON.stringify(schema.time.name)}, but no time values were given`);
-    if (!schema.time && time) throw new TypeError('time: values were given, but the schema names no time column');
-    if (time && time.length !== n) throw new RangeError(`time: expected ${n} rows to match labels, got ${time.length}`);
+    if (schema.time && !time) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `time: the schema names time column ${JSON.stringify(schema.time.name)}, but no time values were given`);
+    if (!schema.time && time) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'time: values were given, but the schema names no time column');
+    if (time && time.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `time: expected ${n} rows to match labels, got ${time.length}`);
     this.schema = schema;
     this.columns = columns;
     this.labels = labels;
@@ -77,13 +79,13 @@ export class Frame {
     const j = this.byName.get(name);
     if (j !== undefined) return this.columns[j];
     if (this.time && name === this.schema.time?.name) return { type: FeatureTypes.numeric, name, values: this.time };
-    throw new RangeError(`name: expected one of ${[...this.byName.keys(), ...(this.schema.time ? [this.schema.time.name] : [])].map((s) => JSON.stringify(s)).join(', ')}, got ${JSON.stringify(name)}`);
+    throw new MlRangeError(MlErrorCodes.FEATURE_MISMATCH, `name: expected one of ${[...this.byName.keys(), ...(this.schema.time ? [this.schema.time.name] : [])].map((s) => JSON.stringify(s)).join(', ')}, got ${JSON.stringify(name)}`);
   }
 
   /** Rows [start, end) as a frame sharing this frame's storage. */
   slice(start: number, end: number = this.nRows): Frame {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > this.nRows) {
-      throw new RangeError(`slice: expected integers 0 <= start <= end <= ${this.nRows}, got start ${start}, end ${end}`);
+      throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `slice: expected integers 0 <= start <= end <= ${this.nRows}, got start ${start}, end ${end}`);
     }
     return new Frame({
       schema: this.schema,
@@ -103,7 +105,7 @@ export class Frame {
     const n = this.nRows;
     for (let i = 0; i < m; i++) {
       const k = indices[i];
-      if (!(Number.isInteger(k) && k >= 0 && k < n)) throw new RangeError(`indices[${i}]: expected an integer row index in [0, ${n}), got ${k}`);
+      if (!(Number.isInteger(k) && k >= 0 && k < n)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `indices[${i}]: expected an integer row index in [0, ${n}), got ${k}`);
     }
     const columns = this.columns.map((c): Column => {
       if (c.type === FeatureTypes.numeric) {
@@ -138,11 +140,11 @@ export class Frame {
  * differ are re-coded onto one list (the first frame's categories first, then new ones in order of appearance).
  */
 export function concat(frames: readonly Frame[]): Frame {
-  if (frames.length === 0) throw new RangeError('frames: expected at least one frame');
+  if (frames.length === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'frames: expected at least one frame');
   const first = frames[0];
   frames.forEach((f, k) => {
     const diff = sameColumns(first.schema, f.schema);
-    if (diff) throw new TypeError(`frames[${k}]: expected the same columns as frames[0], but ${diff}`);
+    if (diff) throw new MlTypeError(MlErrorCodes.SCHEMA_MISMATCH, `frames[${k}]: expected the same columns as frames[0], but ${diff}`);
   });
   if (frames.length === 1) return first;
   let n = 0;
@@ -223,7 +225,8 @@ export type ColumnInput = Float64Array | readonly (number | null)[] | readonly (
 
 /**
  * Builds a frame from plain arrays, for tests, generators and activities that assemble data in memory.
- * Labels are 0/1 numbers or label values compared with the schema's positive class.
+ * Labels are 0/1 numbers or label values, coded by the schema's label spec as a CSV's are (see labels.ts): a
+ * value that is neither the positive one nor an accepted negative is a LABEL_VALUE error.
  */
 export function frameFromArrays(
   schema: DataSchema,
@@ -232,15 +235,15 @@ export function frameFromArrays(
   const n = data.labels.length;
   const columns = schema.features.map((f): Column => {
     const input = data.features[f.name];
-    if (input === undefined) throw new TypeError(`features.${f.name}: required (the schema declares it)`);
-    if (input.length !== n) throw new RangeError(`features.${f.name}: expected ${n} values to match labels, got ${input.length}`);
+    if (input === undefined) throw new MlTypeError(MlErrorCodes.SCHEMA_MISMATCH, `features.${f.name}: required (the schema declares it)`);
+    if (input.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `features.${f.name}: expected ${n} values to match labels, got ${input.length}`);
     if (f.type === FeatureTypes.numeric) {
       const values = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = input[i];
         if (v === null) values[i] = NaN;
         else if (typeof v === 'number') values[i] = v;
-        else throw new TypeError(`features.${f.name}[${i}]: expected a number or null, got ${JSON.stringify(v)}`);
+        else throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `features.${f.name}[${i}]: expected a number or null, got ${JSON.stringify(v)}`);
       }
       return { type: f.type, name: f.name, values };
     }
@@ -253,10 +256,10 @@ export function frameFromArrays(
         codes[i] = -1;
         continue;
       }
-      if (typeof v !== 'string') throw new TypeError(`features.${f.name}[${i}]: expected a string or null, got ${String(v)}`);
+      if (typeof v !== 'string') throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `features.${f.name}[${i}]: expected a string or null, got ${String(v)}`);
       let code = index.get(v);
       if (code === undefined) {
-        if (f.categories) throw new RangeError(`features.${f.name}[${i}]: expected one of ${f.categories.map((s) => JSON.stringify(s)).join(', ')}, got ${JSON.stringify(v)}`);
+        if (f.categories) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `features.${f.name}[${i}]: expected one of ${f.categories.map((s) => JSON.stringify(s)).join(', ')}, got ${JSON.stringify(v)}`);
         code = categories.length;
         categories.push(v);
         index.set(v, code);
@@ -266,12 +269,18 @@ export function frameFromArrays(
     return { type: f.type, name: f.name, codes, categories };
   });
   const labels = new Uint8Array(n);
+  const coder = new LabelCoder(schema.label);
   for (let i = 0; i < n; i++) {
     const v = data.labels[i];
-    if (typeof v === 'string') labels[i] = v === schema.label.positive ? 1 : 0;
-    else if (v === 0 || v === 1) labels[i] = v;
-    else throw new RangeError(`labels[${i}]: expected 0, 1 or a label string, got ${String(v)}`);
+    if (typeof v === 'string') {
+      const coded = coder.code(v);
+      if (typeof coded !== 'number') throw new MlRangeError(MlErrorCodes.LABEL_VALUE, `labels[${i}]: ${coded.message}`);
+      labels[i] = coded;
+    } else if (v === 0 || v === 1) labels[i] = v;
+    else throw new MlRangeError(MlErrorCodes.LABEL_VALUE, `labels[${i}]: expected 0, 1 or a label string, got ${String(v)}`);
   }
+  const problem = coder.finish();
+  if (problem) throw new MlRangeError(MlErrorCodes.LABEL_VALUE, `labels: ${problem.message}`);
   const time = data.time ? Float64Array.from(data.time) : undefined;
   return new Frame({ schema, columns, labels, time });
 }

@@ -1,6 +1,6 @@
 /**
  * The dataset schema: which columns are features (numeric or categorical), which column is the label and
- * which value of it is the positive class, and optionally which column is time (without one, row order is
+ * which value of it is the positive class (optionally which values are negative), and optionally which column is time (without one, row order is
  * time). It is the contract between a data source and everything downstream, so it is validated with zod
  * at the edge and its errors name the field path and the accepted values.
  */
@@ -22,7 +22,17 @@ export const FeatureSpecSchema = z
 export const DataSchemaSchema = z
   .object({
     features: z.array(FeatureSpecSchema).min(1),
-    label: z.object({ name: z.string().min(1), positive: z.string().min(1) }).strict(),
+    label: z
+      .object({
+        name: z.string().min(1),
+        positive: z.string().min(1),
+        /**
+         * The values of the negative class. Declared, they make any other value an error; without them, the
+         * label column may hold the positive value and one other value only (see ml/data/labels.ts).
+         */
+        negative: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict(),
     time: z.object({ name: z.string().min(1) }).strict().optional(),
   })
   .strict()
@@ -42,6 +52,13 @@ export const DataSchemaSchema = z
           if (cats.has(c)) ctx.addIssue({ code: 'custom', path: ['features', j, 'categories', k], message: `duplicate category ${JSON.stringify(c)}` });
           cats.add(c);
         });
+      }
+    });
+    s.label.negative?.forEach((v, k) => {
+      if (v === s.label.positive) {
+        ctx.addIssue({ code: 'custom', path: ['label', 'negative', k], message: `${JSON.stringify(v)} is the positive value; a value cannot be both` });
+      } else if (s.label.negative?.indexOf(v) !== k) {
+        ctx.addIssue({ code: 'custom', path: ['label', 'negative', k], message: `duplicate value ${JSON.stringify(v)}` });
       }
     });
     if (seen.has(s.label.name)) {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CsvError, type DataSchema, type Frame, inferCsvSchema, inferCsvSchemaFromText, loadCsv, parseCsvText } from '../../ml/data';
+import { isMlInputError } from '../../ml/errors';
 import { Rng } from '../../ml/random';
 
 const schema: DataSchema = {
@@ -92,11 +93,49 @@ test('infinite values are rejected as numbers', () => {
   assert.match(csvError(() => parseCsvText('price,note,class\nInfinity,a,UP\n', schema)).message, /row 1, column "price": expected a number, got "Infinity"/);
 });
 
-test('an empty label is an error, while any non-positive label value is the negative class', () => {
+test('an empty label is an error, and the positive value and one other value are the two classes', () => {
   const e = csvError(() => parseCsvText('price,note,class\n1,a,UP\n2,b,\n', schema));
   assert.match(e.message, /^row 2, column "class": expected a label \(the positive class is "UP"; labels may not be missing\), got ""$/);
-  const f = parseCsvText('price,note,class\n1,a,UP\n2,b,SIDEWAYS\n3,c,up\n4,d,"UP"\n', schema);
+  assert.equal(e.code, 'LABEL_VALUE');
+  const f = parseCsvText('price,note,class\n1,a,UP\n2,b,DOWN\n3,c,DOWN\n4,d,"UP"\n', schema);
   assert.deepEqual([...f.labels], [1, 0, 0, 1]);
+});
+
+test('without declared negatives, a third label value is refused naming its row, the value and the accepted values', () => {
+  const e = csvError(() => parseCsvText('price,note,class\n1,a,UP\n2,b,DOWN\n3,c,SIDEWAYS\n', schema));
+  assert.equal(e.code, 'LABEL_VALUE');
+  assert.equal(e.row, 3);
+  assert.equal(e.column, 'class');
+  assert.match(e.message, /^row 3, column "class": expected "UP" \(positive\) or "DOWN" \(the negative value, seen first at row 2\), got "SIDEWAYS"; .*declare label\.negative/);
+});
+
+test('a positive value in the wrong case fails loudly on UP/DOWN data instead of making every label 0', () => {
+  const lower: DataSchema = { ...schema, label: { name: 'class', positive: 'up' } };
+  const e = csvError(() => parseCsvText('price,note,class\n1,a,UP\n2,b,DOWN\n', lower));
+  assert.equal(e.code, 'LABEL_VALUE');
+  assert.equal(e.row, 2);
+  assert.match(e.message, /^row 2, column "class": expected "up" \(positive\) or "UP" \(the negative value, seen first at row 1\), got "DOWN"/);
+  const single = csvError(() => parseCsvText('price,note,class\n1,a,UP\n2,b,UP\n', lower));
+  assert.equal(single.code, 'LABEL_VALUE');
+  assert.equal(single.row, 1);
+  assert.match(single.message, /expected the positive value "up" in at least one row, but every label is "UP" \(the first at row 1\) \(labels are case-sensitive/);
+});
+
+test('declared negative values are the only other accepted labels, and a column without positives is then allowed', () => {
+  const declared: DataSchema = { ...schema, label: { name: 'class', positive: 'UP', negative: ['DOWN', 'FLAT'] } };
+  const f = parseCsvText('price,note,class\n1,a,UP\n2,b,FLAT\n3,c,DOWN\n', declared);
+  assert.deepEqual([...f.labels], [1, 0, 0]);
+  assert.deepEqual([...parseCsvText('price,note,class\n1,a,DOWN\n', declared).labels], [0]);
+  const e = csvError(() => parseCsvText('price,note,class\n1,a,UP\n2,b,up\n', declared));
+  assert.equal(e.row, 2);
+  assert.equal(e.code, 'LABEL_VALUE');
+  assert.match(e.message, /^row 2, column "class": expected "UP" \(positive\) or one of "DOWN", "FLAT" \(label\.negative\), got "up"/);
+});
+
+test('errors carry stable codes: CSV_PARSE for bad values, SCHEMA_MISMATCH for a header without the schema columns', () => {
+  assert.equal(csvError(() => parseCsvText('price,note,class\nabc,a,UP\n', schema)).code, 'CSV_PARSE');
+  assert.equal(csvError(() => parseCsvText('price,class\n1,UP\n', schema)).code, 'SCHEMA_MISMATCH');
+  assert.ok(isMlInputError(csvError(() => parseCsvText('price,class\n1,UP\n', schema))));
 });
 
 test('a row with the wrong number of fields is named', () => {

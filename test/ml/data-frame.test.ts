@@ -14,7 +14,7 @@ const schema: DataSchema = {
 function sample(): Frame {
   return frameFromArrays(schema, {
     features: { x: [1, null, 3, 4, 5], colour: ['red', 'blue', null, 'red', 'green'] },
-    labels: ['yes', 'no', 'yes', 'maybe', 'yes'],
+    labels: ['yes', 'no', 'yes', 'no', 'yes'],
     time: [10, 20, 30, 40, 50],
   });
 }
@@ -111,4 +111,17 @@ test('declared categories fix the codes and reject other values', () => {
   const f = frameFromArrays(s, { features: { c: ['a', 'b'] }, labels: [0, 1] });
   assert.deepEqual([...(f.column('c') as { codes: Int32Array }).codes], [1, 0]);
   assert.throws(() => frameFromArrays(s, { features: { c: ['z'] }, labels: [0] }), /features\.c\[0\]: expected one of "b", "a", got "z"/);
+});
+
+test('frameFromArrays codes string labels as a CSV does: an unaccepted value is a LABEL_VALUE error naming the index', () => {
+  const s: DataSchema = { features: [{ name: 'x', type: 'numeric' }], label: { name: 'y', positive: 'up' } };
+  assert.throws(
+    () => frameFromArrays(s, { features: { x: [1, 2, 3] }, labels: ['up', 'down', 'sideways'] }),
+    (e: unknown) => e instanceof RangeError && (e as { code?: string }).code === 'LABEL_VALUE' &&
+      /^labels\[2\]: expected "up" \(positive\) or "down" \(the negative value, seen first at labels\[1\]\), got "sideways"/.test(e.message),
+  );
+  assert.throws(() => frameFromArrays(s, { features: { x: [1, 2] }, labels: ['UP', 'DOWN'] }), /labels\[1\]: expected "up" \(positive\) or "UP"/);
+  const declared: DataSchema = { ...s, label: { name: 'y', positive: 'up', negative: ['down', 'flat'] } };
+  assert.deepEqual([...frameFromArrays(declared, { features: { x: [1, 2, 3] }, labels: ['flat', 'up', 'down'] }).labels], [0, 1, 0]);
+  assert.throws(() => frameFromArrays(declared, { features: { x: [1] }, labels: ['sideways'] }), /labels\[0\]: expected "up" \(positive\) or one of "down", "flat" \(label\.negative\), got "sideways"/);
 });

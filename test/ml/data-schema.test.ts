@@ -41,8 +41,8 @@ test('a missing positive class is reported as required at label.positive', () =>
 });
 
 test('an unknown field is named along with the fields that are accepted', () => {
-  const msg = messageOf({ ...valid, label: { name: 'class', positive: 'UP', negative: 'DOWN' } });
-  assert.match(msg, /label: unknown field "negative"; accepted fields: name, positive/);
+  const msg = messageOf({ ...valid, label: { name: 'class', positive: 'UP', classes: ['UP', 'DOWN'] } });
+  assert.match(msg, /label: unknown field "classes"; accepted fields: name, positive, negative/);
 });
 
 test('every problem is reported, not only the first', () => {
@@ -77,4 +77,10 @@ test('the label and the time column may not double as features or as each other'
 
 test('a non-object input is rejected at the root', () => {
   assert.match(messageOf('features'), /\(root\): expected an object, got "features"/);
+});
+
+test('declared negative label values may not repeat or include the positive value', () => {
+  const msg = messageOf({ ...valid, label: { name: 'class', positive: 'UP', negative: ['DOWN', 'UP', 'DOWN'] } });
+  assert.match(msg, /label\.negative\[1\]: "UP" is the positive value; a value cannot be both/);
+  assert.match(msg, /label\.negative\[2\]: duplicate value "DOWN"/);
 });
