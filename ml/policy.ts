@@ -1,33 +1,43 @@
 /**
  * The promotion policy: a declarative, zod-validated statement of when a candidate model may replace the
  * production model, and `evaluatePolicy`, which turns the two models' predictions on one fresh holdout into a
- * blessing: promote or not, with every check's evidence (both models' values, the difference, its interval,
- * the p-value, the threshold and a sentence saying why). A candidate is promoted only when
- * - the primary metric is significantly better, with the lower confidence bound of the improvement at least
- *   `minImprovement`;
- * - every guardrail metric is non-inferior within its margin (one-sided tests, corrected for multiplicity);
- * - no fairness gap is wider than production's by more than `maxWidening`;
+ * blessing: promote or not, with every check's evidence (both models' values, the difference, its one-sided
+ * confidence bound, the p-value, the threshold and a sentence saying why). A candidate is promoted only when
+ * - the primary metric is better by more than `minImprovement`: ONE one-sided test at `primary.alpha` of
+ *   H0 "gain ≤ minImprovement", whose (1 − α) lower confidence bound of the gain is the same decision (the bound
+ *   exceeds minImprovement exactly when p < α), so equal models are promoted at rate α, not α/2;
+ * - every guardrail metric is non-inferior within its margin (one-sided tests at `alpha`). Every guardrail must
+ *   pass, an intersection-union test, whose error rate is at most α without any multiplicity correction (Berger,
+ *   Technometrics 24, 1982): a correction would only cost power;
+ * - no fairness gap is wider than production's by more than `maxWidening` with confidence: the check fails only
+ *   when the (1 − α) lower bound of the widening, from a seeded bootstrap over holdout rows, exceeds the limit, so
+ *   the noise of small groups does not refuse a fair candidate at random;
  * - no hard example that production gets right is got wrong by the candidate (beyond `allowNewFailures`).
  * Metrics where lower is better (log loss, Brier, ECE) are handled by their direction throughout.
  *
- * Tests: the primary metric uses the policy's test (DeLong, exact McNemar or the paired bootstrap). Guardrails
- * are one-sided normal-theory non-inferiority tests on the difference and its standard error, which comes from
- * DeLong for ROC AUC, from the per-example differences for metrics that are means of per-example values
- * (accuracy, log loss, Brier: the paired z-test, to which the bootstrap converges, at O(n) instead of
- * O(n · resamples)), and from the paired bootstrap for the rest (ECE, precision, recall, F1).
+ * Primary tests: DeLong (one-sided z on the AUC difference and DeLong's standard error), McNemar (the exact
+ * binomial test on the discordant pairs, conditional on their number; with a minimum improvement δ the null
+ * share of candidate-right pairs is ½ + δ/(2ψ̂), ψ̂ the discordant share, and the bound is ψ̂(2π_L − 1) from the
+ * Clopper-Pearson bound π_L) or the paired bootstrap (the p-value is the share of resampled gains at or below
+ * minImprovement, and the bound the order statistic that makes the same decision). Guardrails are one-sided
+ * normal-theory non-inferiority tests on the difference and its standard error, which comes from DeLong for
+ * ROC AUC, from the per-example differences for metrics that are means of per-example values (accuracy, log
+ * loss, Brier: the paired z-test, to which the bootstrap converges, at O(n) instead of O(n · resamples)), and
+ * from the paired bootstrap for the rest (ECE, precision, recall, F1).
  *
  * Pure and deterministic for the bootstrap seed, and free of Node built-ins, so workflow code may import it.
  */
 import { z } from 'zod';
 import { parseWith } from './data/errors';
-import { fairnessGaps, FairnessMetrics, groupMetrics, type FairnessMetric, type GroupInput } from './fairness';
+import { fairnessGaps, FairnessMetrics, groupMetrics, type FairnessGaps, type FairnessMetric, type GroupInput, type GroupMetrics } from './fairness';
 import { checkPredictions, computeMetric, METRICS, perExampleValues, type MetricName } from './metrics';
+import { Rng } from './random';
 import { pairedBootstrap } from './stats/bootstrap';
-import { benjaminiHochberg, holm } from './stats/corrections';
 import { delongTest } from './stats/delong';
-import { normalQuantile, normalSf } from './stats/distributions';
+import { binomialSf, normalQuantile, normalSf } from './stats/distributions';
 import { mcnemarExact } from './stats/mcnemar';
 import { nonInferiorityTest } from './stats/noninferiority';
+import { sampleMultinomial } from './stats/sampling';
 
 /** Metric names as a policy spells them, and the ml/metrics catalogue entry each one means. */
 export const POLICY_METRICS = {
@@ -46,22 +56,32 @@ const POLICY_METRIC_NAMES = Object.keys(POLICY_METRICS) as [PolicyMetric, ...Pol
 export const PrimaryTests = { bootstrap: 'bootstrap', delong: 'delong', mcnemar: 'mcnemar' } as const;
 export type PrimaryTest = (typeof PrimaryTests)[keyof typeof PrimaryTests];
 
-export const Corrections = { holm: 'holm', bh: 'bh', none: 'none' } as const;
-export type Correction = (typeof Corrections)[keyof typeof Corrections];
-
 export const CheckKinds = { primary: 'primary', guardrail: 'guardrail', fairness: 'fairness', hardExamples: 'hard_examples' } as const;
 export type CheckKind = (typeof CheckKinds)[keyof typeof CheckKinds];
 
 const probability = z.number().gt(0).lt(1);
 const metric = z.enum(POLICY_METRIC_NAMES);
 
+/**
+ * Fields an earlier version of the policy accepted and that no longer have any effect. They are refused with a
+ * message saying why rather than accepted silently: a config that asks for a Holm correction or a 99% interval
+ * expects something to happen, and no stored config uses them (the policy had no consumer yet).
+ */
+const REMOVED_FIELDS = {
+  guardrailCorrection:
+    'removed: every guardrail must pass (an intersection-union test), which keeps the error rate at alpha without a multiplicity correction; delete the field',
+  'bootstrap.confidence':
+    'removed: the confidence of every bound is 1 − alpha (primary.alpha for the primary metric, alpha for guardrails and fairness), so the bound and the test agree; delete the field',
+} as const;
+
 export const PolicySchema = z
   .object({
     primary: z
       .object({
         metric,
-        /** The smallest improvement worth a promotion, in the metric's units, in its good direction. */
+        /** The smallest improvement worth a promotion, in the metric's units, in its good direction: H0 is gain ≤ minImprovement. */
         minImprovement: z.number().min(0).default(0),
+        /** Level of the one-sided test; the reported bound is at confidence 1 − alpha. */
         alpha: probability.default(0.05),
         /** Default by metric: DeLong for roc_auc, exact McNemar for accuracy, the paired bootstrap otherwise. */
         test: z.enum([PrimaryTests.bootstrap, PrimaryTests.delong, PrimaryTests.mcnemar]).optional(),
@@ -78,8 +98,9 @@ export const PolicySchema = z
           .strict(),
       )
       .default([]),
-    guardrailCorrection: z.enum([Corrections.holm, Corrections.bh, Corrections.none]).default(Corrections.holm),
-    /** Significance level of the guardrail tests (after correction). */
+    /** Refused with an explanation (see REMOVED_FIELDS). */
+    guardrailCorrection: z.unknown().optional(),
+    /** Level of each one-sided guardrail test and of each fairness check (no correction: all must pass). */
     alpha: probability.default(0.05),
     /** Decision threshold for accuracy-type metrics, McNemar, fairness rates and hard examples (positive when p > threshold). */
     threshold: probability.default(0.5),
@@ -88,7 +109,7 @@ export const PolicySchema = z
         /** The column holding the protected attribute; the caller passes its values as `groups`. */
         groupColumn: z.string().min(1),
         metrics: z.array(z.enum([FairnessMetrics.demographicParity, FairnessMetrics.equalOpportunity, FairnessMetrics.equalizedOdds])).min(1),
-        /** How much wider than production's a gap may become. */
+        /** How much wider than production's a gap may become before a (one-sided, level alpha) test refuses it. */
         maxWidening: z.number().min(0),
       })
       .strict()
@@ -99,15 +120,19 @@ export const PolicySchema = z
       .optional(),
     bootstrap: z
       .object({
+        /** Resamples of the paired bootstrap (primary test, guardrails on ECE/precision/recall/F1) and of the fairness bounds. */
         resamples: z.number().int().min(100).max(1_000_000).default(2000),
         seed: z.number().int().min(0).default(0),
-        confidence: probability.default(0.95),
+        /** Refused with an explanation (see REMOVED_FIELDS). */
+        confidence: z.unknown().optional(),
       })
       .strict()
-      .default({ resamples: 2000, seed: 0, confidence: 0.95 }),
+      .default({ resamples: 2000, seed: 0 }),
   })
   .strict()
   .superRefine((p, ctx) => {
+    if (p.guardrailCorrection !== undefined) ctx.addIssue({ code: 'custom', path: ['guardrailCorrection'], message: REMOVED_FIELDS.guardrailCorrection });
+    if (p.bootstrap.confidence !== undefined) ctx.addIssue({ code: 'custom', path: ['bootstrap', 'confidence'], message: REMOVED_FIELDS['bootstrap.confidence'] });
     const test = p.primary.test;
     if (test === PrimaryTests.delong && p.primary.metric !== 'roc_auc') {
       ctx.addIssue({ code: 'custom', path: ['primary', 'test'], message: `"delong" compares ROC AUCs: expected primary.metric "roc_auc" with it, got ${JSON.stringify(p.primary.metric)}` });
@@ -131,7 +156,10 @@ export const PolicySchema = z
 export type PolicyInput = z.input<typeof PolicySchema>;
 type ParsedPolicy = z.output<typeof PolicySchema>;
 /** A validated policy with every default filled in, the primary test included. */
-export type Policy = ParsedPolicy & { readonly primary: ParsedPolicy['primary'] & { readonly test: PrimaryTest } };
+export type Policy = Omit<ParsedPolicy, 'guardrailCorrection' | 'bootstrap' | 'primary'> & {
+  readonly primary: ParsedPolicy['primary'] & { readonly test: PrimaryTest };
+  readonly bootstrap: { readonly resamples: number; readonly seed: number };
+};
 
 /**
  * Validates a policy (from a config file, a CLI flag, a workflow input) and fills in defaults; an InputError
@@ -141,7 +169,12 @@ export function parsePolicy(input: unknown): Policy {
   // The default test is resolved here rather than by a zod transform, which would hide the object's accepted
   // fields from the error formatter.
   const p = parseWith(PolicySchema, input, 'policy');
-  return { ...p, primary: { ...p.primary, test: p.primary.test ?? defaultTest(p.primary.metric) } };
+  const { guardrailCorrection: _removed, bootstrap, ...rest } = p;
+  return {
+    ...rest,
+    primary: { ...p.primary, test: p.primary.test ?? defaultTest(p.primary.metric) },
+    bootstrap: { resamples: bootstrap.resamples, seed: bootstrap.seed },
+  };
 }
 
 function defaultTest(m: PolicyMetric): PrimaryTest {
@@ -168,13 +201,19 @@ export interface Check {
   readonly production: number;
   /** candidate − production (for hard examples: the number of new failures). */
   readonly estimate: number;
-  /** Confidence interval of the difference, where there is one. */
+  /**
+   * The one-sided confidence bound of the difference at `confidence`, on the side the test looks at: `lower`
+   * for a higher-is-better metric and for a fairness widening, `upper` for a lower-is-better metric; the other
+   * side is null (unbounded). Both null for hard examples.
+   */
   readonly lower: number | null;
   readonly upper: number | null;
+  /** 1 − α of the check's test, the confidence of its bound. */
+  readonly confidence?: number;
   /** The test used for the p-value. */
   readonly test?: string;
+  /** One-sided p-value of the check's null hypothesis (primary: gain ≤ minImprovement; guardrail: worse by at least the margin; fairness: widened by at most maxWidening). */
   readonly pValue?: number;
-  readonly adjustedPValue?: number;
   /** minImprovement, margin, maxWidening or allowNewFailures. */
   readonly threshold: number;
   readonly pass: boolean;
@@ -208,13 +247,14 @@ export function evaluatePolicy(policyInput: PolicyInput | Policy, data: PolicyDa
 // ---------------------------------------------------------------------------------------------------------
 // checks
 
-interface Comparison {
+/** A one-sided test of H0 "gain ≤ minImprovement", gain in the metric's good direction. */
+interface GainTest {
   candidate: number;
   production: number;
+  /** candidate − production */
   estimate: number;
-  lower: number;
-  upper: number;
-  standardError: number;
+  /** The (1 − α) lower confidence bound of the gain; it exceeds minImprovement exactly when pValue < α. */
+  gainLower: number;
   pValue: number;
   test: string;
 }
@@ -222,55 +262,141 @@ interface Comparison {
 function primaryCheck(policy: Policy, data: PolicyData): Check {
   const { metric: name, minImprovement, alpha, test } = policy.primary;
   const key = POLICY_METRICS[name];
-  const c = compare(key, test, policy, data);
-  const sign = METRICS[key].higherIsBetter ? 1 : -1;
-  const gain = sign * c.estimate;
-  const [gainLo, gainHi] = sign > 0 ? [c.lower, c.upper] : [-c.upper, -c.lower];
-  const significant = c.pValue < alpha;
-  const pass = gain > 0 && significant && gainLo >= minImprovement;
-  const ci = `[${fmt(gainLo)}, ${fmt(gainHi)}] (${c.test})`;
-  const p = `p=${fmt(c.pValue)}`;
+  const higherIsBetter = METRICS[key].higherIsBetter;
+  const sign = higherIsBetter ? 1 : -1;
+  const t =
+    test === PrimaryTests.delong ? delongGain(data, minImprovement, alpha)
+    : test === PrimaryTests.mcnemar ? mcnemarGain(data, policy.threshold, minImprovement, alpha)
+    : bootstrapGain(key, policy, data, minImprovement, alpha);
+  const gain = sign * t.estimate;
+  const pass = t.pValue < alpha;
+  const confidence = 1 - alpha;
+  const bound = `${pct(confidence)} lower bound ${fmt(t.gainLower)}`;
+  const evidence = `(${t.test}; one-sided ${bound}, p=${fmt(t.pValue)} for H0 gain <= ${minImprovement})`;
   let why: string;
-  if (!(gain > 0)) why = `${name} did not improve: ${sign > 0 ? 'change' : 'improvement'} ${fmt(gain)} ${ci}, ${p}`;
-  else if (!significant) why = `${name} improved by ${fmt(gain)} ${ci} but not significantly: ${p} >= ${alpha}`;
-  else if (gainLo < minImprovement) why = `${name} improved by ${fmt(gain)} ${ci}, ${p} < ${alpha}, but the lower bound ${fmt(gainLo)} < minImprovement ${minImprovement}`;
-  else why = `${name} improved by ${fmt(gain)} ${ci}, ${p} < ${alpha} and the lower bound ${fmt(gainLo)} >= minImprovement ${minImprovement}`;
+  if (pass) why = `${name} improved by ${fmt(gain)} ${evidence}: the lower bound > minImprovement ${minImprovement}, p < ${alpha}`;
+  else if (!(gain > minImprovement)) why = `${name} did not improve by more than minImprovement ${minImprovement}: ${higherIsBetter ? 'change' : 'improvement'} ${fmt(gain)} ${evidence}`;
+  else why = `${name} improved by ${fmt(gain)} but not significantly more than minImprovement ${minImprovement} ${evidence}: p >= ${alpha}`;
+  const boundOfDifference = Number.isFinite(t.gainLower) ? sign * t.gainLower : null;
   return {
     name: `primary:${name}`,
     kind: CheckKinds.primary,
     metric: name,
-    candidate: c.candidate,
-    production: c.production,
-    estimate: c.estimate,
-    lower: c.lower,
-    upper: c.upper,
-    test: c.test,
-    pValue: c.pValue,
+    candidate: t.candidate,
+    production: t.production,
+    estimate: t.estimate,
+    lower: higherIsBetter ? boundOfDifference : null,
+    upper: higherIsBetter ? null : boundOfDifference,
+    confidence,
+    test: t.test,
+    pValue: t.pValue,
     threshold: minImprovement,
     pass,
     why,
   };
 }
 
+/** DeLong's z for AUC(candidate) − AUC(production), shifted by the minimum improvement. */
+function delongGain(data: PolicyData, minImprovement: number, alpha: number): GainTest {
+  const r = delongTest(data.y, data.production, data.candidate);
+  const se = r.standardError;
+  const excess = r.difference - minImprovement;
+  return {
+    candidate: r.aucB,
+    production: r.aucA,
+    estimate: r.difference,
+    gainLower: r.difference - normalQuantile(1 - alpha) * se,
+    // Identical rankings give se = 0: then only an exact excess over the threshold counts.
+    pValue: se > 0 ? normalSf(excess / se) : excess > 0 ? 0 : 1,
+    test: 'DeLong',
+  };
+}
+
+/**
+ * The exact McNemar test, conditional on the k = b + c discordant pairs: c (candidate right, production wrong)
+ * is Binomial(k, π) with Δ = ψ(2π − 1), ψ the discordant share. H0 "Δ ≤ δ" is π ≤ π0 = ½ + δ/(2ψ̂), so with
+ * δ = 0 this is the classical one-sided exact McNemar. The bound inverts the same binomial test (Clopper-
+ * Pearson): π_L solves P(X ≥ c; π_L) = α, so ψ̂(2π_L − 1) > δ exactly when p < α. Plugging in ψ̂ for δ > 0
+ * ignores the variance of ψ̂, which changes the variance of Δ̂ by Δ²(1 − ψ)/ψ per example: negligible for the
+ * improvements a policy asks for.
+ */
+function mcnemarGain(data: PolicyData, threshold: number, minImprovement: number, alpha: number): GainTest {
+  const { y, candidate, production } = data;
+  const n = y.length;
+  const okA = new Uint8Array(n);
+  const okB = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    okA[i] = (production[i] > threshold ? 1 : 0) === y[i] ? 1 : 0;
+    okB[i] = (candidate[i] > threshold ? 1 : 0) === y[i] ? 1 : 0;
+  }
+  const { b, c } = mcnemarExact(okA, okB);
+  const k = b + c;
+  const psi = k / n;
+  const p0 = k > 0 ? 0.5 + minImprovement / (2 * psi) : 1;
+  return {
+    candidate: computeMetric('accuracy', y, candidate, { threshold }),
+    production: computeMetric('accuracy', y, production, { threshold }),
+    estimate: (c - b) / n,
+    gainLower: psi * (2 * clopperPearsonLower(c, k, alpha) - 1),
+    // A null share of 1 or more cannot be beaten: the improvement asked for exceeds the discordant share.
+    pValue: p0 >= 1 ? 1 : binomialSf(c, k, p0),
+    test: 'exact McNemar',
+  };
+}
+
+/** The π with P(X ≥ c; k, π) = α (0 when c = 0): the one-sided (1 − α) Clopper-Pearson lower bound. */
+function clopperPearsonLower(c: number, k: number, alpha: number): number {
+  if (c === 0) return 0;
+  let lo = 0;
+  let hi = 1;
+  // P(X ≥ c; π) increases with π; 60 halvings reach double precision on [0, 1].
+  for (let it = 0; it < 60; it++) {
+    const mid = (lo + hi) / 2;
+    if (binomialSf(c, k, mid) < alpha) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The paired bootstrap test: p = (1 + #{resampled gains ≤ δ}) / (1 + resamples), and as the bound the order
+ * statistic that makes the same decision (the j-th smallest resampled gain, j the largest count of resamples at
+ * or below δ that still gives p < α), rather than an interpolated percentile that can disagree with p at the edge.
+ */
+function bootstrapGain(key: MetricName, policy: Policy, data: PolicyData, minImprovement: number, alpha: number): GainTest {
+  const { y, candidate, production } = data;
+  const { resamples, seed } = policy.bootstrap;
+  const threshold = policy.threshold;
+  const sign = METRICS[key].higherIsBetter ? 1 : -1;
+  const r = pairedBootstrap({ y, pA: production, pB: candidate, metric: key, resamples, seed, threshold, confidence: 1 - 2 * Math.min(alpha, 0.25), keepSamples: true });
+  const diffs = r.samples!;
+  const m = diffs.length;
+  // Gains in ascending order: the differences as they are, or negated and reversed when lower is better.
+  const gains = sign > 0 ? diffs : Float64Array.from(diffs, (_, i) => -diffs[m - 1 - i]);
+  let atOrBelow = 0;
+  while (atOrBelow < m && gains[atOrBelow] <= minImprovement) atOrBelow++;
+  const j = Math.ceil(alpha * (1 + m) - 1) - 1;
+  return {
+    candidate: computeMetric(key, y, candidate, { threshold }),
+    production: computeMetric(key, y, production, { threshold }),
+    estimate: r.estimate,
+    gainLower: j >= 0 && m > 0 ? gains[j] : -Infinity,
+    pValue: (1 + atOrBelow) / (1 + m),
+    test: `paired bootstrap, ${resamples} resamples`,
+  };
+}
+
 function guardrailChecks(policy: Policy, data: PolicyData): Check[] {
-  if (policy.guardrails.length === 0) return [];
-  const rows = policy.guardrails.map((g) => {
+  return policy.guardrails.map((g): Check => {
     const key = POLICY_METRICS[g.metric];
     const c = compare(key, g.metric === 'roc_auc' ? PrimaryTests.delong : METRICS[key].perExample ? PAIRED_MEAN : PrimaryTests.bootstrap, policy, data);
     const higherIsBetter = METRICS[key].higherIsBetter;
     const ni = nonInferiorityTest({ estimate: c.estimate, standardError: c.standardError, margin: g.margin, higherIsBetter, alpha: policy.alpha });
-    return { g, c, higherIsBetter, pValue: ni.pValue };
-  });
-  const ps = Float64Array.from(rows.map((r) => r.pValue));
-  const adjusted = policy.guardrailCorrection === Corrections.holm ? holm(ps) : policy.guardrailCorrection === Corrections.bh ? benjaminiHochberg(ps) : ps;
-  const label = policy.guardrailCorrection === Corrections.holm ? 'Holm' : policy.guardrailCorrection === Corrections.bh ? 'BH' : 'uncorrected';
-  return rows.map(({ g, c, higherIsBetter, pValue }, j): Check => {
-    const adj = adjusted[j];
-    const pass = adj < policy.alpha;
     const worse = higherIsBetter ? -c.estimate : c.estimate;
-    const change = `${worse > 0 ? 'worse' : 'better'} by ${fmt(Math.abs(c.estimate))}, difference ${fmt(c.estimate)} [${fmt(c.lower)}, ${fmt(c.upper)}] (${c.test})`;
-    const p = `non-inferiority p=${fmt(pValue)}${policy.guardrailCorrection === Corrections.none ? '' : ` (${label}-adjusted ${fmt(adj)})`}`;
-    const why = pass
+    const bound = higherIsBetter ? ni.lower : ni.upper;
+    const change = `${worse > 0 ? 'worse' : 'better'} by ${fmt(Math.abs(c.estimate))}, difference ${fmt(c.estimate)}, one-sided ${pct(1 - policy.alpha)} ${higherIsBetter ? 'lower' : 'upper'} bound ${fmt(bound)} (${c.test})`;
+    const p = `non-inferiority p=${fmt(ni.pValue)}`;
+    const why = ni.pass
       ? `${g.metric} is within its margin ${g.margin}: ${change}, ${p} < ${policy.alpha}`
       : `${g.metric} may be worse than production by more than its margin ${g.margin}: ${change}, ${p} >= ${policy.alpha}`;
     return {
@@ -280,33 +406,69 @@ function guardrailChecks(policy: Policy, data: PolicyData): Check[] {
       candidate: c.candidate,
       production: c.production,
       estimate: c.estimate,
-      lower: c.lower,
-      upper: c.upper,
+      lower: higherIsBetter ? ni.lower : null,
+      upper: higherIsBetter ? null : ni.upper,
+      confidence: 1 - policy.alpha,
       test: `non-inferiority (${c.test})`,
-      pValue,
-      adjustedPValue: adj,
+      pValue: ni.pValue,
       threshold: g.margin,
-      pass,
+      pass: ni.pass,
       why,
     };
   });
 }
 
+/**
+ * Each fairness gap is a max − min of group rates, whose noise grows as groups shrink: comparing point estimates
+ * would refuse a fair candidate whenever a small group's rate wobbled. So the widening W = gap(candidate) −
+ * gap(production) is tested, H0 "W ≤ maxWidening" at level alpha, with a paired bootstrap over holdout rows:
+ * both models' gaps are recomputed on the same resampled rows, which keeps their strong correlation. A row only
+ * matters through its cell (group, label, candidate's and production's decisions), so one resample is one
+ * multinomial draw over those cells: O(groups) per resample however large the holdout.
+ */
 function fairnessChecks(policy: Policy, data: PolicyData): Check[] {
   const spec = policy.fairness!;
   if (data.groups === undefined) {
     throw new TypeError(`groups: the policy limits fairness gaps by ${JSON.stringify(spec.groupColumn)}, so its values per holdout row are required`);
   }
-  const cand = fairnessGaps(groupMetrics(data.y, data.candidate, data.groups, policy.threshold));
-  const prod = fairnessGaps(groupMetrics(data.y, data.production, data.groups, policy.threshold));
-  return spec.metrics.map((m: FairnessMetric): Check => {
+  const t = policy.threshold;
+  // Validates the groups and gives the point estimates exactly as ml/fairness reports them.
+  const cand = fairnessGaps(groupMetrics(data.y, data.candidate, data.groups, t));
+  const prod = fairnessGaps(groupMetrics(data.y, data.production, data.groups, t));
+  const { codes, count: groupCount } = rowGroups(data.groups);
+  const cells = new Float64Array(8 * groupCount);
+  for (let i = 0; i < codes.length; i++) {
+    cells[8 * codes[i] + 4 * data.y[i] + 2 * (data.candidate[i] > t ? 1 : 0) + (data.production[i] > t ? 1 : 0)]++;
+  }
+  const { resamples, seed } = policy.bootstrap;
+  const rng = new Rng(seed);
+  const draw = new Float64Array(cells.length);
+  const widenings = spec.metrics.map(() => new Float64Array(resamples));
+  for (let r = 0; r < resamples; r++) {
+    sampleMultinomial(rng, codes.length, cells, draw);
+    const [gc, gp] = gapsFromCells(draw, groupCount);
+    spec.metrics.forEach((m, k) => {
+      widenings[k][r] = gc[m] - gp[m];
+    });
+  }
+  const alpha = policy.alpha;
+  const j = Math.ceil(alpha * (1 + resamples) - 1) - 1;
+  return spec.metrics.map((m: FairnessMetric, k): Check => {
     const widening = cand[m] - prod[m];
-    // A hair of tolerance so that equal gaps computed in a different order never fail a zero-widening limit.
-    const pass = widening <= spec.maxWidening + 1e-12;
+    const sorted = widenings[k].sort();
+    // The same order-statistic pairing of p-value and bound as the primary bootstrap test; a hair of tolerance so
+    // that equal gaps computed in a different order never count as a widening.
+    const limit = spec.maxWidening + 1e-12;
+    let atOrBelow = 0;
+    while (atOrBelow < resamples && sorted[atOrBelow] <= limit) atOrBelow++;
+    const pValue = (1 + atOrBelow) / (1 + resamples);
+    const lower = j >= 0 ? sorted[j] : null;
+    const pass = !(pValue < alpha);
     const gaps = `${m} gap by ${spec.groupColumn} ${fmt(cand[m])} vs production ${fmt(prod[m])}`;
+    const evidence = `one-sided ${pct(1 - alpha)} lower bound ${lower === null ? '-Infinity' : fmt(lower)} (row bootstrap, ${resamples} resamples), p=${fmt(pValue)}`;
     const why = pass
-      ? `${gaps}: ${widening > 0 ? `widened by ${fmt(widening)}` : 'not wider'}, within maxWidening ${spec.maxWidening}`
-      : `${gaps}: widened by ${fmt(widening)} > maxWidening ${spec.maxWidening}`;
+      ? `${gaps}: ${widening > 0 ? `widened by ${fmt(widening)}` : 'not wider'}, not significantly more than maxWidening ${spec.maxWidening}: ${evidence} >= ${alpha}`
+      : `${gaps}: widened by ${fmt(widening)}, significantly more than maxWidening ${spec.maxWidening}: ${evidence} < ${alpha}`;
     return {
       name: `fairness:${m}`,
       kind: CheckKinds.fairness,
@@ -314,13 +476,77 @@ function fairnessChecks(policy: Policy, data: PolicyData): Check[] {
       candidate: cand[m],
       production: prod[m],
       estimate: widening,
-      lower: null,
+      lower,
       upper: null,
+      confidence: 1 - alpha,
+      test: 'paired row bootstrap of the widening',
+      pValue,
       threshold: spec.maxWidening,
       pass,
       why,
     };
   });
+}
+
+/** Group codes per row (0-based, dense enough for a cell table) and their count; the input is already validated. */
+function rowGroups(groups: GroupInput): { codes: Int32Array; count: number } {
+  if (groups instanceof Int32Array || (typeof groups === 'object' && 'codes' in groups && groups.codes instanceof Int32Array)) {
+    const codes = groups instanceof Int32Array ? groups : groups.codes;
+    let max = -1;
+    for (let i = 0; i < codes.length; i++) if (codes[i] > max) max = codes[i];
+    return { codes, count: max + 1 };
+  }
+  const labels = groups as readonly string[];
+  const index = new Map<string, number>();
+  const codes = Int32Array.from(labels, (label) => {
+    let g = index.get(label);
+    if (g === undefined) index.set(label, (g = index.size));
+    return g;
+  });
+  return { codes, count: index.size };
+}
+
+/** Both models' gaps from a cell table: per group 8 counts indexed by 4·y + 2·candidate decision + production decision. */
+function gapsFromCells(cells: Float64Array, groupCount: number): [FairnessGaps, FairnessGaps] {
+  const tables: [GroupMetrics[], GroupMetrics[]] = [[], []];
+  for (let g = 0; g < groupCount; g++) {
+    const o = 8 * g;
+    for (const model of [0, 1] as const) {
+      // model 0 is the candidate (bit 2 of the cell index), model 1 production (bit 1).
+      let tp = 0;
+      let fp = 0;
+      let tn = 0;
+      let fn = 0;
+      for (let cell = 0; cell < 8; cell++) {
+        const w = cells[o + cell];
+        if (w === 0) continue;
+        const yi = cell >> 2;
+        const predicted = model === 0 ? (cell >> 1) & 1 : cell & 1;
+        if (yi === 1) predicted ? (tp += w) : (fn += w);
+        else predicted ? (fp += w) : (tn += w);
+      }
+      const count = tp + fp + tn + fn;
+      if (count === 0) continue;
+      const positives = tp + fn;
+      const negatives = fp + tn;
+      tables[model].push({
+        group: String(g),
+        count,
+        positives,
+        negatives,
+        predictedPositives: tp + fp,
+        tp,
+        fp,
+        tn,
+        fn,
+        selectionRate: (tp + fp) / count,
+        tpr: positives > 0 ? tp / positives : null,
+        fpr: negatives > 0 ? fp / negatives : null,
+        accuracy: (tp + tn) / count,
+      });
+    }
+  }
+  return [fairnessGaps(tables[0]), fairnessGaps(tables[1])];
 }
 
 function hardExampleCheck(policy: Policy, data: PolicyData): Check {
@@ -366,15 +592,23 @@ function hardExampleCheck(policy: Policy, data: PolicyData): Check {
   };
 }
 
-/** The candidate − production difference of one metric with its interval, standard error and two-sided p-value. */
+/** A guardrail's difference candidate − production with its standard error, for a normal-theory test. */
+interface Comparison {
+  candidate: number;
+  production: number;
+  estimate: number;
+  standardError: number;
+  test: string;
+}
+
 /** The guardrails' method for metrics that are means of per-example values. */
 const PAIRED_MEAN = 'paired_mean';
 
-function compare(key: MetricName, test: PrimaryTest | typeof PAIRED_MEAN, policy: Policy, data: PolicyData): Comparison {
+function compare(key: MetricName, method: typeof PrimaryTests.delong | typeof PrimaryTests.bootstrap | typeof PAIRED_MEAN, policy: Policy, data: PolicyData): Comparison {
   const { y, candidate, production } = data;
-  const { confidence, resamples, seed } = policy.bootstrap;
+  const { resamples, seed } = policy.bootstrap;
   const threshold = policy.threshold;
-  if (test === PAIRED_MEAN) {
+  if (method === PAIRED_MEAN) {
     const name = key as 'accuracy' | 'logLoss' | 'brierScore';
     const a = perExampleValues(name, y, production, threshold);
     const b = perExampleValues(name, y, candidate, threshold);
@@ -391,69 +625,24 @@ function compare(key: MetricName, test: PrimaryTest | typeof PAIRED_MEAN, policy
       const d = b[i] - a[i] - mean;
       ss += d * d;
     }
-    const se = n > 1 ? Math.sqrt(ss / (n - 1) / n) : 0;
-    const z = normalQuantile(1 - (1 - confidence) / 2);
-    return {
-      candidate: sb / n,
-      production: sa / n,
-      estimate: mean,
-      lower: mean - z * se,
-      upper: mean + z * se,
-      standardError: se,
-      pValue: se > 0 ? Math.min(1, 2 * normalSf(Math.abs(mean) / se)) : mean === 0 ? 1 : 0,
-      test: 'paired z on per-example differences',
-    };
+    return { candidate: sb / n, production: sa / n, estimate: mean, standardError: n > 1 ? Math.sqrt(ss / (n - 1) / n) : 0, test: 'paired z on per-example differences' };
   }
-  if (test === PrimaryTests.delong) {
-    const r = delongTest(y, production, candidate, { confidence });
-    return {
-      candidate: r.aucB,
-      production: r.aucA,
-      estimate: r.difference,
-      lower: r.lower,
-      upper: r.upper,
-      standardError: r.standardError,
-      pValue: r.pValue,
-      test: 'DeLong',
-    };
+  if (method === PrimaryTests.delong) {
+    const r = delongTest(y, production, candidate);
+    return { candidate: r.aucB, production: r.aucA, estimate: r.difference, standardError: r.standardError, test: 'DeLong' };
   }
-  if (test === PrimaryTests.mcnemar) {
-    const n = y.length;
-    const okA = new Uint8Array(n);
-    const okB = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      okA[i] = (production[i] > threshold ? 1 : 0) === y[i] ? 1 : 0;
-      okB[i] = (candidate[i] > threshold ? 1 : 0) === y[i] ? 1 : 0;
-    }
-    const r = mcnemarExact(okA, okB);
-    // b: production right and candidate wrong; c: the reverse. The difference of paired proportions has the
-    // Wald standard error sqrt(b + c − (c − b)²/n) / n (Agresti, Categorical Data Analysis, 10.1).
-    const d = (r.c - r.b) / n;
-    const se = Math.sqrt(Math.max(0, r.b + r.c - ((r.c - r.b) * (r.c - r.b)) / n)) / n;
-    const z = normalQuantile(1 - (1 - confidence) / 2);
-    return {
-      candidate: computeMetric('accuracy', y, candidate, { threshold }),
-      production: computeMetric('accuracy', y, production, { threshold }),
-      estimate: d,
-      lower: d - z * se,
-      upper: d + z * se,
-      standardError: se,
-      pValue: r.pValue,
-      test: 'exact McNemar',
-    };
-  }
-  const r = pairedBootstrap({ y, pA: production, pB: candidate, metric: key, resamples, confidence, seed, threshold });
+  const r = pairedBootstrap({ y, pA: production, pB: candidate, metric: key, resamples, seed, threshold });
   return {
     candidate: computeMetric(key, y, candidate, { threshold }),
     production: computeMetric(key, y, production, { threshold }),
     estimate: r.estimate,
-    lower: r.lower,
-    upper: r.upper,
     standardError: r.standardError,
-    // Two-sided, from the bootstrap standard error (normal approximation).
-    pValue: r.standardError > 0 ? Math.min(1, 2 * normalSf(Math.abs(r.estimate) / r.standardError)) : r.estimate === 0 ? 1 : 0,
-    test: `paired bootstrap, ${resamples} resamples`,
+    test: `paired bootstrap standard error, ${resamples} resamples`,
   };
+}
+
+function pct(confidence: number): string {
+  return `${Number((confidence * 100).toPrecision(4))}%`;
 }
 
 function fmt(x: number): string {

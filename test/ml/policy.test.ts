@@ -68,12 +68,15 @@ test('a clearly better candidate is promoted, with the evidence of every check',
   // Population AUCs Φ(0.8√2) = 0.871 and Φ(√2) = 0.921: a gain of about 0.05.
   assert.ok(Math.abs(primary.production - 0.871) < 0.01 && Math.abs(primary.candidate - 0.921) < 0.01, `${primary.production} ${primary.candidate}`);
   assert.ok(Math.abs(primary.estimate - (primary.candidate - primary.production)) < 1e-12);
-  assert.ok(primary.lower! > 0.01 && primary.lower! < primary.estimate && primary.estimate < primary.upper!);
+  // One one-sided bound at 1 − α: the lower one for a higher-is-better metric, the upper side unbounded.
+  assert.ok(primary.lower! > 0.01 && primary.lower! < primary.estimate);
+  assert.equal(primary.upper, null);
+  assert.equal(primary.confidence, 0.95);
   assert.equal(primary.test, 'DeLong');
   assert.ok(primary.pValue! < 1e-6);
-  assert.match(primary.why, /^roc_auc improved by 0\.0\d+ \[0\.0\d+, 0\.0\d+\] \(DeLong\), p=.* < 0\.05 and the lower bound .* >= minImprovement 0\.01$/);
+  assert.match(primary.why, /^roc_auc improved by 0\.0\d+ \(DeLong; one-sided 95% lower bound 0\.0\d+, p=.* for H0 gain <= 0\.01\): the lower bound > minImprovement 0\.01, p < 0\.05$/);
   for (const g of b.checks.filter((c) => c.kind === 'guardrail')) {
-    assert.ok(g.adjustedPValue! >= g.pValue! && g.adjustedPValue! < 0.05, `${g.name}: ${g.why}`);
+    assert.ok(g.pValue! < 0.05 && g.pass, `${g.name}: ${g.why}`);
   }
   // Lower is better for log loss: the candidate's is lower, so the difference is negative.
   assert.ok(check(b, 'guardrail:log_loss').estimate < 0);
@@ -87,7 +90,9 @@ test('guardrails on per-example metrics use the paired z-test, whose interval ag
   // The bootstrap standard error converges to sd(d)/√n of the per-example differences d (Efron and Tibshirani,
   // An Introduction to the Bootstrap, 5.2), so with 2000 resamples the two agree to a few per cent.
   const boot = pairedBootstrap({ y, pA: production, pB: better, metric: 'logLoss', resamples: 2000, confidence: 0.95, seed: 1 });
-  const se = (g.upper! - g.lower!) / (2 * normalQuantile(0.975));
+  // Lower is better for log loss, so the guardrail's bound is the one-sided upper bound estimate + z(0.95)·SE.
+  assert.equal(g.lower, null);
+  const se = (g.upper! - g.estimate) / normalQuantile(0.95);
   assert.ok(Math.abs(se / boot.standardError - 1) < 0.06, `z SE ${se} vs bootstrap SE ${boot.standardError}`);
   assert.ok(Math.abs(g.estimate - boot.estimate) < 1e-12);
 });
@@ -101,13 +106,16 @@ test('a marginally better candidate is refused because the gain is not significa
   const marginal = model(y, 4, 0.802);
   const b = evaluatePolicy(basePolicy, { y, candidate: marginal, production });
   assertRefusalNames(b, ['primary:roc_auc']);
-  assert.match(check(b, 'primary:roc_auc').why, /not significantly: p=.* >= 0\.05|did not improve/);
+  assert.match(check(b, 'primary:roc_auc').why, /not significantly more than minImprovement 0\.01 .*: p >= 0\.05$|did not improve by more than minImprovement 0\.01/);
 });
 
 test('a significant gain smaller than minImprovement is refused by the lower confidence bound', () => {
   const b = evaluatePolicy({ ...basePolicy, primary: { metric: 'roc_auc', minImprovement: 0.045 } }, { y, candidate: better, production });
   assertRefusalNames(b, ['primary:roc_auc']);
-  assert.match(check(b, 'primary:roc_auc').why, /p=.* < 0\.05, but the lower bound 0\.0\d+ < minImprovement 0\.045/);
+  const p = check(b, 'primary:roc_auc');
+  // The same data pass the test against no minimum (p far below α): the minimum is part of the null hypothesis.
+  assert.ok(p.lower! < 0.045 && p.lower! > 0 && p.pValue! >= 0.05, `${p.why}`);
+  assert.match(p.why, /^roc_auc improved by 0\.0\d+ but not significantly more than minImprovement 0\.045 \(DeLong; one-sided 95% lower bound 0\.0\d+, p=.*\): p >= 0\.05$/);
 });
 
 test('a better-ranking but overconfident candidate is refused by the log-loss guardrail', () => {
@@ -118,7 +126,7 @@ test('a better-ranking but overconfident candidate is refused by the log-loss gu
   const g = check(b, 'guardrail:log_loss');
   assert.equal(g.pass, false);
   assert.ok(g.estimate > 0.01, `log loss difference ${g.estimate}`);
-  assert.match(g.why, /^log_loss may be worse than production by more than its margin 0\.01: worse by .*Holm-adjusted .* >= 0\.05$/);
+  assert.match(g.why, /^log_loss may be worse than production by more than its margin 0\.01: worse by .*one-sided 95% upper bound .*, non-inferiority p=.* >= 0\.05$/);
   assert.ok(!b.promote && b.summary.includes('guardrail:log_loss'));
 });
 
@@ -138,7 +146,8 @@ test('a candidate that widens a fairness gap beyond maxWidening is refused', () 
   assertRefusalNames(b, ['fairness:demographic_parity', 'fairness:equalized_odds']);
   const dp = check(b, 'fairness:demographic_parity');
   assert.ok(dp.candidate - dp.production > 0.02 && Math.abs(dp.estimate - (dp.candidate - dp.production)) < 1e-15);
-  assert.match(dp.why, /^demographic_parity gap by sex .* vs production .*: widened by .* > maxWidening 0\.02$/);
+  assert.ok(dp.lower! > 0.02 && dp.pValue! < 0.05 && dp.upper === null, dp.why);
+  assert.match(dp.why, /^demographic_parity gap by sex .* vs production .*: widened by .*, significantly more than maxWidening 0\.02: one-sided 95% lower bound .* \(row bootstrap, 2000 resamples\), p=.* < 0\.05$/);
 });
 
 test('a new failure on the hard examples is refused and the row is named', () => {
@@ -167,13 +176,14 @@ test('a lower-is-better primary metric is judged by its direction', () => {
   const b = evaluatePolicy({ primary: { metric: 'log_loss', minImprovement: 0.01 }, bootstrap: { resamples: 1000 } }, { y, candidate: better, production });
   const p = check(b, 'primary:log_loss');
   assert.equal(p.test, 'paired bootstrap, 1000 resamples');
-  assert.ok(p.estimate < 0 && p.upper! < -0.01, `difference ${p.estimate} [${p.lower}, ${p.upper}]`);
+  // Lower is better: the bound is the upper one of the difference, and it must be below −minImprovement.
+  assert.ok(p.estimate < 0 && p.upper! < -0.01 && p.lower === null, `difference ${p.estimate}, upper bound ${p.upper}`);
   assert.equal(b.promote, true, b.summary);
-  assert.match(p.why, /^log_loss improved by 0\.\d+ \[0\.\d+, 0\.\d+\]/);
+  assert.match(p.why, /^log_loss improved by 0\.\d+ \(paired bootstrap, 1000 resamples; one-sided 95% lower bound 0\.\d+/);
   // Swapping the roles makes it a loss.
   const worse = evaluatePolicy({ primary: { metric: 'log_loss' }, bootstrap: { resamples: 1000 } }, { y, candidate: production, production: better });
   assert.equal(worse.promote, false);
-  assert.match(check(worse, 'primary:log_loss').why, /^log_loss did not improve/);
+  assert.match(check(worse, 'primary:log_loss').why, /^log_loss did not improve by more than minImprovement 0: improvement -0\.\d+/);
 });
 
 test('accuracy as the primary metric uses the exact McNemar test by default', () => {
@@ -192,7 +202,8 @@ test('bad policy input is refused with the field and the accepted values named',
   fails({ primary: { metric: 'roc_auc', minImprovement: -0.1 } }, /primary\.minImprovement: expected a number >= 0, got -0\.1/);
   fails({ primary: { metric: 'log_loss', test: 'delong' } }, /primary\.test: "delong" compares ROC AUCs: expected primary\.metric "roc_auc" with it, got "log_loss"/);
   fails({ primary: { metric: 'roc_auc' }, guardrails: [{ metric: 'brier' }] }, /guardrails\[0\]\.margin: required/);
-  fails({ primary: { metric: 'roc_auc' }, guardrailCorrection: 'bonferroni' }, /guardrailCorrection: expected one of "holm" \| "bh" \| "none", got "bonferroni"/);
+  fails({ primary: { metric: 'roc_auc' }, guardrailCorrection: 'holm' }, /guardrailCorrection: removed: every guardrail must pass \(an intersection-union test\)/);
+  fails({ primary: { metric: 'roc_auc' }, bootstrap: { confidence: 0.99 } }, /bootstrap\.confidence: removed: the confidence of every bound is 1 − alpha/);
   fails({ primary: { metric: 'roc_auc' }, fairness: { groupColumn: 'sex', metrics: ['parity'], maxWidening: 0.1 } }, /fairness\.metrics\[0\]: expected one of "demographic_parity" \| "equal_opportunity" \| "equalized_odds"/);
   fails({ primary: { metric: 'roc_auc' }, bootstrap: { reps: 100 } }, /bootstrap: unknown field "reps"; accepted fields: resamples, seed, confidence/);
   fails({ primary: { metric: 'roc_auc' }, extra: 1 }, /unknown field "extra"; accepted fields: primary, guardrails/);
