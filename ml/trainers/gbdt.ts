@@ -356,6 +356,7 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
     throw new RangeError('y: the training part (after the validation split) must contain both classes with positive weight');
   }
   const baseline = Math.log(sumWy / (sumW - sumWy));
+  const init = initTrees(opts.init, baseline, params.maxIter);
 
   let valBinned: Uint8Array[] | null = null;
   let yVal: Uint8Array | null = null;
@@ -384,7 +385,22 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
   let earlyStopped = false;
   if (rawVal) valScores.push(-logLoss(yVal!, rawVal, wVal));
 
-  for (let iter = 0; iter < params.maxIter; iter++) {
+  // Resuming replays the checkpoint's trees in order: adding the same leaf values in the same order gives the same
+  // raw scores and validation losses bit for bit, and the rest of the fit draws nothing random, so the remaining
+  // trees are those the uninterrupted fit would grow.
+  for (const tree of init) {
+    trees.push(tree);
+    addTreeValues(tree, x.columns, trainRows, raw);
+    if (rawVal && valRows) {
+      addTreeValues(tree, x.columns, valRows, rawVal);
+      valScores.push(-logLoss(yVal!, rawVal, wVal));
+      if (shouldStop(valScores, params.nIterNoChange, params.tol)) earlyStopped = true;
+    }
+    if (earlyStopped) break;
+  }
+  const every = opts.checkpointEvery ?? 10;
+
+  for (let iter = trees.length; iter < params.maxIter && !earlyStopped; iter++) {
     logLossGradients(raw, yTrain, wTrain, grad, hess);
     const built = grower.grow();
     const tree = grower.toTree(edges);
@@ -397,6 +413,15 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
       validationLoss = logLoss(yVal!, rawVal, wVal);
       valScores.push(-validationLoss);
       if (shouldStop(valScores, params.nIterNoChange, params.tol)) earlyStopped = true;
+    }
+    // Before the progress report of the same round, so a listener can send both in one heartbeat.
+    if (opts.onCheckpoint && (iter + 1) % every === 0 && !earlyStopped && iter + 1 < params.maxIter) {
+      const soFar: GbdtFitInfo = {
+        nIter: trees.length,
+        earlyStopped: false,
+        ...(early ? { validationLoss: valScores.map((s) => -s) } : {}),
+      };
+      opts.onCheckpoint(new GbdtModel([...x.names], baseline, trees.slice(), soFar), iter + 1);
     }
     if (opts.onProgress) {
       opts.onProgress({
@@ -414,6 +439,40 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
     ...(early ? { validationLoss: valScores.map((s) => -s) } : {}),
   };
   return new GbdtModel([...x.names], baseline, trees, info);
+}
+
+/** The trees of a GBDT checkpoint, checked to come from the same data (the same baseline) and to fit in maxIter. */
+function initTrees(init: Model | undefined, baseline: number, maxIter: number): readonly Tree[] {
+  if (init === undefined) return [];
+  if (!(init instanceof GbdtModel)) throw new TypeError(`init: expected a gbdt model to resume from, got ${init.kind}`);
+  if (init.baseline !== baseline) {
+    throw new RangeError(
+      `init.baseline: the checkpoint starts from ${init.baseline}, this data and seed from ${baseline} ` +
+        '(a checkpoint resumes only the fit of the same rows, weights and seed)',
+    );
+  }
+  if (init.trees.length > maxIter) {
+    throw new RangeError(`init.trees: expected at most maxIter = ${maxIter} trees, got ${init.trees.length}`);
+  }
+  return init.trees;
+}
+
+/** out[k] += the tree's value for row rows[k] (row k when null), routing raw feature values as predict does. */
+function addTreeValues(tree: Tree, cols: readonly Float64Array[], rows: Uint32Array | null, out: Float64Array): void {
+  const { feature, threshold, missingLeft, left, right, value } = tree;
+  for (let k = 0; k < out.length; k++) {
+    const i = rows ? rows[k] : k;
+    let node = 0;
+    let f = feature[0];
+    while (f >= 0) {
+      const v = cols[f][i];
+      if (v <= threshold[node]) node = left[node];
+      else if (v !== v) node = missingLeft[node] === 1 ? left[node] : right[node];
+      else node = right[node];
+      f = feature[node];
+    }
+    out[k] += value[node];
+  }
 }
 
 /**

@@ -340,6 +340,18 @@ class Problem {
     return m / this.total;
   }
 
+  /** θ for raw-scale coefficients and intercept (the inverse of toRaw), for warm starts. */
+  fromRaw(coef: Float64Array, intercept: number): Float64Array {
+    const theta = new Float64Array(this.p);
+    let b = intercept;
+    for (let j = 0; j < this.d; j++) {
+      theta[j] = coef[j] * this.scale[j];
+      b += coef[j] * this.mu[j];
+    }
+    if (this.fitIntercept) theta[this.d] = b;
+    return theta;
+  }
+
   /** Coefficients and intercept on the raw feature scale. */
   toRaw(theta: Float64Array): { coef: Float64Array; intercept: number } {
     const coef = new Float64Array(this.d);
@@ -403,7 +415,26 @@ function fitLogistic(x: FeatureMatrix, y: Labels, params: LogisticParams, opts: 
   const prob = new Problem(x, y, params.C, opts?.sampleWeight, params.fitIntercept);
   const solver: 'newton' | 'lbfgs' =
     params.solver === 'auto' ? (prob.d <= NEWTON_MAX_FEATURES ? 'newton' : 'lbfgs') : params.solver;
-  const res = solver === 'newton' ? newton(prob, params, opts?.onProgress) : lbfgs(prob, params, opts?.onProgress);
+  const init = opts?.init;
+  if (init !== undefined && !(init instanceof LogisticModel)) {
+    throw new TypeError(`init: expected a logistic model to warm-start from, got ${init.kind}`);
+  }
+  // A warm start only moves the starting point: the objective is strictly convex, so the solver reaches the same
+  // optimum (to within tol), not the same sequence of iterates.
+  const theta0 = init ? prob.fromRaw(init.coef, init.intercept) : new Float64Array(prob.p);
+  const hooks: SolveHooks = {
+    onProgress: opts?.onProgress,
+    checkpoint: opts?.onCheckpoint
+      ? {
+          every: opts.checkpointEvery ?? 10,
+          emit: (theta, iterations) => {
+            const raw = prob.toRaw(theta);
+            opts.onCheckpoint!(new LogisticModel([...x.names], raw.coef, raw.intercept), iterations);
+          },
+        }
+      : undefined,
+  };
+  const res = solver === 'newton' ? newton(prob, params, theta0, hooks) : lbfgs(prob, params, theta0, hooks);
   const { coef, intercept } = prob.toRaw(res.theta);
   return new LogisticModel([...x.names], coef, intercept, {
     iterations: res.iterations,
@@ -420,7 +451,17 @@ interface SolveResult {
   gradientNorm: number;
 }
 
-type Progress = FitOptions['onProgress'];
+interface SolveHooks {
+  readonly onProgress: FitOptions['onProgress'];
+  readonly checkpoint?: { readonly every: number; readonly emit: (theta: Float64Array, iterations: number) => void };
+}
+
+function afterStep(hooks: SolveHooks, theta: Float64Array, iterations: number, total: number, loss: number): void {
+  // The checkpoint before the progress report of the same step, so a listener can send both in one heartbeat.
+  const c = hooks.checkpoint;
+  if (c && iterations % c.every === 0) c.emit(theta, iterations);
+  hooks.onProgress?.({ iteration: iterations, total, loss });
+}
 
 /**
  * Backtracking (Armijo) line search along `dir`, with η moving along `etaDir` = Z·dir so each trial costs O(n), and
@@ -445,9 +486,10 @@ function lineSearch(
   return 0;
 }
 
-function newton(prob: Problem, params: LogisticParams, onProgress: Progress): SolveResult {
+function newton(prob: Problem, params: LogisticParams, theta0: Float64Array, hooks: SolveHooks): SolveResult {
   const { n, p } = prob;
-  const theta = new Float64Array(p);
+  const theta = Float64Array.from(theta0);
+  const wantLoss = hooks.onProgress !== undefined;
   const eta = new Float64Array(n);
   const prb = new Float64Array(n);
   const r = new Float64Array(n);
@@ -479,8 +521,8 @@ function newton(prob: Problem, params: LogisticParams, onProgress: Progress): So
     if (t === 0) break;
     for (let j = 0; j < p; j++) theta[j] += t * dir[j];
     for (let i = 0; i < n; i++) eta[i] += t * etaDir[i];
-    const loss = prob.residuals(eta, prb, r, h, onProgress !== undefined);
-    onProgress?.({ iteration: iterations, total: params.maxIter, loss: (loss + prob.penalty(theta)) / prob.total });
+    const loss = prob.residuals(eta, prb, r, h, wantLoss);
+    afterStep(hooks, theta, iterations, params.maxIter, (loss + prob.penalty(theta)) / prob.total);
   }
   prob.gradient(theta, r, grad);
   gnorm = prob.rawGradientNorm(grad);
@@ -536,10 +578,11 @@ function choleskyInPlace(a: Float64Array, p: number): boolean {
   return true;
 }
 
-function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): SolveResult {
+function lbfgs(prob: Problem, params: LogisticParams, theta0: Float64Array, hooks: SolveHooks): SolveResult {
   const { n, p } = prob;
   const m = params.lbfgsMemory;
-  const theta = new Float64Array(p);
+  const theta = Float64Array.from(theta0);
+  const wantLoss = hooks.onProgress !== undefined;
   const eta = new Float64Array(n);
   const prb = new Float64Array(n);
   const r = new Float64Array(n);
@@ -608,7 +651,7 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
     gradPrev.set(grad);
     for (let j = 0; j < p; j++) theta[j] += t * dir[j];
     for (let i = 0; i < n; i++) eta[i] += t * etaDir[i];
-    const loss = prob.residuals(eta, prb, r, null, onProgress !== undefined);
+    const loss = prob.residuals(eta, prb, r, null, wantLoss);
     prob.gradient(theta, r, grad);
     gnorm = prob.rawGradientNorm(grad);
     const s = sHist[head];
@@ -624,7 +667,7 @@ function lbfgs(prob: Problem, params: LogisticParams, onProgress: Progress): Sol
       head = (head + 1) % m;
       stored = Math.min(stored + 1, m);
     }
-    onProgress?.({ iteration: iterations, total: params.maxIter, loss: (loss + prob.penalty(theta)) / prob.total });
+    afterStep(hooks, theta, iterations, params.maxIter, (loss + prob.penalty(theta)) / prob.total);
   }
   return { theta, iterations, converged: gnorm <= params.tol, gradientNorm: gnorm };
 }

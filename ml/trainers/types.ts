@@ -23,6 +23,16 @@ export interface FitOptions {
   /** Seeds every random choice of the fit (validation split, binning subsample). Default 0. */
   readonly seed?: number;
   readonly onProgress?: (p: FitProgress) => void;
+  /**
+   * A model to continue from, of the trainer's own kind (a checkpoint): gradient boosting keeps its trees and grows
+   * the rest, logistic regression starts its solver from its coefficients. With the same data, params and seed, a
+   * fit resumed from a GBDT checkpoint equals the uninterrupted fit tree for tree.
+   */
+  readonly init?: Model;
+  /** Receives the model so far every `checkpointEvery` iterations, so a long fit can be resumed after a crash. */
+  readonly onCheckpoint?: (model: Model, iteration: number) => void;
+  /** Iterations between checkpoints; default 10. */
+  readonly checkpointEvery?: number;
 }
 
 /** Plain JSON (no typed arrays, no Infinity), tagged with the trainer kind so it can be dispatched on. */
@@ -135,6 +145,19 @@ export function checkFitInputs(x: FeatureMatrix, y: Labels, opts: FitOptions | u
   }
   const seed = opts?.seed;
   if (seed !== undefined && !Number.isFinite(seed)) throw new RangeError(`seed: expected a finite number, got ${seed}`);
+  const every = opts?.checkpointEvery;
+  if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
+    throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
+  }
+  const init = opts?.init;
+  if (init !== undefined) {
+    const same = init.featureNames.length === x.names.length && init.featureNames.every((n, j) => n === x.names[j]);
+    if (!same) {
+      throw new RangeError(
+        `init: the checkpoint was trained on features [${init.featureNames.join(', ')}], got [${x.names.join(', ')}]`,
+      );
+    }
+  }
 }
 
 /** Models predict on columns by position, so a renamed or reordered matrix must fail loudly rather than silently. */

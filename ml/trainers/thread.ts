@@ -1,0 +1,183 @@
+/**
+ * Training off the main thread: `fitInThread` runs a trainer's fit in a `worker_threads` worker, so the caller's
+ * event loop stays free to heartbeat, serve and notice cancellation while the model trains. Progress reports
+ * arrive as messages, every `checkpointEvery`-th carrying the model so far as JSON (heartbeat it; pass it back as
+ * `checkpoint` to resume), and an `AbortSignal` terminates the worker at once. The feature columns travel as typed
+ * arrays, copied by structured clone (a memcpy) or, with `transfer`, moved without a copy.
+ */
+import { Worker } from 'node:worker_threads';
+import { resolve } from 'node:path';
+import { GbdtModel, GradientBoostingTrainer } from './gbdt';
+import { LogisticModel, LogisticRegressionTrainer } from './logistic';
+import type { FeatureMatrix, FitProgress, Labels, Model, SerializedModel } from './types';
+
+export const ThreadTrainerKind = { logistic: 'logistic', gbdt: 'gbdt' } as const;
+export type ThreadTrainerKind = (typeof ThreadTrainerKind)[keyof typeof ThreadTrainerKind];
+
+/** Which trainer to run, with its parameters (validated on the calling thread before a worker starts). */
+export interface TrainerSpec {
+  readonly kind: ThreadTrainerKind;
+  readonly params?: unknown;
+}
+
+/** A progress report; every `checkpointEvery`-th iteration also carries the model so far. */
+export interface ThreadProgress extends FitProgress {
+  readonly checkpoint?: SerializedModel;
+}
+
+export interface ThreadFitOptions {
+  readonly seed?: number;
+  readonly sampleWeight?: Float64Array;
+  /** Aborting terminates the worker; the promise then rejects with an `AbortError` whose `cause` is the reason. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: ThreadProgress) => void;
+  /** Iterations between checkpoints; default 10. */
+  readonly checkpointEvery?: number;
+  /** A checkpoint from an earlier attempt (a `ThreadProgress.checkpoint`) to resume from. */
+  readonly checkpoint?: SerializedModel;
+  /**
+   * Move the buffers of `x`, `y` and `sampleWeight` to the worker instead of copying them: no copy of a big
+   * matrix, but the caller's arrays are detached (length 0) afterwards.
+   */
+  readonly transfer?: boolean;
+}
+
+/** The fit was stopped by its AbortSignal (named as the DOM's, so `err.name === 'AbortError'` checks work). */
+export class FitAbortedError extends Error {
+  override readonly name = 'AbortError';
+  readonly code = 'ABORT_ERR';
+  constructor(cause: unknown) {
+    super('the fit was aborted', { cause });
+  }
+}
+
+/** @internal What the worker receives as `workerData`. */
+export interface ThreadRequest {
+  readonly kind: ThreadTrainerKind;
+  readonly params: unknown;
+  readonly names: readonly string[];
+  readonly columns: readonly Float64Array[];
+  readonly y: Labels;
+  readonly sampleWeight?: Float64Array;
+  readonly seed?: number;
+  readonly init?: SerializedModel;
+  readonly checkpointEvery?: number;
+}
+
+/** @internal What the worker posts back. */
+export type WorkerMessage =
+  | { readonly type: 'progress'; readonly progress: ThreadProgress }
+  | { readonly type: 'done'; readonly model: SerializedModel }
+  | {
+      readonly type: 'error';
+      readonly error: { readonly name: string; readonly message: string; readonly stack?: string; readonly code?: string };
+    };
+
+const WORKER_FILE = resolve(__dirname, `thread-worker${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
+
+/**
+ * Node cannot start a worker on a .ts file by itself, and the parent's tsx hooks are not always inherited (tsx
+ * registered through its API leaves no execArgv behind), so under tsx the worker is a two-line bootstrap that
+ * registers tsx's require hook first. Compiled code starts the .js entry directly.
+ */
+function startWorker(workerData: ThreadRequest, transferList: ArrayBuffer[]): Worker {
+  if (!WORKER_FILE.endsWith('.ts')) return new Worker(WORKER_FILE, { workerData, transferList });
+  const tsx = require.resolve('tsx/cjs');
+  const code = `if (!require.extensions['.ts']) require(${JSON.stringify(tsx)});\nrequire(${JSON.stringify(WORKER_FILE)});`;
+  return new Worker(code, { eval: true, workerData, transferList });
+}
+
+/**
+ * Fits `spec` on `x`, `y` in a worker thread and resolves with the model. Bad parameters, inputs or checkpoints
+ * reject with the trainer's own error (same name, message and `code`), an abort with `FitAbortedError`.
+ */
+export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts: ThreadFitOptions = {}): Promise<Model> {
+  return new Promise<Model>((resolvePromise, reject) => {
+    const { signal } = opts;
+    if (signal?.aborted) {
+      reject(new FitAbortedError(signal.reason));
+      return;
+    }
+    // Fails fast on bad parameters, without paying for a worker.
+    const trainer = spec.kind === ThreadTrainerKind.gbdt
+      ? new GradientBoostingTrainer(spec.params as never)
+      : spec.kind === ThreadTrainerKind.logistic
+        ? new LogisticRegressionTrainer(spec.params as never)
+        : undefined;
+    if (trainer === undefined) {
+      reject(new TypeError(`kind: expected "${ThreadTrainerKind.logistic}" or "${ThreadTrainerKind.gbdt}", got ${JSON.stringify(spec.kind)}`));
+      return;
+    }
+    if (opts.checkpoint !== undefined && opts.checkpoint.kind !== spec.kind) {
+      reject(new TypeError(`checkpoint.kind: expected "${spec.kind}" to resume a ${spec.kind} fit, got ${JSON.stringify(opts.checkpoint.kind)}`));
+      return;
+    }
+    const request: ThreadRequest = {
+      kind: spec.kind,
+      params: trainer.params,
+      names: [...x.names],
+      columns: x.columns,
+      y,
+      ...(opts.sampleWeight ? { sampleWeight: opts.sampleWeight } : {}),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.checkpoint ? { init: opts.checkpoint } : {}),
+      ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
+    };
+    const transferList: ArrayBuffer[] = [];
+    if (opts.transfer) {
+      // One entry per buffer: columns may be views of one shared buffer, and a duplicate would throw.
+      const seen = new Set<ArrayBufferLike>();
+      for (const a of [...x.columns, y, opts.sampleWeight]) {
+        if (a && !seen.has(a.buffer) && a.buffer instanceof ArrayBuffer) {
+          seen.add(a.buffer);
+          transferList.push(a.buffer);
+        }
+      }
+    }
+
+    let settled = false;
+    const worker = startWorker(request, transferList);
+    const finish = (settle: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      settle();
+      void worker.terminate();
+    };
+    const onAbort = (): void => finish(() => reject(new FitAbortedError(signal!.reason)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    worker.on('message', (m: WorkerMessage) => {
+      if (settled) return;
+      if (m.type === 'progress') {
+        try {
+          opts.onProgress?.(m.progress);
+        } catch (e) {
+          finish(() => reject(e));
+        }
+      } else if (m.type === 'done') {
+        finish(() => {
+          try {
+            resolvePromise(m.model.kind === 'gbdt' ? GbdtModel.fromJSON(m.model) : LogisticModel.fromJSON(m.model));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      } else {
+        finish(() => reject(rebuildError(m.error)));
+      }
+    });
+    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('exit', (code) => finish(() => reject(new Error(`the training worker exited with code ${code} before it finished`))));
+  });
+}
+
+/** The worker's error as an instance of the same built-in class, with its name, message, code and stack. */
+function rebuildError(e: { name: string; message: string; stack?: string; code?: string }): Error {
+  const Ctor = e.name === 'RangeError' ? RangeError : e.name === 'TypeError' ? TypeError : Error;
+  const err = new Ctor(e.message);
+  if (err.name !== e.name) Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
+  if (e.code !== undefined) Object.defineProperty(err, 'code', { value: e.code, enumerable: true, configurable: true });
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
