@@ -10,6 +10,7 @@
  * one Uint32Array of row indices, and all buffers are allocated once per fit.
  */
 import { z } from 'zod';
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { Rng } from '../random';
 import * as fastmath from './fastmath';
 import type { FeatureMatrix, Labels } from '../types';
@@ -444,15 +445,16 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
 /** The trees of a GBDT checkpoint, checked to come from the same data (the same baseline) and to fit in maxIter. */
 function initTrees(init: Model | undefined, baseline: number, maxIter: number): readonly Tree[] {
   if (init === undefined) return [];
-  if (!(init instanceof GbdtModel)) throw new TypeError(`init: expected a gbdt model to resume from, got ${init.kind}`);
+  if (!(init instanceof GbdtModel)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `init: expected a gbdt model to resume from, got ${init.kind}`);
   if (init.baseline !== baseline) {
-    throw new RangeError(
+    throw new MlRangeError(
+      MlErrorCodes.INPUT_INVALID,
       `init.baseline: the checkpoint starts from ${init.baseline}, this data and seed from ${baseline} ` +
         '(a checkpoint resumes only the fit of the same rows, weights and seed)',
     );
   }
   if (init.trees.length > maxIter) {
-    throw new RangeError(`init.trees: expected at most maxIter = ${maxIter} trees, got ${init.trees.length}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `init.trees: expected at most maxIter = ${maxIter} trees, got ${init.trees.length}`);
   }
   return init.trees;
 }

@@ -6,6 +6,7 @@
  * penalty transformed so that the optimum is that of the raw-scale objective.
  */
 import { z } from 'zod';
+import { MlErrorCodes, MlTypeError } from '../errors';
 import type { FeatureMatrix, Labels } from '../types';
 import * as fastmath from './fastmath';
 import {
@@ -417,7 +418,7 @@ function fitLogistic(x: FeatureMatrix, y: Labels, params: LogisticParams, opts: 
     params.solver === 'auto' ? (prob.d <= NEWTON_MAX_FEATURES ? 'newton' : 'lbfgs') : params.solver;
   const init = opts?.init;
   if (init !== undefined && !(init instanceof LogisticModel)) {
-    throw new TypeError(`init: expected a logistic model to warm-start from, got ${init.kind}`);
+    throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `init: expected a logistic model to warm-start from, got ${init.kind}`);
   }
   // A warm start only moves the starting point: the objective is strictly convex, so the solver reaches the same
   // optimum (to within tol), not the same sequence of iterates.

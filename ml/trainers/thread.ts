@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
+import { MlErrorCodes, MlInputError, MlRangeError, MlTypeError, type MlErrorCode } from '../errors';
 import { GbdtModel, GradientBoostingTrainer } from './gbdt';
 import { LogisticModel, LogisticRegressionTrainer } from './logistic';
 import type { FeatureMatrix, FitProgress, Labels, Model, SerializedModel } from './types';
@@ -105,11 +106,11 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
         ? new LogisticRegressionTrainer(spec.params as never)
         : undefined;
     if (trainer === undefined) {
-      reject(new TypeError(`kind: expected "${ThreadTrainerKind.logistic}" or "${ThreadTrainerKind.gbdt}", got ${JSON.stringify(spec.kind)}`));
+      reject(new MlTypeError(MlErrorCodes.PARAM_INVALID, `kind: expected "${ThreadTrainerKind.logistic}" or "${ThreadTrainerKind.gbdt}", got ${JSON.stringify(spec.kind)}`));
       return;
     }
     if (opts.checkpoint !== undefined && opts.checkpoint.kind !== spec.kind) {
-      reject(new TypeError(`checkpoint.kind: expected "${spec.kind}" to resume a ${spec.kind} fit, got ${JSON.stringify(opts.checkpoint.kind)}`));
+      reject(new MlTypeError(MlErrorCodes.INPUT_INVALID, `checkpoint.kind: expected "${spec.kind}" to resume a ${spec.kind} fit, got ${JSON.stringify(opts.checkpoint.kind)}`));
       return;
     }
     const request: ThreadRequest = {
@@ -172,12 +173,20 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
   });
 }
 
-/** The worker's error as an instance of the same built-in class, with its name, message, code and stack. */
+/**
+ * The worker's error as an instance of the same built-in class, with its name, message, code and stack; a coded
+ * ml/ error stays one (`isMlInputError`), so the activity layer still marks bad input non-retryable.
+ */
 function rebuildError(e: { name: string; message: string; stack?: string; code?: string }): Error {
-  const Ctor = e.name === 'RangeError' ? RangeError : e.name === 'TypeError' ? TypeError : Error;
-  const err = new Ctor(e.message);
+  const code = e.code !== undefined && Object.hasOwn(MlErrorCodes, e.code) ? (e.code as MlErrorCode) : undefined;
+  let err: Error;
+  if (code !== undefined) {
+    err = e.name === 'RangeError' ? new MlRangeError(code, e.message) : e.name === 'TypeError' ? new MlTypeError(code, e.message) : new MlInputError(code, e.message);
+  } else {
+    err = new (e.name === 'RangeError' ? RangeError : e.name === 'TypeError' ? TypeError : Error)(e.message);
+  }
   if (err.name !== e.name) Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
-  if (e.code !== undefined) Object.defineProperty(err, 'code', { value: e.code, enumerable: true, configurable: true });
+  if (e.code !== undefined && code === undefined) Object.defineProperty(err, 'code', { value: e.code, enumerable: true, configurable: true });
   if (e.stack) err.stack = e.stack;
   return err;
 }

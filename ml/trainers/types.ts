@@ -5,6 +5,7 @@
  * serialises itself to plain JSON.
  */
 import { z } from 'zod';
+import { MlErrorCodes, MlRangeError } from '../errors';
 import type { FeatureMatrix, Labels } from '../types';
 
 export type { FeatureMatrix, Labels } from '../types';
@@ -147,13 +148,14 @@ export function checkFitInputs(x: FeatureMatrix, y: Labels, opts: FitOptions | u
   if (seed !== undefined && !Number.isFinite(seed)) throw new RangeError(`seed: expected a finite number, got ${seed}`);
   const every = opts?.checkpointEvery;
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
-    throw new RangeError(`checkpointEvery: expected a positive integer, got ${every}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `checkpointEvery: expected a positive integer, got ${every}`);
   }
   const init = opts?.init;
   if (init !== undefined) {
     const same = init.featureNames.length === x.names.length && init.featureNames.every((n, j) => n === x.names[j]);
     if (!same) {
-      throw new RangeError(
+      throw new MlRangeError(
+        MlErrorCodes.FEATURE_MISMATCH,
         `init: the checkpoint was trained on features [${init.featureNames.join(', ')}], got [${x.names.join(', ')}]`,
       );
     }

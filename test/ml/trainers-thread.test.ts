@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../ml/random';
 import { featureMatrix, type FeatureMatrix } from '../../ml/types';
 import { GbdtModel, gradientBoosting, LogisticModel, logisticRegression, type Model } from '../../ml/trainers';
+import { isMlInputError } from '../../ml/errors';
 import { fitInThread, FitAbortedError, type ThreadProgress } from '../../ml/trainers/thread';
 
 /** Rows with an interaction, a noisy linear part, uneven weights and (for trees) 2% missing values in one column. */
@@ -165,7 +166,17 @@ test('an already aborted signal rejects without starting a worker', async () => 
 test('errors raised in the worker reach the caller with their class and message', async () => {
   const { x, y } = data(500, 12, false);
   const badY = new Uint8Array(y.length); // one class only
-  await assert.rejects(fitInThread({ kind: 'logistic' }, x, badY), (e: unknown) => e instanceof RangeError && /both classes/.test(e.message));
+  await assert.rejects(
+    fitInThread({ kind: 'logistic' }, x, badY),
+    (e: unknown) => e instanceof RangeError && /both classes/.test(e.message),
+  );
+  // A coded error stays coded, so the activity can mark it non-retryable.
+  const wide = featureMatrix(['a', 'b'], [new Float64Array(500), new Float64Array(500).fill(NaN)]);
+  await assert.rejects(fitInThread({ kind: 'logistic' }, wide, y), (e: unknown) => {
+    if (!(e instanceof RangeError)) return false;
+    const direct = (() => { try { logisticRegression().fit(wide, y); } catch (d) { return d; } })() as { code?: string };
+    return (e as { code?: string }).code === direct.code && isMlInputError(e) === isMlInputError(direct);
+  });
   await assert.rejects(fitInThread({ kind: 'gbdt', params: { maxIter: 0 } }, x, y), /maxIter/);
   const logistic = logisticRegression().fit(x, y).toJSON();
   await assert.rejects(fitInThread({ kind: 'gbdt' }, x, y, { checkpoint: logistic }), /checkpoint\.kind/);
