@@ -236,3 +236,30 @@ test('the policy module imports no Node built-ins, so workflow code can use it',
   visit(resolve(__dirname, '../../ml/policy.ts'));
   assert.ok(seen.size > 3);
 });
+
+test('a fair candidate is not refused at random because a small group makes its gap noisy', () => {
+  // Candidate and production are equally good draws of the same model; group B has only 40 of 2000 rows, so
+  // either model's gap swings by several points from one holdout to the next.
+  const m = 2000;
+  const groups = Array.from({ length: m }, (_, i) => (i % 50 === 0 ? 'B' : 'A'));
+  const policy: PolicyInput = {
+    primary: { metric: 'roc_auc' },
+    fairness: { groupColumn: 'region', metrics: ['demographic_parity', 'equalized_odds'], maxWidening: 0.02 },
+    bootstrap: { resamples: 500 },
+  };
+  const trials = 60;
+  let widened = 0;
+  let refused = 0;
+  for (let t = 0; t < trials; t++) {
+    const yt = labels(100 + t, m);
+    const b = evaluatePolicy(policy, { y: yt, candidate: model(yt, 200 + t, 0.9), production: model(yt, 300 + t, 0.9), groups });
+    const fairness = b.checks.filter((c) => c.kind === 'fairness');
+    if (fairness.some((c) => c.estimate > 0.02)) widened++;
+    if (fairness.some((c) => !c.pass)) refused++;
+    for (const c of fairness) assert.ok(c.lower !== null && c.lower < c.estimate && c.confidence === 0.95, c.why);
+  }
+  // Comparing the point estimates with maxWidening would refuse most of these equal candidates.
+  assert.ok(widened > trials / 2, `${widened} of ${trials} widened a gap by more than 0.02`);
+  // The one-sided test refuses at about α per check (two checks here).
+  assert.ok(refused <= 0.15 * trials, `${refused} of ${trials} refused`);
+});
