@@ -70,7 +70,7 @@ function formatIssue(root: z.ZodType, input: unknown, issue: z.core.$ZodIssue): 
       return { path, message: value.present ? `expected ${expected}, got ${got}` : `required (${expected})` };
     }
     case 'unrecognized_keys': {
-      const accepted = acceptedKeys(root, issue.path);
+      const accepted = acceptedKeys(root, input, issue.path);
       const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
       return {
         path,
@@ -118,15 +118,32 @@ function describe(v: { present: boolean; value: unknown }): string {
   return typeof x === 'object' ? 'an object' : typeof x;
 }
 
-/** The keys an object schema accepts at `path`, found by walking the schema, so the message can list them. */
-function acceptedKeys(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  let s: z.ZodType | undefined = unwrap(root);
+/**
+ * The keys an object schema accepts at `path`, found by walking the schema (and, through a discriminated union,
+ * the option the input's discriminator picks), so the message can list them.
+ */
+function acceptedKeys(root: z.ZodType, input: unknown, path: readonly PropertyKey[]): string[] | undefined {
+  let s: z.ZodType | undefined = pickOption(unwrap(root), input);
+  let cur: unknown = input;
   for (const p of path) {
-    if (s instanceof z.ZodObject) s = unwrap(s.shape[String(p)] as z.ZodType | undefined);
-    else if (s instanceof z.ZodArray) s = unwrap(s.element as z.ZodType);
+    cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[p] : undefined;
+    if (s instanceof z.ZodObject) s = pickOption(unwrap(s.shape[String(p)] as z.ZodType | undefined), cur);
+    else if (s instanceof z.ZodArray) s = pickOption(unwrap(s.element as z.ZodType), cur);
     else return undefined;
   }
   return s instanceof z.ZodObject ? Object.keys(s.shape) : undefined;
+}
+
+function pickOption(s: z.ZodType | undefined, value: unknown): z.ZodType | undefined {
+  if (!(s instanceof z.ZodDiscriminatedUnion)) return s;
+  const key = s.def.discriminator;
+  const tag = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  for (const option of s.options as z.ZodType[]) {
+    if (!(option instanceof z.ZodObject)) continue;
+    const d = option.shape[key] as z.ZodType | undefined;
+    if (d instanceof z.ZodLiteral && d.def.values.includes(tag as never)) return option;
+  }
+  return undefined;
 }
 
 function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
