@@ -36,7 +36,7 @@ const BRAND = Symbol.for('retrain.ml.MlInputError');
 function brand(e: Error, code: MlErrorCode): void {
   Object.defineProperty(e, BRAND, { value: true, enumerable: false });
   // Shown by util.inspect and kept by structured clone of own enumerable properties.
-  (e as { code: MlErrorCode }).code = code;
+  (e as unknown as { code: MlErrorCode }).code = code;
 }
 
 /** Whether `e` is an error that bad input caused (any ml/ coded error), which retrying cannot fix. */
@@ -61,7 +61,7 @@ export class MlInputError extends Error {
     this.column = where.column;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     // Subclasses (CsvError) keep the ordinary prototype check; only the base answers for every coded error.
     if (this !== MlInputError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return isMlInputError(value);
