@@ -21,9 +21,11 @@ export { Ddm, type DdmOptions, type DdmState } from './ddm';
 export { PageHinkley, ChangeDirections, type ChangeDirection, type PageHinkleyOptions, type PageHinkleyState } from './page-hinkley';
 export {
   driftReport,
+  DriftReasons,
   DriftRegimes,
   DriftTests,
   type DriftData,
+  type DriftReason,
   type DriftRegime,
   type DriftReport,
   type DriftReportOptions,
@@ -31,4 +33,6 @@ export {
   type DriftTest,
   type FeatureDrift,
   type FrameLike,
+  type MissingDrift,
+  type UnseenCategories,
 } from './report';

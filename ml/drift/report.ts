@@ -11,8 +11,17 @@
  *   after Holm's correction AND its effect is large (D ≥ minKsEffect or V ≥ minCramersV, or PSI ≥ psiThreshold);
  * - `p_value` otherwise: significance after Holm's correction decides alone (a significant result then implies
  *   an effect at least about as large as the minimum anyway).
+ * Those tests compare only the values present, so two signals are judged on their own, and either flips the
+ * feature's verdict (`reasons` says which fired):
+ * - the missing rate: a feature half missing in the current window can keep its distribution (PSI 0.03) while the
+ *   model sees half its inputs imputed. It drifts when the rate changed by at least `maxMissingRateChange` (an
+ *   absolute change, default 0.05) and a two-proportion z-test finds the change significant at α (so a
+ *   handful of rows cannot trip it);
+ * - unseen categories: values of a categorical feature that the reference never had, which a model can only treat
+ *   as missing. It drifts when their share of the current non-missing values exceeds `maxUnseenShare`
+ *   (default 0.01).
  */
-import { chiSquareSf } from '../stats/distributions';
+import { chiSquareSf, normalSf } from '../stats/distributions';
 import { kolmogorovAsymptoticSf } from '../stats/kolmogorov';
 import { ksTwoSample } from '../stats/ks';
 import { holm } from '../stats/corrections';
@@ -54,6 +63,10 @@ export interface DriftReportOptions {
   readonly minKsEffect?: number;
   /** Cramér's V at or above which a categorical effect counts as large. Default 0.1 (Cohen's "small"). */
   readonly minCramersV?: number;
+  /** Absolute change of a feature's missing rate at or above which it counts (when also significant at α). Default 0.05. */
+  readonly maxMissingRateChange?: number;
+  /** Share of a categorical feature's current non-missing values in unseen categories above which it drifts. Default 0.01. */
+  readonly maxUnseenShare?: number;
 }
 
 export interface DriftRule {
@@ -63,7 +76,36 @@ export interface DriftRule {
   readonly psiThreshold: number;
   readonly minKsEffect: number;
   readonly minCramersV: number;
+  readonly maxMissingRateChange: number;
+  readonly maxUnseenShare: number;
   readonly description: string;
+}
+
+export const DriftReasons = { distribution: 'distribution', missingRate: 'missing_rate', unseenCategories: 'unseen_categories' } as const;
+export type DriftReason = (typeof DriftReasons)[keyof typeof DriftReasons];
+
+/** The missing-value signal of one feature: rates are shares of all rows. */
+export interface MissingDrift {
+  readonly reference: number;
+  readonly current: number;
+  /** current − reference */
+  readonly change: number;
+  /** Two-sided p-value of the pooled two-proportion z-test (1 when both rates are 0 or both 1). */
+  readonly pValue: number;
+  readonly drift: boolean;
+}
+
+/** Categories of the current window that the reference never had (categorical features only). */
+export interface UnseenCategories {
+  /** Their names, most frequent first (the first 20). */
+  readonly categories: readonly string[];
+  /** How many distinct unseen categories there are. */
+  readonly distinct: number;
+  /** Current rows holding one of them. */
+  readonly rows: number;
+  /** rows / current non-missing rows. */
+  readonly share: number;
+  readonly drift: boolean;
 }
 
 export interface FeatureDrift {
@@ -85,6 +127,14 @@ export interface FeatureDrift {
   readonly regime: DriftRegime;
   readonly significant: boolean;
   readonly largeEffect: boolean;
+  readonly missing: MissingDrift;
+  /** Present for categorical features of frames (a FeatureMatrix's codes carry no names). */
+  readonly unseen?: UnseenCategories;
+  /** Whether the distribution test alone judged the feature drifted (the former meaning of `drift`). */
+  readonly distributionDrift: boolean;
+  /** Every signal that fired; empty when the feature did not drift. */
+  readonly reasons: readonly DriftReason[];
+  /** Any reason fired. */
   readonly drift: boolean;
   readonly why: string;
 }
@@ -96,7 +146,11 @@ export interface DriftReport {
   readonly drifted: readonly string[];
 }
 
-type Measured = Omit<FeatureDrift, 'adjustedPValue' | 'regime' | 'significant' | 'largeEffect' | 'drift' | 'why'> & { minEffectPValue: number };
+type Measured = Omit<FeatureDrift, 'adjustedPValue' | 'regime' | 'significant' | 'largeEffect' | 'drift' | 'why' | 'missing' | 'unseen' | 'distributionDrift' | 'reasons'> & {
+  minEffectPValue: number;
+  missing: MissingDrift;
+  unseen?: UnseenCategories;
+};
 
 export function driftReport(reference: DriftData, current: DriftData, options: DriftReportOptions = {}): DriftReport {
   const alpha = options.alpha ?? 0.05;
@@ -106,6 +160,8 @@ export function driftReport(reference: DriftData, current: DriftData, options: D
   const psiThreshold = nonNegative('options.psiThreshold', options.psiThreshold ?? 0.2);
   const minKsEffect = unitInterval('options.minKsEffect', options.minKsEffect ?? 0.1);
   const minCramersV = unitInterval('options.minCramersV', options.minCramersV ?? 0.1);
+  const maxMissingRateChange = unitInterval('options.maxMissingRateChange', options.maxMissingRateChange ?? 0.05);
+  const maxUnseenShare = nonNegative('options.maxUnseenShare', options.maxUnseenShare ?? 0.01);
   const features = options.features ?? reference.names;
   if (features.length === 0) throw new RangeError('options.features: expected at least one feature name');
   const categorical = new Set(options.categorical ?? []);
@@ -120,9 +176,12 @@ export function driftReport(reference: DriftData, current: DriftData, options: D
     const isCategorical = ref.kind === 'categorical' || categorical.has(name);
     if (isCategorical) {
       const [a, b] = ref.kind === 'categorical' ? sharedCodes(ref, cur as CategoricalData) : [ref.values, (cur as NumericData).values];
-      return measureCategorical(name, a, b, minCramersV);
+      const missing = missingDrift(a, b, alpha, maxMissingRateChange);
+      const unseen = ref.kind === 'categorical' ? unseenCategories(ref, cur as CategoricalData, maxUnseenShare) : undefined;
+      return { ...measureCategorical(name, a, b, minCramersV), missing, ...(unseen ? { unseen } : {}) };
     }
-    return measureNumeric(name, ref.values, (cur as NumericData).values, bins, minKsEffect);
+    const curValues = (cur as NumericData).values;
+    return { ...measureNumeric(name, ref.values, curValues, bins, minKsEffect), missing: missingDrift(ref.values, curValues, alpha, maxMissingRateChange) };
   });
 
   const adjusted = holm(Float64Array.from(measured.map((m) => m.pValue)));
@@ -133,14 +192,27 @@ export function driftReport(reference: DriftData, current: DriftData, options: D
     const regime = minEffectPValue < alpha ? DriftRegimes.effectSize : DriftRegimes.pValue;
     const effect = m.kind === 'numeric' ? { name: 'KS D', value: m.statistic, min: minKsEffect } : { name: "Cramér's V", value: m.cramersV!, min: minCramersV };
     const largeEffect = effect.value >= effect.min || m.psi >= psiThreshold;
-    const drift = regime === DriftRegimes.effectSize ? significant && largeEffect : significant;
+    const distributionDrift = m.nCurrent > 0 && (regime === DriftRegimes.effectSize ? significant && largeEffect : significant);
     const p = `Holm-adjusted p=${fmt(adjustedPValue)} ${significant ? '<' : '>='} ${alpha}`;
     const size = `${effect.name}=${fmt(effect.value)} ${effect.value >= effect.min ? '>=' : '<'} ${effect.min}, PSI=${fmt(m.psi)} ${m.psi >= psiThreshold ? '>=' : '<'} ${psiThreshold}`;
-    let why: string;
-    if (regime === DriftRegimes.pValue) why = `${drift ? 'drift' : 'no drift'}: ${p} (small sample, the p-value decides; ${size})`;
-    else if (!significant) why = `no drift: ${p} (${size})`;
-    else why = `${drift ? 'drift' : 'no drift'}: ${p}, and with ${m.nReference} vs ${m.nCurrent} rows the effect decides: ${size}`;
-    return { ...rest, adjustedPValue, regime, significant, largeEffect, drift, why };
+    let distribution: string;
+    if (m.nCurrent === 0) distribution = 'no non-missing current values to compare';
+    else if (regime === DriftRegimes.pValue) distribution = `${distributionDrift ? 'distribution drift' : 'no distribution drift'}: ${p} (small sample, the p-value decides; ${size})`;
+    else if (!significant) distribution = `no distribution drift: ${p} (${size})`;
+    else distribution = `${distributionDrift ? 'distribution drift' : 'no distribution drift'}: ${p}, and with ${m.nReference} vs ${m.nCurrent} rows the effect decides: ${size}`;
+    const mi = m.missing;
+    const missingWhy =
+      `missing rate ${pct(mi.reference)} -> ${pct(mi.current)} (change ${mi.change >= 0 ? '+' : ''}${pct(mi.change)}, p=${fmt(mi.pValue)}` +
+      `${mi.drift ? `; >= ${maxMissingRateChange} and significant` : ''})`;
+    const un = m.unseen;
+    const unseenWhy = un === undefined || un.rows === 0 ? '' : `; ${un.distinct} unseen categor${un.distinct === 1 ? 'y' : 'ies'} (${un.categories.slice(0, 5).map((c) => JSON.stringify(c)).join(', ')}${un.distinct > 5 ? ', ...' : ''}) in ${pct(un.share)} of current values${un.drift ? ` > ${maxUnseenShare}` : ''}`;
+    const reasons: DriftReason[] = [];
+    if (distributionDrift) reasons.push(DriftReasons.distribution);
+    if (mi.drift) reasons.push(DriftReasons.missingRate);
+    if (un?.drift) reasons.push(DriftReasons.unseenCategories);
+    const drift = reasons.length > 0;
+    const why = `${drift ? `drift (${reasons.join(', ')})` : 'no drift'}: ${distribution}; ${missingWhy}${unseenWhy}`;
+    return { ...rest, adjustedPValue, regime, significant, largeEffect, distributionDrift, reasons, drift, why };
   });
 
   return {
@@ -151,18 +223,26 @@ export function driftReport(reference: DriftData, current: DriftData, options: D
       psiThreshold,
       minKsEffect,
       minCramersV,
+      maxMissingRateChange,
+      maxUnseenShare,
       description:
         `A feature drifts when its test (KS numeric, chi-square categorical) is significant at ${alpha} after Holm's correction across features; ` +
         `when the sample is large enough that an effect of the minimum size (KS D ${minKsEffect}, Cramér's V ${minCramersV}) would be significant by itself, ` +
-        `it must also show a large effect (that minimum, or PSI >= ${psiThreshold}).`,
+        `it must also show a large effect (that minimum, or PSI >= ${psiThreshold}). ` +
+        `A feature also drifts when its missing rate changes by at least ${maxMissingRateChange} (absolute) with a two-proportion z-test significant at ${alpha}, ` +
+        `or when more than ${maxUnseenShare} of its current values are categories the reference never had.`,
     },
     features: featuresOut,
     drifted: featuresOut.filter((f) => f.drift).map((f) => f.feature),
   };
 }
 
-function measureNumeric(name: string, refValues: Float64Array, curValues: Float64Array, bins: number, minKsEffect: number): Measured {
+type Measurement = Omit<Measured, 'missing' | 'unseen'>;
+
+function measureNumeric(name: string, refValues: Float64Array, curValues: Float64Array, bins: number, minKsEffect: number): Measurement {
   const a = finiteSorted(refValues, `reference.${name}`);
+  // A current window with no values at all is judged by its missing rate alone.
+  if (!hasValue(curValues)) return unmeasured(name, 'numeric', DriftTests.ks, a.length);
   const b = finiteSorted(curValues, `current.${name}`);
   const ks = ksTwoSample(a, b);
   const n = a.length;
@@ -183,10 +263,10 @@ function measureNumeric(name: string, refValues: Float64Array, curValues: Float6
   };
 }
 
-function measureCategorical(name: string, a: ArrayLike<number>, b: ArrayLike<number>, minCramersV: number): Measured {
+function measureCategorical(name: string, a: ArrayLike<number>, b: ArrayLike<number>, minCramersV: number): Measurement {
+  if (!hasValue(a)) throw new RangeError(`reference.${name}: expected at least one non-missing value`);
+  if (!hasValue(b)) return unmeasured(name, 'categorical', DriftTests.chiSquare, countValues(a));
   const chi = chiSquareTest(a, b);
-  if (chi.nReference === 0) throw new RangeError(`reference.${name}: expected at least one non-missing value`);
-  if (chi.nCurrent === 0) throw new RangeError(`current.${name}: expected at least one non-missing value`);
   const n = chi.nReference + chi.nCurrent;
   return {
     feature: name,
@@ -203,6 +283,62 @@ function measureCategorical(name: string, a: ArrayLike<number>, b: ArrayLike<num
     // For a 2-row table V = sqrt(χ²/N), so V at the minimum corresponds to χ² = N·V².
     minEffectPValue: chi.df > 0 ? chiSquareSf(n * minCramersV * minCramersV, chi.df) : 1,
   };
+}
+
+function hasValue(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) return true;
+  return false;
+}
+
+function countValues(values: ArrayLike<number>): number {
+  let k = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) k++;
+  return k;
+}
+
+/** A feature whose current window is entirely missing: no distribution to compare (its missing rate decides). */
+function unmeasured(name: string, kind: 'numeric' | 'categorical', test: DriftTest, nReference: number): Measurement {
+  return { feature: name, kind, test, statistic: 0, pValue: 1, psi: 0, jsDistance: 0, nReference, nCurrent: 0, minEffectPValue: 1 };
+}
+
+/** Missing (NaN) shares of both samples and the pooled two-proportion z-test of their difference. */
+function missingDrift(reference: ArrayLike<number>, current: ArrayLike<number>, alpha: number, minChange: number): MissingDrift {
+  const n1 = reference.length;
+  const n2 = current.length;
+  const x1 = n1 - countValues(reference);
+  const x2 = n2 - countValues(current);
+  const r1 = n1 > 0 ? x1 / n1 : 0;
+  const r2 = n2 > 0 ? x2 / n2 : 0;
+  const pooled = n1 + n2 > 0 ? (x1 + x2) / (n1 + n2) : 0;
+  const se = n1 > 0 && n2 > 0 ? Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) : 0;
+  const pValue = se > 0 ? Math.min(1, 2 * normalSf(Math.abs(r2 - r1) / se)) : 1;
+  const change = r2 - r1;
+  // A hair of tolerance so that a change of exactly the threshold, computed from counts, counts.
+  return { reference: r1, current: r2, change, pValue, drift: Math.abs(change) >= minChange - 1e-12 && pValue < alpha };
+}
+
+/** Current categories missing from the reference, by name, with their row counts. */
+function unseenCategories(ref: CategoricalData, cur: CategoricalData, maxShare: number): UnseenCategories {
+  const known = new Set(ref.categories);
+  const counts = new Float64Array(cur.categories.length);
+  let present = 0;
+  for (let i = 0; i < cur.codes.length; i++) {
+    const c = cur.codes[i];
+    if (c < 0) continue;
+    present++;
+    counts[c]++;
+  }
+  const unseen = cur.categories
+    .map((name, k) => ({ name, rows: counts[k] }))
+    .filter((u) => u.rows > 0 && !known.has(u.name))
+    .sort((a, b) => b.rows - a.rows || (a.name < b.name ? -1 : 1));
+  const rows = unseen.reduce((s, u) => s + u.rows, 0);
+  const share = present > 0 ? rows / present : 0;
+  return { categories: unseen.slice(0, 20).map((u) => u.name), distinct: unseen.length, rows, share, drift: share > maxShare };
+}
+
+function pct(x: number): string {
+  return `${Number((x * 100).toPrecision(3))}%`;
 }
 
 interface NumericData {

@@ -129,5 +129,68 @@ test('bad drift report input names the argument and what was expected', () => {
   assert.throws(() => driftReport(m, m, { alpha: 0 }), /options\.alpha: expected a number in \(0, 1\), got 0/);
   assert.throws(() => driftReport(m, m, { categorical: ['z'] }), /options\.categorical: "z" is not among the compared features/);
   const empty = featureMatrix(['x'], [Float64Array.from([NaN])]);
-  assert.throws(() => driftReport(m, empty), /current\.x: expected at least one non-missing value, got only missing values/);
+  assert.throws(() => driftReport(empty, m), /reference\.x: expected at least one non-missing value, got only missing values/);
+  assert.throws(() => driftReport(m, m, { maxMissingRateChange: 2 }), /options\.maxMissingRateChange: expected a number in \(0, 1\], got 2/);
+});
+
+test('half the values missing in the current window is drift, named with its reason, though the present values did not move', () => {
+  const rng = new Rng(5);
+  const n = 2000;
+  const half = normals(rng, n).map((v, i) => (i % 2 === 0 ? NaN : v));
+  const reference = featureMatrix(['income', 'age'], [normals(rng, n), normals(rng, n)]);
+  const report = driftReport(reference, featureMatrix(['income', 'age'], [half, normals(rng, n)]));
+  const [income, age] = report.features;
+  // The values still present are distributed as before: the distribution test alone sees nothing.
+  assert.equal(income.distributionDrift, false);
+  assert.ok(income.psi < 0.1, `PSI ${income.psi}`);
+  assert.deepEqual({ reference: income.missing.reference, current: income.missing.current }, { reference: 0, current: 0.5 });
+  assert.ok(income.missing.pValue < 1e-10 && income.missing.drift);
+  assert.equal(income.drift, true);
+  assert.deepEqual(income.reasons, ['missing_rate']);
+  assert.match(income.why, /^drift \(missing_rate\): no distribution drift.*; missing rate 0% -> 50% \(change \+50%/);
+  assert.deepEqual(report.drifted, ['income']);
+  assert.equal(age.drift, false);
+  assert.deepEqual(age.reasons, []);
+  assert.match(report.rule.description, /missing rate changes by at least 0\.05/);
+});
+
+test('a current window with no values at all is drift by its missing rate, not an error', () => {
+  const rng = new Rng(6);
+  const reference = featureMatrix(['x'], [normals(rng, 500)]);
+  const [x] = driftReport(reference, featureMatrix(['x'], [new Float64Array(300).fill(NaN)])).features;
+  assert.equal(x.nCurrent, 0);
+  assert.equal(x.missing.current, 1);
+  assert.deepEqual(x.reasons, ['missing_rate']);
+  assert.match(x.why, /no non-missing current values to compare/);
+});
+
+test('a small change in the missing rate, or a few missing values in a small window, is not drift', () => {
+  const rng = new Rng(7);
+  const n = 5000;
+  const withMissing = (share: number) => normals(rng, n).map((v) => (rng.next() < share ? NaN : v));
+  // 2% → 4%: significant with 5000 rows a side, but below the 0.05 change that counts.
+  const [large] = driftReport(featureMatrix(['x'], [withMissing(0.02)]), featureMatrix(['x'], [withMissing(0.04)])).features;
+  assert.ok(large.missing.pValue < 0.01 && !large.missing.drift && !large.drift, large.why);
+  // 0 of 20 → 2 of 20 is a change of 0.1, but not significant.
+  const small = Float64Array.from(normals(rng, 20), (v, i) => (i < 2 ? NaN : v));
+  const [few] = driftReport(featureMatrix(['x'], [normals(rng, 20)]), featureMatrix(['x'], [small])).features;
+  assert.ok(few.missing.change === 0.1 && few.missing.pValue > 0.05 && !few.drift, few.why);
+});
+
+test('categories the reference never had are reported by name and share, and flip the verdict', () => {
+  const schema: DataSchema = { features: [{ name: 'region', type: 'categorical' }], label: { name: 'y', positive: '1' } };
+  const frame = (values: string[]) => frameFromArrays(schema, { features: { region: values }, labels: values.map(() => 0) });
+  const rep = (k: number, c: string): string[] => Array<string>(k).fill(c);
+  const reference = frame([...rep(500, 'north'), ...rep(500, 'south')]);
+  // 3% of the current rows are in two new regions; the mix of the known ones is unchanged.
+  const current = frame([...rep(485, 'north'), ...rep(485, 'south'), ...rep(20, 'east'), ...rep(10, 'west')]);
+  const [region] = driftReport(reference, current).features;
+  assert.deepEqual(region.unseen, { categories: ['east', 'west'], distinct: 2, rows: 30, share: 0.03, drift: true });
+  assert.ok(region.reasons.includes('unseen_categories') && region.drift);
+  assert.match(region.why, /2 unseen categories \("east", "west"\) in 3% of current values > 0\.01/);
+  // One unseen row in a thousand stays below the default 1% share.
+  const [quiet] = driftReport(reference, frame([...rep(500, 'north'), ...rep(499, 'south'), 'east'])).features;
+  assert.equal(quiet.unseen!.rows, 1);
+  assert.equal(quiet.unseen!.drift, false);
+  assert.equal(quiet.drift, false);
 });
