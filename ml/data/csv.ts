@@ -7,7 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
-import { MlErrorCodes, MlRangeError } from '../errors';
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { CsvError, parseWith } from './errors';
 import { type Column, Frame } from './frame';
 import { LabelCoder } from './labels';
@@ -540,16 +540,52 @@ class FrameBuilder {
   }
 }
 
+/**
+ * Where CSV bytes come from: a file path, bytes in memory, or a stream of bytes (a node Readable such as an S3
+ * object's body, a web ReadableStream, any async iterable), so a dataset in an object store needs no temp file.
+ */
+export type CsvSource = string | Uint8Array | AsyncIterable<Uint8Array | string>;
+
+/**
+ * The source as UTF-8 text in chunks of about `chunkSize`. Bytes are decoded with a streaming TextDecoder, so a
+ * character split across two chunks is joined rather than turned into U+FFFD.
+ */
+async function* textChunks(source: CsvSource, chunkSize: number): AsyncGenerator<string> {
+  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `chunkSize: expected a positive integer, got ${chunkSize}`);
+  if (typeof source === 'string') {
+    yield* createReadStream(source, { encoding: 'utf8', highWaterMark: chunkSize }) as AsyncIterable<string>;
+    return;
+  }
+  const decoder = new TextDecoder('utf-8');
+  if (source instanceof Uint8Array) {
+    for (let at = 0; at < source.length; at += chunkSize) {
+      yield decoder.decode(source.subarray(at, at + chunkSize), { stream: true });
+    }
+  } else if (source !== null && typeof source === 'object' && Symbol.asyncIterator in source) {
+    for await (const chunk of source) {
+      if (typeof chunk === 'string') yield chunk;
+      else if (chunk instanceof Uint8Array) yield decoder.decode(chunk, { stream: true });
+      else throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `source: expected a stream of bytes (Uint8Array chunks), got a chunk of type ${typeof chunk}`);
+    }
+  } else {
+    throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'source: expected a file path, a Uint8Array or an async iterable of bytes (a Readable stream)');
+  }
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}
+
 /** Reads a CSV file into a frame, streaming. Columns the schema does not name are ignored. */
 export async function loadCsv(path: string, schema: DataSchema, opts: CsvOptions = {}): Promise<Frame> {
+  return loadCsvFrom(path, schema, opts);
+}
+
+/** loadCsv for any source: a path, bytes in memory or a byte stream (read as it arrives). */
+export async function loadCsvFrom(source: CsvSource, schema: DataSchema, opts: CsvOptions = {}): Promise<Frame> {
   const checked = parseDataSchema(schema);
   const delimiter = delimiterCode(opts.delimiter);
   const builder = new FrameBuilder(checked, new MissingTokens(opts.missing));
   const tokenizer = new CsvReader(delimiter, builder.record);
-  const chunkSize = opts.chunkSize ?? 1 << 20;
-  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `chunkSize: expected a positive integer, got ${chunkSize}`);
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: chunkSize });
-  for await (const chunk of stream) tokenizer.push(chunk as string);
+  for await (const chunk of textChunks(source, opts.chunkSize ?? 1 << 20)) tokenizer.push(chunk);
   tokenizer.end();
   return builder.finish();
 }
@@ -588,12 +624,19 @@ export type InferOptions = z.input<typeof InferOptionsSchema>;
  * categorical, with categories left to be learned at load time because a sample may not hold them all.
  */
 export async function inferCsvSchema(path: string, options: InferOptions): Promise<DataSchema> {
+  return inferCsvSchemaFrom(path, options);
+}
+
+/**
+ * inferCsvSchema for any source (a path, bytes, a byte stream). Reading stops after the sample, and a stream is
+ * closed then (its iterator is returned), so a sample from a large S3 object downloads only its first chunks.
+ */
+export async function inferCsvSchemaFrom(source: CsvSource, options: InferOptions): Promise<DataSchema> {
   const opts = parseWith(InferOptionsSchema, options, 'inferCsvSchema options');
   const sampler = new SchemaSampler(opts);
   const tokenizer = new CsvReader(delimiterCode(opts.delimiter), sampler.record);
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  for await (const chunk of stream) {
-    tokenizer.push(chunk as string);
+  for await (const chunk of textChunks(source, 1 << 16)) {
+    tokenizer.push(chunk);
     if (tokenizer.stopped) break;
   }
   tokenizer.end();
