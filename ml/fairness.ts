@@ -8,6 +8,8 @@
  * no negatives) is reported as null and the group is left out of that gap. fairlearn normalises the confusion
  * matrix through scikit-learn, which turns 0/0 into 0 and so reports a gap as large as the other groups' rate.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from './errors';
+
 export const FairnessMetrics = {
   demographicParity: 'demographic_parity',
   equalOpportunity: 'equal_opportunity',
@@ -45,17 +47,17 @@ export type FairnessGaps = Readonly<Record<FairnessMetric, number>>;
  */
 export function groupMetrics(y: ArrayLike<number>, p: ArrayLike<number>, groups: GroupInput, threshold = 0.5): GroupMetrics[] {
   const n = y.length;
-  if (p.length !== n) throw new RangeError(`p: expected ${n} predictions to match y, got ${p.length}`);
-  if (!Number.isFinite(threshold)) throw new RangeError(`threshold: expected a finite number, got ${threshold}`);
+  if (p.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `p: expected ${n} predictions to match y, got ${p.length}`);
+  if (!Number.isFinite(threshold)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `threshold: expected a finite number, got ${threshold}`);
   const { codes, names } = groupCodes(groups, n);
   const k = names.length;
   // Four counters per group: tp, fp, tn, fn.
   const c = new Float64Array(4 * k);
   for (let i = 0; i < n; i++) {
     const yi = y[i];
-    if (yi !== 0 && yi !== 1) throw new RangeError(`y[${i}]: expected 0 or 1, got ${yi}`);
+    if (yi !== 0 && yi !== 1) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `y[${i}]: expected 0 or 1, got ${yi}`);
     const pi = p[i];
-    if (pi !== pi) throw new RangeError(`p[${i}]: expected a number, got NaN`);
+    if (pi !== pi) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `p[${i}]: expected a number, got NaN`);
     const g = codes[i];
     const predicted = pi > threshold ? 1 : 0;
     c[4 * g + (yi === 1 ? (predicted ? 0 : 3) : predicted ? 1 : 2)]++;
@@ -134,27 +136,27 @@ function groupCodes(groups: GroupInput, n: number): { codes: Int32Array; names: 
     const codes = groups instanceof Int32Array ? groups : groups.codes;
     const given = groups instanceof Int32Array ? undefined : groups.names;
     const field = groups instanceof Int32Array ? 'groups' : 'groups.codes';
-    if (codes.length !== n) throw new RangeError(`${field}: expected ${n} group codes to match y, got ${codes.length}`);
+    if (codes.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${field}: expected ${n} group codes to match y, got ${codes.length}`);
     let max = -1;
     for (let i = 0; i < n; i++) {
       const g = codes[i];
       if (g < 0 || (given && g >= given.length)) {
-        throw new RangeError(`${field}[${i}]: expected a code in [0, ${given ? given.length : '∞'}), got ${g}`);
+        throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${field}[${i}]: expected a code in [0, ${given ? given.length : '∞'}), got ${g}`);
       }
       if (g > max) max = g;
     }
     const names = given ?? Array.from({ length: max + 1 }, (_, g) => String(g));
     return { codes, names };
   }
-  if (!Array.isArray(groups)) throw new TypeError('groups: expected an array of group labels, an Int32Array of codes, or { codes, names }');
+  if (!Array.isArray(groups)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'groups: expected an array of group labels, an Int32Array of codes, or { codes, names }');
   const labels = groups as readonly string[];
-  if (labels.length !== n) throw new RangeError(`groups: expected ${n} group labels to match y, got ${labels.length}`);
+  if (labels.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `groups: expected ${n} group labels to match y, got ${labels.length}`);
   const index = new Map<string, number>();
   const names: string[] = [];
   const codes = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const label = labels[i];
-    if (typeof label !== 'string') throw new TypeError(`groups[${i}]: expected a string, got ${JSON.stringify(label)}`);
+    if (typeof label !== 'string') throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `groups[${i}]: expected a string, got ${JSON.stringify(label)}`);
     let g = index.get(label);
     if (g === undefined) {
       g = names.length;

@@ -10,6 +10,7 @@
  * positives, recall with no positive labels, F1 when there are neither positives nor predicted positives,
  * ROC AUC when only one class is present.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from './errors';
 
 export const METRICS = {
   accuracy: { higherIsBetter: true, perExample: true, description: 'share of examples classified correctly' },
@@ -49,40 +50,41 @@ const LOG_LOSS_EPS = 1e-15;
 
 /** Checks labels, probabilities and weights once; throws a RangeError naming the offending argument. */
 export function checkPredictions(y: Uint8Array, p: Float64Array, weights?: Float64Array, names = ['y', 'p']): void {
-  if (!(y instanceof Uint8Array)) throw new TypeError(`${names[0]}: expected a Uint8Array of 0/1 labels`);
-  if (!(p instanceof Float64Array)) throw new TypeError(`${names[1]}: expected a Float64Array of probabilities`);
+  if (!(y instanceof Uint8Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `${names[0]}: expected a Uint8Array of 0/1 labels`);
+  if (!(p instanceof Float64Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `${names[1]}: expected a Float64Array of probabilities`);
   if (y.length !== p.length) {
-    throw new RangeError(
+    throw new MlRangeError(
+      MlErrorCodes.INPUT_INVALID,
       `${names[0]} and ${names[1]}: expected equal lengths, got ${names[0]}.length=${y.length} and ${names[1]}.length=${p.length}`,
     );
   }
-  if (y.length === 0) throw new RangeError(`${names[0]}: expected at least one example, got none`);
+  if (y.length === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${names[0]}: expected at least one example, got none`);
   for (let i = 0; i < y.length; i++) {
-    if (y[i] > 1) throw new RangeError(`${names[0]}[${i}]: expected a label 0 or 1, got ${y[i]}`);
+    if (y[i] > 1) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${names[0]}[${i}]: expected a label 0 or 1, got ${y[i]}`);
     const v = p[i];
-    if (!(v >= 0 && v <= 1)) throw new RangeError(`${names[1]}[${i}]: expected a probability in [0, 1], got ${v}`);
+    if (!(v >= 0 && v <= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${names[1]}[${i}]: expected a probability in [0, 1], got ${v}`);
   }
   if (weights !== undefined) {
-    if (!(weights instanceof Float64Array)) throw new TypeError('weights: expected a Float64Array');
+    if (!(weights instanceof Float64Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'weights: expected a Float64Array');
     if (weights.length !== y.length) {
-      throw new RangeError(`${names[0]} and weights: expected equal lengths, got ${names[0]}.length=${y.length} and weights.length=${weights.length}`);
+      throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${names[0]} and weights: expected equal lengths, got ${names[0]}.length=${y.length} and weights.length=${weights.length}`);
     }
     let total = 0;
     for (let i = 0; i < weights.length; i++) {
       const w = weights[i];
-      if (!(w >= 0 && w < Infinity)) throw new RangeError(`weights[${i}]: expected a finite weight >= 0, got ${w}`);
+      if (!(w >= 0 && w < Infinity)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `weights[${i}]: expected a finite weight >= 0, got ${w}`);
       total += w;
     }
-    if (!(total > 0)) throw new RangeError('weights: expected a positive total weight, got 0');
+    if (!(total > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'weights: expected a positive total weight, got 0');
   }
 }
 
 function checkThreshold(threshold: number): void {
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold: expected a number in [0, 1], got ${threshold}`);
+  if (!(threshold >= 0 && threshold <= 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `threshold: expected a number in [0, 1], got ${threshold}`);
 }
 
 function checkBins(bins: number): void {
-  if (!(Number.isInteger(bins) && bins >= 1)) throw new RangeError(`bins: expected an integer >= 1, got ${bins}`);
+  if (!(Number.isInteger(bins) && bins >= 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `bins: expected an integer >= 1, got ${bins}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -335,7 +337,7 @@ function prepareEce(y: Uint8Array, p: Float64Array, bins: number): (weights?: Fl
  * the returned function must have y's length; weights of 0 drop examples, integers count repeats.
  */
 export function prepareMetric(name: MetricName, y: Uint8Array, p: Float64Array, opts: Omit<MetricOptions, 'weights'> = {}): (weights: Float64Array) => number {
-  if (!isMetricName(name)) throw new RangeError(`metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(name)}`);
+  if (!isMetricName(name)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(name)}`);
   checkPredictions(y, p);
   const threshold = opts.threshold ?? 0.5;
   checkThreshold(threshold);
@@ -383,7 +385,7 @@ export function computeMetric(name: MetricName, y: Uint8Array, p: Float64Array, 
     case 'expectedCalibrationError':
       return expectedCalibrationError(y, p, opts.bins ?? 10, opts.weights);
     default:
-      throw new RangeError(`metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(name)}`);
+      throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(name)}`);
   }
 }
 
@@ -417,10 +419,10 @@ export function metricsBySlice(
 ): SliceMetrics[] {
   checkPredictions(y, p, opts.weights);
   if (sliceCodes.length !== y.length) {
-    throw new RangeError(`y and sliceCodes: expected equal lengths, got y.length=${y.length} and sliceCodes.length=${sliceCodes.length}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `y and sliceCodes: expected equal lengths, got y.length=${y.length} and sliceCodes.length=${sliceCodes.length}`);
   }
   for (const m of metrics) {
-    if (!isMetricName(m)) throw new RangeError(`metrics: expected names from ${METRIC_NAMES.join(', ')}, got ${String(m)}`);
+    if (!isMetricName(m)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metrics: expected names from ${METRIC_NAMES.join(', ')}, got ${String(m)}`);
   }
   const members = new Map<number | string, number[]>();
   for (let i = 0; i < y.length; i++) {

@@ -4,6 +4,8 @@
  * integer arithmetic: fast in V8, with a 2^128 - 1 period, seeded through SplitMix32 so that nearby seeds give
  * unrelated streams.
  */
+import { MlErrorCodes, MlRangeError } from './errors';
+
 export class Rng {
   private a: number;
   private b: number;
@@ -12,7 +14,7 @@ export class Rng {
   private spareNormal: number | undefined;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`seed: expected a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `seed: expected a finite number, got ${seed}`);
     let s = seed >>> 0 || 0x9e3779b9;
     const splitmix = (): number => {
       s = (s + 0x9e3779b9) | 0;
@@ -49,7 +51,7 @@ export class Rng {
 
   /** A uniform integer in [0, n), without modulo bias (Lemire's method), for n up to 2^32. */
   nextInt(n: number): number {
-    if (!(n > 0 && n <= 4294967296)) throw new RangeError(`n: expected an integer in [1, 2^32], got ${n}`);
+    if (!(n > 0 && n <= 4294967296)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `n: expected an integer in [1, 2^32], got ${n}`);
     // Multiply-shift maps a 32-bit draw onto [0, n); rejecting the short tail removes the bias.
     const threshold = 4294967296 % n;
     for (;;) {

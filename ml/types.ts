@@ -3,6 +3,7 @@
  * trainers, drift tests and fairness checks consume) and binary labels. Keeping them here lets the frame, the
  * trainers and the statistics evolve apart.
  */
+import { MlErrorCodes, MlRangeError } from './errors';
 
 /** Dense numeric features, column-major: `columns[j][i]` is feature j of row i. Categorical features arrive as codes. */
 export interface FeatureMatrix {
@@ -16,11 +17,11 @@ export type Labels = Uint8Array;
 
 export function featureMatrix(names: readonly string[], columns: readonly Float64Array[]): FeatureMatrix {
   if (names.length !== columns.length) {
-    throw new RangeError(`columns: expected ${names.length} columns to match names, got ${columns.length}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `columns: expected ${names.length} columns to match names, got ${columns.length}`);
   }
   const nRows = columns.length ? columns[0].length : 0;
   columns.forEach((c, j) => {
-    if (c.length !== nRows) throw new RangeError(`columns[${j}] (${names[j]}): expected ${nRows} rows, got ${c.length}`);
+    if (c.length !== nRows) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `columns[${j}] (${names[j]}): expected ${nRows} rows, got ${c.length}`);
   });
   return { nRows, names, columns };
 }

@@ -6,6 +6,7 @@
  * (weight 0.5^(age / halfLife)) and the historical share is spread over the last full season, so that a
  * seasonal pattern seen once a year is not sampled away.
  */
+import { MlErrorCodes, MlTypeError } from '../errors';
 import { z } from 'zod';
 import { Rng } from '../random';
 import { parseWith } from './errors';
@@ -164,7 +165,7 @@ function seasonSample(historical: Frame, budget: number, period: number, rng: Rn
 export function buildTrainingSet(historical: Frame, fresh: Frame, policy: TrainingSetPolicyInput = {}): TrainingSet {
   const p = parseTrainingSetPolicy(policy);
   const diff = sameColumns(historical.schema, fresh.schema);
-  if (diff) throw new TypeError(`fresh: expected the same columns as historical, but ${diff}`);
+  if (diff) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `fresh: expected the same columns as historical, but ${diff}`);
   const H = historical.nRows;
   const N = fresh.nRows;
   const counts = mixCounts(H, N, p.newFraction, p.maxRows);

@@ -4,6 +4,7 @@
  * uses the row index as its time, so "by time" and "by rows" agree there. Windows over a frame whose time
  * is nondecreasing are zero-copy slices found by binary search.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import type { Frame } from './frame';
 
 export const WindowUnits = { rows: 'rows', time: 'time' } as const;
@@ -61,7 +62,7 @@ export function isTimeSorted(frame: Frame): boolean {
 function unitOf(by: WindowUnit | undefined, what: string): WindowUnit {
   const unit = by ?? WindowUnits.time;
   if (unit !== WindowUnits.rows && unit !== WindowUnits.time) {
-    throw new RangeError(`${what}.by: expected "rows" | "time", got ${JSON.stringify(unit)}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${what}.by: expected "rows" | "time", got ${JSON.stringify(unit)}`);
   }
   return unit;
 }
@@ -80,7 +81,7 @@ function lowerBound(t: Float64Array, x: number): number {
 
 function checkNumber(value: number | undefined, what: string): void {
   if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value))) {
-    throw new RangeError(`${what}: expected a number, got ${String(value)}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${what}: expected a number, got ${String(value)}`);
   }
 }
 
@@ -108,13 +109,13 @@ export function window(frame: Frame, bounds: WindowBounds): Frame {
 
 /** The last n rows (all of them when the frame is shorter). */
 export function lastN(frame: Frame, n: number): Frame {
-  if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`n: expected a non-negative integer, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `n: expected a non-negative integer, got ${n}`);
   return frame.slice(Math.max(0, frame.nRows - n));
 }
 
 /** Rows whose time lies within `span` of the latest time: latest - span < time <= latest. */
 export function lastSpan(frame: Frame, span: number): Frame {
-  if (!(span >= 0)) throw new RangeError(`span: expected a non-negative number, got ${span}`);
+  if (!(span >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `span: expected a non-negative number, got ${span}`);
   if (frame.nRows === 0) return frame;
   const t = frame.time;
   if (!t) return lastN(frame, Math.min(frame.nRows, Math.ceil(span)));
@@ -140,11 +141,11 @@ export function lastSpan(frame: Frame, span: number): Frame {
 function checkSpec(spec: WindowSpec): { size: number; step: number; unit: WindowUnit } {
   const { size } = spec;
   const step = spec.step ?? size;
-  if (!(typeof size === 'number' && size > 0 && Number.isFinite(size))) throw new RangeError(`spec.size: expected a positive number, got ${String(size)}`);
-  if (!(typeof step === 'number' && step > 0 && Number.isFinite(step))) throw new RangeError(`spec.step: expected a positive number, got ${String(step)}`);
+  if (!(typeof size === 'number' && size > 0 && Number.isFinite(size))) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `spec.size: expected a positive number, got ${String(size)}`);
+  if (!(typeof step === 'number' && step > 0 && Number.isFinite(step))) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `spec.step: expected a positive number, got ${String(step)}`);
   const unit = unitOf(spec.by, 'spec');
   if (unit === WindowUnits.rows && (!Number.isInteger(size) || !Number.isInteger(step))) {
-    throw new RangeError(`spec: row windows need integer size and step, got size ${size}, step ${step}`);
+    throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `spec: row windows need integer size and step, got size ${size}, step ${step}`);
   }
   checkNumber(spec.origin, 'spec.origin');
   return { size, step, unit };
@@ -173,7 +174,7 @@ function* iterate(
     return;
   }
   if (!isTimeSorted(frame)) {
-    throw new RangeError(`frame.time: ${kind} time windows need a nondecreasing time column without missing values; use window() for an unordered frame`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `frame.time: ${kind} time windows need a nondecreasing time column without missing values; use window() for an unordered frame`);
   }
   const first = t[0];
   const last = t[n - 1];
@@ -214,7 +215,7 @@ export function sliding(frame: Frame, spec: WindowSpec): Generator<Window> {
 export function tumbling(frame: Frame, spec: Omit<WindowSpec, 'step'>): Generator<Window> {
   const step = (spec as WindowSpec).step;
   if (step !== undefined && step !== spec.size) {
-    throw new RangeError(`spec.step: tumbling windows step by their size (${spec.size}), got ${step}; use sliding for overlapping windows`);
+    throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `spec.step: tumbling windows step by their size (${spec.size}), got ${step}; use sliding for overlapping windows`);
   }
   const tumble = { ...spec, step: spec.size };
   return iterate(frame, tumble, checkSpec(tumble), spec.includePartial ?? true, 'tumbling');

@@ -8,6 +8,7 @@
  * with σ² the window's variance and L the minimum sub-window length (the bound used by the authors' MOA code).
  * It needs no warning level and adapts its window to the rate of change; it detects rises and falls alike.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { checkObservation, DetectorKinds, integerAtLeast, NO_DRIFT, stateNumber, type DriftSignal, type StreamingDetector } from './detector';
 
 export interface AdwinOptions {
@@ -48,7 +49,7 @@ export class Adwin implements StreamingDetector<AdwinState> {
 
   constructor(options: AdwinOptions = {}) {
     const delta = options.delta ?? 0.002;
-    if (!(delta > 0 && delta < 1)) throw new RangeError(`options.delta: expected a number in (0, 1), got ${delta}`);
+    if (!(delta > 0 && delta < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.delta: expected a number in (0, 1), got ${delta}`);
     this.options = {
       delta,
       clock: integerAtLeast('options.clock', options.clock ?? 32, 1),
@@ -107,9 +108,9 @@ export class Adwin implements StreamingDetector<AdwinState> {
 
   static fromJSON(state: AdwinState): Adwin {
     const a = new Adwin(state.options);
-    if (!Array.isArray(state.rows)) throw new TypeError('state.rows: expected an array of bucket rows');
+    if (!Array.isArray(state.rows)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'state.rows: expected an array of bucket rows');
     a.sums = state.rows.map((row, i) => {
-      if (!Array.isArray(row)) throw new TypeError(`state.rows[${i}]: expected an array of [sum, variance] pairs`);
+      if (!Array.isArray(row)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `state.rows[${i}]: expected an array of [sum, variance] pairs`);
       return row.map((b) => b[0]);
     });
     a.vars = state.rows.map((row) => row.map((b) => b[1]));

@@ -10,6 +10,7 @@
  * that pool is still below it, the pool joins the smallest remaining category. The merged codes are reported.
  * With fewer than two columns left there is nothing to test (statistic 0, p-value 1, df 0).
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { chiSquareSf } from '../stats/distributions';
 import { alignCounts, categoryCounts, total, type CategoricalSample } from './histogram';
 
@@ -36,12 +37,12 @@ export interface ChiSquareResult {
  */
 export function chiSquareTest(reference: CategoricalSample, current: CategoricalSample, options: ChiSquareOptions = {}): ChiSquareResult {
   const minExpected = options.minExpected ?? 5;
-  if (!(minExpected >= 0 && Number.isFinite(minExpected))) throw new RangeError(`options.minExpected: expected a non-negative number, got ${minExpected}`);
+  if (!(minExpected >= 0 && Number.isFinite(minExpected))) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.minExpected: expected a non-negative number, got ${minExpected}`);
   const { categories, a, b } = alignCounts(categoryCounts(reference, 'reference'), categoryCounts(current, 'current'));
   const r1 = total(a);
   const r2 = total(b);
-  if (r1 === 0) throw new RangeError('reference: expected at least one non-missing category code');
-  if (r2 === 0) throw new RangeError('current: expected at least one non-missing category code');
+  if (r1 === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'reference: expected at least one non-missing category code');
+  if (r2 === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'current: expected at least one non-missing category code');
   const n = r1 + r2;
   const smaller = Math.min(r1, r2);
   // Columns as [reference count, current count, codes]; rare ones pooled.

@@ -8,6 +8,7 @@
  * error-free predictions from a good model) s is 0 too, the drift level collapses to 0, and the next single
  * error would be called drift; a degenerate standard error is not evidence of a stable minimum.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { checkObservation, DetectorKinds, integerAtLeast, NO_DRIFT, positive, stateNumber, type DriftSignal, type StreamingDetector } from './detector';
 
 export interface DdmOptions {
@@ -42,7 +43,7 @@ export class Ddm implements StreamingDetector<DdmState> {
   constructor(options: DdmOptions = {}) {
     const warningLevel = positive('options.warningLevel', options.warningLevel ?? 2);
     const driftLevel = positive('options.driftLevel', options.driftLevel ?? 3);
-    if (driftLevel < warningLevel) throw new RangeError(`options.driftLevel: expected a number >= warningLevel (${warningLevel}), got ${driftLevel}`);
+    if (driftLevel < warningLevel) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.driftLevel: expected a number >= warningLevel (${warningLevel}), got ${driftLevel}`);
     this.options = { minInstances: integerAtLeast('options.minInstances', options.minInstances ?? 30, 1), warningLevel, driftLevel };
   }
 
@@ -58,7 +59,7 @@ export class Ddm implements StreamingDetector<DdmState> {
   /** `x` is 1 for an error and 0 for a correct prediction. */
   update(x: number): DriftSignal {
     checkObservation(x);
-    if (x !== 0 && x !== 1) throw new RangeError(`x: expected 0 (correct) or 1 (error), got ${x}`);
+    if (x !== 0 && x !== 1) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x: expected 0 (correct) or 1 (error), got ${x}`);
     this.n++;
     this.p += (x - this.p) / this.n;
     if (this.n < this.options.minInstances) return NO_DRIFT;

@@ -4,6 +4,7 @@
  * A monitor outlives any process, so every detector's whole state is a plain JSON value: `toJSON()` it, store
  * it, and `restoreDetector()` (./restore) it later to continue exactly where it stopped.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import type { AdwinState } from './adwin';
 import type { DdmState } from './ddm';
 import type { PageHinkleyState } from './page-hinkley';
@@ -32,22 +33,22 @@ export type DetectorState = AdwinState | DdmState | PageHinkleyState;
 export const NO_DRIFT: DriftSignal = Object.freeze({ drift: false });
 
 export function checkObservation(x: number): void {
-  if (!Number.isFinite(x)) throw new RangeError(`x: expected a finite number, got ${x}`);
+  if (!Number.isFinite(x)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x: expected a finite number, got ${x}`);
 }
 
 /** Reads a numeric field of a persisted state, failing with the field's name when it is missing or not finite. */
 export function stateNumber(state: object, field: string): number {
   const v = (state as Record<string, unknown>)[field];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`state.${field}: expected a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `state.${field}: expected a finite number, got ${JSON.stringify(v)}`);
   return v;
 }
 
 export function positive(name: string, v: number): number {
-  if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`${name}: expected a positive number, got ${v}`);
+  if (!(v > 0 && Number.isFinite(v))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a positive number, got ${v}`);
   return v;
 }
 
 export function integerAtLeast(name: string, v: number, min: number): number {
-  if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`${name}: expected an integer >= ${min}, got ${v}`);
+  if (!(Number.isInteger(v) && v >= min)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected an integer >= ${min}, got ${v}`);
   return v;
 }

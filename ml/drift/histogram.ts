@@ -3,6 +3,7 @@
  * (NumPy's default, linear) quantiles, cut points at quantiles and bin counts. PSI bins at the reference's
  * quantiles, Jensen-Shannon at the pooled sample's, so both live here, as does category counting.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 
 /** The finite values of `values`, sorted ascending, in a new array. NaN and ±Infinity count as missing. */
 export function sortedFinite(values: ArrayLike<number>, name: string): Float64Array {
@@ -18,7 +19,7 @@ export function sortedFinite(values: ArrayLike<number>, name: string): Float64Ar
       if (Number.isFinite(v)) out[k++] = v;
     }
   }
-  if (m === 0) throw new RangeError(`${name}: expected at least one finite value, got ${n === 0 ? 'an empty array' : `${n} missing values`}`);
+  if (m === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected at least one finite value, got ${n === 0 ? 'an empty array' : `${n} missing values`}`);
   return out.sort();
 }
 
@@ -70,7 +71,7 @@ export function binCounts(sorted: Float64Array, edges: Float64Array): Float64Arr
 }
 
 export function checkBins(bins: number, name = 'bins'): void {
-  if (!Number.isInteger(bins) || bins < 2) throw new RangeError(`${name}: expected an integer >= 2, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 2) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected an integer >= 2, got ${bins}`);
 }
 
 /**
@@ -83,7 +84,7 @@ export function categoryCounts(sample: CategoricalSample, name: string): Map<num
   if (sample instanceof Map) {
     const out = new Map<number, number>();
     for (const [code, count] of sample as ReadonlyMap<number, number>) {
-      if (!(Number.isFinite(count) && count >= 0)) throw new RangeError(`${name}: expected non-negative counts, got ${count} for category ${code}`);
+      if (!(Number.isFinite(count) && count >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected non-negative counts, got ${count} for category ${code}`);
       if (count > 0) out.set(code, (out.get(code) ?? 0) + count);
     }
     return out;

@@ -9,6 +9,7 @@
  * bins, two samples that do not overlap land in separate bins whenever a cut point falls between them (always
  * for equal sizes and an even number of bins), and the distance is then 1.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { alignCounts, binCounts, categoryCounts, checkBins, quantileEdges, sortedFinite, total, type CategoricalSample } from './histogram';
 
 export const DistributionKinds = { numeric: 'numeric', categorical: 'categorical' } as const;
@@ -33,12 +34,12 @@ export function jensenShannonDistance(
   const kind = options.kind ?? DistributionKinds.numeric;
   if (kind === DistributionKinds.categorical) {
     const { a, b } = alignCounts(categoryCounts(reference, 'reference'), categoryCounts(current, 'current'));
-    if (total(a) === 0) throw new RangeError('reference: expected at least one non-missing category code');
-    if (total(b) === 0) throw new RangeError('current: expected at least one non-missing category code');
+    if (total(a) === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'reference: expected at least one non-missing category code');
+    if (total(b) === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'current: expected at least one non-missing category code');
     return jensenShannonFromCounts(a, b);
   }
-  if (kind !== DistributionKinds.numeric) throw new RangeError(`options.kind: expected "numeric" | "categorical", got ${JSON.stringify(kind)}`);
-  if (reference instanceof Map || current instanceof Map) throw new TypeError('reference, current: category count maps need options.kind "categorical"');
+  if (kind !== DistributionKinds.numeric) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.kind: expected "numeric" | "categorical", got ${JSON.stringify(kind)}`);
+  if (reference instanceof Map || current instanceof Map) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'reference, current: category count maps need options.kind "categorical"');
   const bins = options.bins ?? 10;
   checkBins(bins, 'options.bins');
   return jensenShannonOnSorted(sortedFinite(reference as ArrayLike<number>, 'reference'), sortedFinite(current as ArrayLike<number>, 'current'), bins);
@@ -56,17 +57,17 @@ export function jensenShannonOnSorted(ref: Float64Array, cur: Float64Array, bins
  */
 export function jensenShannonFromCounts(p: ArrayLike<number>, q: ArrayLike<number>): number {
   const k = p.length;
-  if (q.length !== k) throw new RangeError(`q: expected ${k} bins to match p, got ${q.length}`);
+  if (q.length !== k) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `q: expected ${k} bins to match p, got ${q.length}`);
   let sp = 0;
   let sq = 0;
   for (let i = 0; i < k; i++) {
-    if (!(p[i] >= 0 && Number.isFinite(p[i]))) throw new RangeError(`p[${i}]: expected a non-negative count, got ${p[i]}`);
-    if (!(q[i] >= 0 && Number.isFinite(q[i]))) throw new RangeError(`q[${i}]: expected a non-negative count, got ${q[i]}`);
+    if (!(p[i] >= 0 && Number.isFinite(p[i]))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `p[${i}]: expected a non-negative count, got ${p[i]}`);
+    if (!(q[i] >= 0 && Number.isFinite(q[i]))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `q[${i}]: expected a non-negative count, got ${q[i]}`);
     sp += p[i];
     sq += q[i];
   }
-  if (sp === 0) throw new RangeError('p: expected a positive total, got all zeros');
-  if (sq === 0) throw new RangeError('q: expected a positive total, got all zeros');
+  if (sp === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'p: expected a positive total, got all zeros');
+  if (sq === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'q: expected a positive total, got all zeros');
   // Weighting the log terms by raw counts and dividing once keeps exact cases exact (disjoint supports give 1).
   let jp = 0;
   let jq = 0;

@@ -6,6 +6,7 @@
  * deviations fade) and signals drift when m_T − min_t m_t > λ. Falls use the mirror image. After a drift the
  * test starts afresh. On an error stream only rises matter, hence the default `direction: 'up'`.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { checkObservation, DetectorKinds, integerAtLeast, NO_DRIFT, positive, stateNumber, type DriftSignal, type StreamingDetector } from './detector';
 
 export const ChangeDirections = { up: 'up', down: 'down', both: 'both' } as const;
@@ -49,12 +50,12 @@ export class PageHinkley implements StreamingDetector<PageHinkleyState> {
 
   constructor(options: PageHinkleyOptions = {}) {
     const delta = options.delta ?? 0.005;
-    if (!(delta >= 0 && Number.isFinite(delta))) throw new RangeError(`options.delta: expected a non-negative number, got ${delta}`);
+    if (!(delta >= 0 && Number.isFinite(delta))) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.delta: expected a non-negative number, got ${delta}`);
     const alpha = options.alpha ?? 0.9999;
-    if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`options.alpha: expected a number in (0, 1], got ${alpha}`);
+    if (!(alpha > 0 && alpha <= 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.alpha: expected a number in (0, 1], got ${alpha}`);
     const direction = options.direction ?? ChangeDirections.up;
     if (!Object.values(ChangeDirections).includes(direction)) {
-      throw new RangeError(`options.direction: expected "up" | "down" | "both", got ${JSON.stringify(direction)}`);
+      throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.direction: expected "up" | "down" | "both", got ${JSON.stringify(direction)}`);
     }
     this.options = {
       delta,

@@ -8,6 +8,7 @@
  * `epsilon` (default 1e-4) before the sum, without renormalising the other bins. A bin empty on both sides
  * then contributes exactly 0, and a bin that appears from nowhere contributes a large but finite amount.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { alignCounts, binCounts, categoryCounts, checkBins, quantileEdges, sortedFinite, total, type CategoricalSample } from './histogram';
 
 export interface PsiOptions {
@@ -52,8 +53,8 @@ export function psiOnSorted(ref: Float64Array, cur: Float64Array, bins: number, 
 /** PSI of a categorical feature from category codes (or code → count maps), one bin per category. */
 export function categoricalPsi(reference: CategoricalSample, current: CategoricalSample, options: Pick<PsiOptions, 'epsilon'> = {}): PsiDetail {
   const { categories, a, b } = alignCounts(categoryCounts(reference, 'reference'), categoryCounts(current, 'current'));
-  if (total(a) === 0) throw new RangeError('reference: expected at least one non-missing category code');
-  if (total(b) === 0) throw new RangeError('current: expected at least one non-missing category code');
+  if (total(a) === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'reference: expected at least one non-missing category code');
+  if (total(b) === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'current: expected at least one non-missing category code');
   return { categories, ...psiFromCounts(a, b, options.epsilon) };
 }
 
@@ -64,8 +65,8 @@ export function psiFromCounts(
   epsilon = 1e-4,
 ): Omit<PsiDetail, 'edges' | 'categories'> {
   const k = referenceCounts.length;
-  if (currentCounts.length !== k) throw new RangeError(`currentCounts: expected ${k} bins to match referenceCounts, got ${currentCounts.length}`);
-  if (!(epsilon > 0 && epsilon < 1)) throw new RangeError(`epsilon: expected a number in (0, 1), got ${epsilon}`);
+  if (currentCounts.length !== k) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `currentCounts: expected ${k} bins to match referenceCounts, got ${currentCounts.length}`);
+  if (!(epsilon > 0 && epsilon < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `epsilon: expected a number in (0, 1), got ${epsilon}`);
   const rp = proportions(referenceCounts, 'referenceCounts');
   const cp = proportions(currentCounts, 'currentCounts');
   const contributions = new Float64Array(k);
@@ -84,10 +85,10 @@ function proportions(counts: ArrayLike<number>, name: string): Float64Array {
   let s = 0;
   for (let i = 0; i < counts.length; i++) {
     const v = counts[i];
-    if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`${name}[${i}]: expected a non-negative count, got ${v}`);
+    if (!(v >= 0 && Number.isFinite(v))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}[${i}]: expected a non-negative count, got ${v}`);
     s += v;
   }
-  if (s === 0) throw new RangeError(`${name}: expected a positive total, got all zeros`);
+  if (s === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a positive total, got all zeros`);
   const out = new Float64Array(counts.length);
   for (let i = 0; i < counts.length; i++) out[i] = counts[i] / s;
   return out;

@@ -2,6 +2,7 @@
  * Rebuilds a streaming detector from its persisted JSON state. Kept apart from the interface module so that the
  * detectors, which import the interface, and this dispatcher, which imports the detectors, form no cycle.
  */
+import { MlErrorCodes, MlTypeError } from '../errors';
 import { Adwin, type AdwinState } from './adwin';
 import { Ddm, type DdmState } from './ddm';
 import { DetectorKinds, type DetectorState, type StreamingDetector } from './detector';
@@ -18,6 +19,6 @@ export function restoreDetector(state: DetectorState): StreamingDetector {
     case DetectorKinds.pageHinkley:
       return PageHinkley.fromJSON(state as PageHinkleyState);
     default:
-      throw new TypeError(`state.kind: expected one of "adwin" | "ddm" | "page_hinkley", got ${JSON.stringify(kind)}`);
+      throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `state.kind: expected one of "adwin" | "ddm" | "page_hinkley", got ${JSON.stringify(kind)}`);
   }
 }

@@ -4,6 +4,7 @@
  * non-negative weights per value. It is in the feature's own units ("the typical value moved by 3.2"), which
  * makes it the most readable of the drift measures.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 
 /**
  * W1 between the empirical distributions of `u` and `v` (optionally weighted). Sorting dominates: O((n + m) log(n + m)).
@@ -57,20 +58,20 @@ function sortedWeighted(
   name: string,
 ): { values: Float64Array; weights?: Float64Array } {
   const n = values.length;
-  if (n === 0) throw new RangeError(`${name}: expected at least one value, got an empty array`);
+  if (n === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected at least one value, got an empty array`);
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(values[i])) throw new RangeError(`${name}[${i}]: expected a finite number, got ${values[i]}`);
+    if (!Number.isFinite(values[i])) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}[${i}]: expected a finite number, got ${values[i]}`);
   }
   if (!weights) return { values: Float64Array.from(values).sort() };
   const wname = `${name}Weights`;
-  if (weights.length !== n) throw new RangeError(`${wname}: expected ${n} weights to match ${name}, got ${weights.length}`);
+  if (weights.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${wname}: expected ${n} weights to match ${name}, got ${weights.length}`);
   let s = 0;
   for (let i = 0; i < n; i++) {
     const w = weights[i];
-    if (!(w >= 0 && Number.isFinite(w))) throw new RangeError(`${wname}[${i}]: expected a non-negative finite weight, got ${w}`);
+    if (!(w >= 0 && Number.isFinite(w))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${wname}[${i}]: expected a non-negative finite weight, got ${w}`);
     s += w;
   }
-  if (!(s > 0)) throw new RangeError(`${wname}: expected a positive total weight, got ${s}`);
+  if (!(s > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${wname}: expected a positive total weight, got ${s}`);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((x, y) => values[x] - values[y]);

@@ -12,6 +12,7 @@
  * Index draws go block by block (see BlockResampler) so that a million examples stay cache-friendly.
  * Intervals are percentile intervals with NumPy's default (linear) quantile interpolation.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { Rng } from '../random';
 import { METRICS, METRIC_NAMES, type MetricName, checkPredictions, isMetricName, perExampleValues, prepareMetric } from '../metrics';
 import { BlockResampler, sampleMultinomial } from './sampling';
@@ -66,12 +67,12 @@ const MAX_MULTINOMIAL_CATEGORIES = 16;
 
 function checkBootstrapOptions(opts: BootstrapOptions): { resamples: number; confidence: number; strategy: BootstrapStrategy } {
   const strategy = opts.strategy ?? 'auto';
-  if (strategy !== 'auto' && strategy !== 'indices') throw new RangeError(`strategy: expected auto or indices, got ${String(strategy)}`);
+  if (strategy !== 'auto' && strategy !== 'indices') throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `strategy: expected auto or indices, got ${String(strategy)}`);
   const resamples = opts.resamples ?? 2000;
   const confidence = opts.confidence ?? 0.95;
-  if (!(Number.isInteger(resamples) && resamples >= 2)) throw new RangeError(`resamples: expected an integer >= 2, got ${resamples}`);
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence: expected a number in (0, 1), got ${confidence}`);
-  if (!Number.isFinite(opts.seed)) throw new RangeError(`seed: expected a finite number, got ${opts.seed}`);
+  if (!(Number.isInteger(resamples) && resamples >= 2)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `resamples: expected an integer >= 2, got ${resamples}`);
+  if (!(confidence > 0 && confidence < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `confidence: expected a number in (0, 1), got ${confidence}`);
+  if (!Number.isFinite(opts.seed)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `seed: expected a finite number, got ${opts.seed}`);
   return { resamples, confidence, strategy };
 }
 
@@ -158,10 +159,10 @@ function distinctLevels(values: Float64Array, max: number): { values: Float64Arr
 
 /** Percentile bootstrap interval for the mean of `values`. */
 export function bootstrapMean(values: Float64Array, opts: BootstrapOptions): BootstrapResult {
-  if (!(values instanceof Float64Array)) throw new TypeError('values: expected a Float64Array');
-  if (values.length === 0) throw new RangeError('values: expected at least one value, got none');
+  if (!(values instanceof Float64Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'values: expected a Float64Array');
+  if (values.length === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'values: expected at least one value, got none');
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new RangeError(`values[${i}]: expected a finite number, got ${values[i]}`);
+    if (!Number.isFinite(values[i])) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `values[${i}]: expected a finite number, got ${values[i]}`);
   }
   const { resamples, confidence, strategy } = checkBootstrapOptions(opts);
   let mean = 0;
@@ -179,7 +180,7 @@ export function pairedBootstrap(opts: PairedBootstrapOptions): BootstrapResult {
   const { y, pA, pB, metric } = opts;
   checkPredictions(y, pA, undefined, ['y', 'pA']);
   checkPredictions(y, pB, undefined, ['y', 'pB']);
-  if (!isMetricName(metric)) throw new RangeError(`metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(metric)}`);
+  if (!isMetricName(metric)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(metric)}`);
   const { resamples, confidence, strategy } = checkBootstrapOptions(opts);
   const threshold = opts.threshold ?? 0.5;
   const rng = new Rng(opts.seed);

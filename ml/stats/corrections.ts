@@ -5,12 +5,13 @@
  * entries stay NaN and do not count towards the number of tests, as with R's default `n = length(p)` after
  * removing NAs.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 
 function toChecked(pValues: ArrayLike<number>): Float64Array {
   const p = Float64Array.from(pValues as ArrayLike<number>);
   for (let i = 0; i < p.length; i++) {
     const v = p[i];
-    if (!Number.isNaN(v) && !(v >= 0 && v <= 1)) throw new RangeError(`pValues[${i}]: expected a p-value in [0, 1], got ${v}`);
+    if (!Number.isNaN(v) && !(v >= 0 && v <= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `pValues[${i}]: expected a p-value in [0, 1], got ${v}`);
   }
   return p;
 }

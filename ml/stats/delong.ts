@@ -6,6 +6,7 @@
  * above); the covariance of the two AUCs is S10/m + S01/n from the sample covariances of those components
  * across the m positives and n negatives. The z statistic for AUC(B) − AUC(A) is two-sided normal.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { checkPredictions } from '../metrics';
 import { normalQuantile, normalSf } from './distributions';
 
@@ -111,12 +112,12 @@ export function delongTest(y: Uint8Array, pA: Float64Array, pB: Float64Array, op
   checkPredictions(y, pA, undefined, ['y', 'pA']);
   checkPredictions(y, pB, undefined, ['y', 'pB']);
   const confidence = opts.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence: expected a number in (0, 1), got ${confidence}`);
+  if (!(confidence > 0 && confidence < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `confidence: expected a number in (0, 1), got ${confidence}`);
   let m = 0;
   for (let i = 0; i < y.length; i++) m += y[i];
   const n = y.length - m;
   if (m < 2 || n < 2) {
-    throw new RangeError(`y: expected at least 2 positives and 2 negatives for DeLong's variance, got ${m} positives and ${n} negatives`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `y: expected at least 2 positives and 2 negatives for DeLong's variance, got ${m} positives and ${n} negatives`);
   }
   const split = (p: Float64Array): [Float64Array, Float64Array] => {
     const pos = new Float64Array(m);

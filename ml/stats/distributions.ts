@@ -9,6 +9,7 @@
  * Conventions: a NaN argument gives NaN; an argument outside the function's domain (a probability outside
  * [0, 1], a non-positive shape, a non-integer count) raises a RangeError naming the argument.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { LN_SQRT_2PI, log1pmx, logBeta, logGamma, stirlingRemainder } from './special';
 
 export { logGamma, logBeta, log1pmx } from './special';
@@ -19,11 +20,11 @@ const EPS = 2.220446049250313e-16;
 const TINY = 1e-300;
 
 function requireFinitePositive(value: number, name: string): void {
-  if (!(value > 0) || value === Infinity) throw new RangeError(`${name}: expected a finite number > 0, got ${value}`);
+  if (!(value > 0) || value === Infinity) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a finite number > 0, got ${value}`);
 }
 
 function requireProbability(value: number, name: string): void {
-  if (!(value >= 0 && value <= 1)) throw new RangeError(`${name}: expected a probability in [0, 1], got ${value}`);
+  if (!(value >= 0 && value <= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a probability in [0, 1], got ${value}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ function gammaContinuedFraction(a: number, x: number): number {
 export function regularizedGammaP(a: number, x: number): number {
   if (Number.isNaN(a) || Number.isNaN(x)) return NaN;
   requireFinitePositive(a, 'a');
-  if (!(x >= 0)) throw new RangeError(`x: expected a number >= 0, got ${x}`);
+  if (!(x >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x: expected a number >= 0, got ${x}`);
   if (x === 0) return 0;
   if (x === Infinity) return 1;
   if (x < a + 1) return Math.min(1, gammaSeries(a, x));
@@ -89,7 +90,7 @@ export function regularizedGammaP(a: number, x: number): number {
 export function regularizedGammaQ(a: number, x: number): number {
   if (Number.isNaN(a) || Number.isNaN(x)) return NaN;
   requireFinitePositive(a, 'a');
-  if (!(x >= 0)) throw new RangeError(`x: expected a number >= 0, got ${x}`);
+  if (!(x >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x: expected a number >= 0, got ${x}`);
   if (x === 0) return 1;
   if (x === Infinity) return 0;
   if (x < a + 1) return 1 - Math.min(1, gammaSeries(a, x));
@@ -358,7 +359,7 @@ function studentTPdf(t: number, df: number): number {
 /** Student t cumulative distribution with df > 0 degrees of freedom (df = Infinity gives the normal). */
 export function studentTCdf(t: number, df: number): number {
   if (Number.isNaN(t) || Number.isNaN(df)) return NaN;
-  if (!(df > 0)) throw new RangeError(`df: expected a number > 0, got ${df}`);
+  if (!(df > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `df: expected a number > 0, got ${df}`);
   const tail = studentTTail(t, df);
   return t > 0 ? 1 - tail : tail;
 }
@@ -367,7 +368,7 @@ export function studentTCdf(t: number, df: number): number {
 export function studentTQuantile(p: number, df: number): number {
   if (Number.isNaN(p) || Number.isNaN(df)) return NaN;
   requireProbability(p, 'p');
-  if (!(df > 0)) throw new RangeError(`df: expected a number > 0, got ${df}`);
+  if (!(df > 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `df: expected a number > 0, got ${df}`);
   if (p === 0) return -Infinity;
   if (p === 1) return Infinity;
   if (p === 0.5) return 0;
@@ -418,7 +419,7 @@ function bd0(x: number, m: number): number {
 }
 
 function requireCount(value: number, name: string): void {
-  if (!(Number.isInteger(value) && value >= 0)) throw new RangeError(`${name}: expected an integer >= 0, got ${value}`);
+  if (!(Number.isInteger(value) && value >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected an integer >= 0, got ${value}`);
 }
 
 /**
@@ -429,7 +430,7 @@ export function binomialPmf(k: number, n: number, p: number): number {
   if (Number.isNaN(k) || Number.isNaN(n) || Number.isNaN(p)) return NaN;
   requireCount(n, 'n');
   requireProbability(p, 'p');
-  if (!Number.isInteger(k)) throw new RangeError(`k: expected an integer, got ${k}`);
+  if (!Number.isInteger(k)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `k: expected an integer, got ${k}`);
   if (k < 0 || k > n) return 0;
   const q = 1 - p;
   if (p === 0) return k === 0 ? 1 : 0;

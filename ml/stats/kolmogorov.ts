@@ -7,6 +7,7 @@
  * Durbin matrix (Marsaglia, Tsang and Wang 2003) for small n·d², the Pelz–Good expansion for large n, and
  * 2 × the exact Smirnov tail (Birnbaum–Tingey sum) in the upper tail.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import { LN_SQRT_2PI, log1pmx, logGamma, stirlingRemainder } from './special';
 
 const MIN_LOG = -708.3964185322641; // log of the smallest normal double
@@ -20,7 +21,7 @@ function clip01(p: number): number {
 }
 
 function requireSampleCount(n: number): void {
-  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n: expected an integer >= 1, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `n: expected an integer >= 1, got ${n}`);
 }
 
 /**
@@ -78,7 +79,7 @@ function floorAndFraction(n: number, x: number): [number, number] {
 export function smirnovSf(n: number, x: number): number {
   if (Number.isNaN(x) || Number.isNaN(n)) return NaN;
   requireSampleCount(n);
-  if (!(x >= 0 && x <= 1)) throw new RangeError(`x: expected a number in [0, 1], got ${x}`);
+  if (!(x >= 0 && x <= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x: expected a number in [0, 1], got ${x}`);
   if (n === 1) return 1 - x;
   if (x === 0) return 1;
   if (x === 1) return 0;

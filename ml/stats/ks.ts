@@ -16,6 +16,7 @@
  * distribution with n = round(mn/(m+n)); one-sided: Hodges' approximation exp(−2z² − 2z(m+2n)/√(mn(m+n))/3),
  * z = d √(mn/(m+n)), m ≥ n.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { kolmogorovSf } from './kolmogorov';
 import { sortedCopy } from './sort';
 
@@ -50,10 +51,10 @@ export interface KsResult {
 export const KS_MAX_AUTO_EXACT_N = 10000;
 
 function checkSample(x: Float64Array, name: string): void {
-  if (!(x instanceof Float64Array)) throw new TypeError(`${name}: expected a Float64Array`);
-  if (x.length === 0) throw new RangeError(`${name}: expected at least one value, got an empty sample`);
+  if (!(x instanceof Float64Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a Float64Array`);
+  if (x.length === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected at least one value, got an empty sample`);
   for (let i = 0; i < x.length; i++) {
-    if (Number.isNaN(x[i])) throw new RangeError(`${name}[${i}]: expected a number, got NaN`);
+    if (Number.isNaN(x[i])) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}[${i}]: expected a number, got NaN`);
   }
 }
 
@@ -146,10 +147,10 @@ export function ksTwoSample(a: Float64Array, b: Float64Array, opts: KsOptions = 
   const alternative = opts.alternative ?? 'two-sided';
   const method = opts.method ?? 'auto';
   if (!Object.values(KS_ALTERNATIVE).includes(alternative)) {
-    throw new RangeError(`alternative: expected one of two-sided, less, greater, got ${String(alternative)}`);
+    throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alternative: expected one of two-sided, less, greater, got ${String(alternative)}`);
   }
   if (!Object.values(KS_METHOD).includes(method)) {
-    throw new RangeError(`method: expected one of auto, exact, asymp, got ${String(method)}`);
+    throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `method: expected one of auto, exact, asymp, got ${String(method)}`);
   }
   const sa = sortedCopy(a);
   const sb = sortedCopy(b);

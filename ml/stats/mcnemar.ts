@@ -5,6 +5,7 @@
  * continuity-corrected chi-square statistic (|b − c| − 1)² / (b + c) is reported alongside, as the classical
  * large-sample form (statsmodels' `mcnemar(exact=False, correction=True)`).
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { binomialCdf, binomialSf, chiSquareSf } from './distributions';
 
 export const MCNEMAR_ALTERNATIVE = { twoSided: 'two-sided', greater: 'greater', less: 'less' } as const;
@@ -30,7 +31,7 @@ export interface McnemarResult {
 }
 
 function requireCount(v: number, name: string): void {
-  if (!(Number.isInteger(v) && v >= 0)) throw new RangeError(`${name}: expected an integer >= 0, got ${v}`);
+  if (!(Number.isInteger(v) && v >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected an integer >= 0, got ${v}`);
 }
 
 /** McNemar's test from the discordant counts b (A right, B wrong) and c (A wrong, B right). */
@@ -39,7 +40,7 @@ export function mcnemarFromCounts(b: number, c: number, opts: McnemarOptions = {
   requireCount(c, 'c');
   const alternative = opts.alternative ?? 'two-sided';
   if (!Object.values(MCNEMAR_ALTERNATIVE).includes(alternative)) {
-    throw new RangeError(`alternative: expected one of two-sided, greater, less, got ${String(alternative)}`);
+    throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alternative: expected one of two-sided, greater, less, got ${String(alternative)}`);
   }
   const n = b + c;
   let pValue: number;
@@ -55,10 +56,11 @@ export function mcnemarFromCounts(b: number, c: number, opts: McnemarOptions = {
  * McNemar's test from per-example correctness (1 = correct) of model A and model B on the same examples.
  */
 export function mcnemarExact(correctA: Uint8Array, correctB: Uint8Array, opts: McnemarOptions = {}): McnemarResult {
-  if (!(correctA instanceof Uint8Array)) throw new TypeError('correctA: expected a Uint8Array of 0/1');
-  if (!(correctB instanceof Uint8Array)) throw new TypeError('correctB: expected a Uint8Array of 0/1');
+  if (!(correctA instanceof Uint8Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'correctA: expected a Uint8Array of 0/1');
+  if (!(correctB instanceof Uint8Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'correctB: expected a Uint8Array of 0/1');
   if (correctA.length !== correctB.length) {
-    throw new RangeError(
+    throw new MlRangeError(
+      MlErrorCodes.INPUT_INVALID,
       `correctA and correctB: expected equal lengths, got correctA.length=${correctA.length} and correctB.length=${correctB.length}`,
     );
   }
@@ -67,8 +69,8 @@ export function mcnemarExact(correctA: Uint8Array, correctB: Uint8Array, opts: M
   for (let i = 0; i < correctA.length; i++) {
     const a = correctA[i];
     const bb = correctB[i];
-    if (a > 1) throw new RangeError(`correctA[${i}]: expected 0 or 1, got ${a}`);
-    if (bb > 1) throw new RangeError(`correctB[${i}]: expected 0 or 1, got ${bb}`);
+    if (a > 1) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `correctA[${i}]: expected 0 or 1, got ${a}`);
+    if (bb > 1) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `correctB[${i}]: expected 0 or 1, got ${bb}`);
     if (a === 1 && bb === 0) b++;
     else if (a === 0 && bb === 1) c++;
   }

@@ -10,6 +10,7 @@
  * confidence bound is at level 1 − α: the test passes when the bound clears the margin, which for the
  * normal form is the same as p < α.
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { METRICS } from '../metrics';
 import { pairedBootstrap, quantileSorted, type BootstrapResult, type PairedBootstrapOptions } from './bootstrap';
 import { normalQuantile, normalSf } from './distributions';
@@ -44,17 +45,17 @@ interface NormalInput {
 
 function checkCommon(input: NormalInput): number {
   const alpha = input.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha: expected a number in (0, 1), got ${alpha}`);
-  if (!Number.isFinite(input.estimate)) throw new RangeError(`estimate: expected a finite number, got ${input.estimate}`);
+  if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alpha: expected a number in (0, 1), got ${alpha}`);
+  if (!Number.isFinite(input.estimate)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `estimate: expected a finite number, got ${input.estimate}`);
   if (!(input.standardError >= 0 && input.standardError < Infinity)) {
-    throw new RangeError(`standardError: expected a finite number >= 0, got ${input.standardError}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `standardError: expected a finite number >= 0, got ${input.standardError}`);
   }
-  if (typeof input.higherIsBetter !== 'boolean') throw new TypeError('higherIsBetter: expected a boolean');
+  if (typeof input.higherIsBetter !== 'boolean') throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'higherIsBetter: expected a boolean');
   return alpha;
 }
 
 function checkMagnitude(value: number, name: string): void {
-  if (!(value >= 0 && value < Infinity)) throw new RangeError(`${name}: expected a finite number >= 0, got ${value}`);
+  if (!(value >= 0 && value < Infinity)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a finite number >= 0, got ${value}`);
 }
 
 /**
@@ -100,7 +101,7 @@ export function superiorityTest(input: NormalInput & { readonly minImprovement: 
  */
 function oneSidedBootstrap(boot: BootstrapResult, alpha: number, higherIsBetter: boolean, threshold: number): Omit<OneSidedTestResult, 'method'> {
   const samples = boot.samples;
-  if (samples === undefined || samples.length === 0) throw new RangeError('bootstrap: expected resampled differences (run it with keepSamples: true)');
+  if (samples === undefined || samples.length === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'bootstrap: expected resampled differences (run it with keepSamples: true)');
   let nullSide = 0;
   for (let i = 0; i < samples.length; i++) {
     if (higherIsBetter ? samples[i] <= threshold : samples[i] >= threshold) nullSide++;
@@ -122,7 +123,7 @@ export interface PairedTestOptions extends Omit<PairedBootstrapOptions, 'keepSam
  */
 export function pairedNonInferiorityTest(opts: PairedTestOptions & { readonly margin: number }): NonInferiorityResult & { readonly bootstrap: BootstrapResult } {
   const alpha = opts.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha: expected a number in (0, 1), got ${alpha}`);
+  if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alpha: expected a number in (0, 1), got ${alpha}`);
   checkMagnitude(opts.margin, 'margin');
   const higherIsBetter: boolean = METRICS[opts.metric]?.higherIsBetter;
   const boot = pairedBootstrap({ ...opts, confidence: 1 - 2 * Math.min(alpha, 0.25), keepSamples: true });
@@ -133,7 +134,7 @@ export function pairedNonInferiorityTest(opts: PairedTestOptions & { readonly ma
 /** Paired-bootstrap superiority test of metric(B) − metric(A) against a minimum improvement. */
 export function pairedSuperiorityTest(opts: PairedTestOptions & { readonly minImprovement: number }): SuperiorityResult & { readonly bootstrap: BootstrapResult } {
   const alpha = opts.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha: expected a number in (0, 1), got ${alpha}`);
+  if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alpha: expected a number in (0, 1), got ${alpha}`);
   checkMagnitude(opts.minImprovement, 'minImprovement');
   const higherIsBetter: boolean = METRICS[opts.metric]?.higherIsBetter;
   const boot = pairedBootstrap({ ...opts, confidence: 1 - 2 * Math.min(alpha, 0.25), keepSamples: true });
@@ -149,7 +150,7 @@ export function pairedSuperiorityTest(opts: PairedTestOptions & { readonly minIm
 /** Non-inferiority from a bootstrap already run with `keepSamples: true`. */
 export function nonInferiorityFromBootstrap(boot: BootstrapResult, opts: { readonly margin: number; readonly higherIsBetter: boolean; readonly alpha?: number }): NonInferiorityResult {
   const alpha = opts.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha: expected a number in (0, 1), got ${alpha}`);
+  if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alpha: expected a number in (0, 1), got ${alpha}`);
   checkMagnitude(opts.margin, 'margin');
   const threshold = opts.higherIsBetter ? -opts.margin : opts.margin;
   return { ...oneSidedBootstrap(boot, alpha, opts.higherIsBetter, threshold), margin: opts.margin, method: 'bootstrap' };

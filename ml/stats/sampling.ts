@@ -5,6 +5,7 @@
  * Binomials use inversion for small means and Hörmann's BTRD (transformed rejection with decomposition,
  * J. Statist. Comput. Simul. 46, 1993) otherwise, both exact, in O(1) expected time for any n.
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
 import type { Rng } from '../random';
 import { LN_SQRT_2PI, logGamma } from './special';
 
@@ -20,8 +21,8 @@ function stirlingCorrection(k: number): number {
 
 /** One draw from Binomial(n, p) for an integer n ≥ 0 and 0 ≤ p ≤ 1. */
 export function sampleBinomial(rng: Rng, n: number, p: number): number {
-  if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`n: expected an integer >= 0, got ${n}`);
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`p: expected a probability in [0, 1], got ${p}`);
+  if (!(Number.isInteger(n) && n >= 0)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `n: expected an integer >= 0, got ${n}`);
+  if (!(p >= 0 && p <= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `p: expected a probability in [0, 1], got ${p}`);
   if (n === 0 || p === 0) return 0;
   if (p === 1) return n;
   if (p > 0.5) return n - binomialAtMostHalf(rng, n, 1 - p);
@@ -142,7 +143,7 @@ export class IndexSampler {
    * output bit of xoshiro128** is), so no rejection step is needed.
    */
   sumPowerOfTwo(values: Float64Array, start: number, count: number, bits: number): number {
-    if (!(bits >= 1 && bits <= 16)) throw new RangeError(`bits: expected an integer in [1, 16], got ${bits}`);
+    if (!(bits >= 1 && bits <= 16)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `bits: expected an integer in [1, 16], got ${bits}`);
     const st = this.state;
     let a = st[0];
     let b = st[1];
@@ -173,7 +174,7 @@ export class IndexSampler {
 
   /** Adds 1 to out[start + i] for `count` uniform draws of i in [0, 2^bits), bits ≤ 16 (as sumPowerOfTwo). */
   countPowerOfTwo(out: Float64Array, start: number, count: number, bits: number): void {
-    if (!(bits >= 1 && bits <= 16)) throw new RangeError(`bits: expected an integer in [1, 16], got ${bits}`);
+    if (!(bits >= 1 && bits <= 16)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `bits: expected an integer in [1, 16], got ${bits}`);
     const st = this.state;
     let a = st[0];
     let b = st[1];
@@ -202,7 +203,7 @@ export class IndexSampler {
 
   /** Fills `out` with independent uniform integers in [0, n), 1 ≤ n ≤ 2^31. */
   fill(out: Int32Array, n: number): Int32Array {
-    if (!(Number.isInteger(n) && n >= 1 && n <= 2147483648)) throw new RangeError(`n: expected an integer in [1, 2^31], got ${n}`);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 2147483648)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `n: expected an integer in [1, 2^31], got ${n}`);
     const st = this.state;
     let a = st[0];
     let b = st[1];
@@ -268,8 +269,8 @@ export class BlockResampler {
     private readonly n: number,
     private readonly blockBits = 12,
   ) {
-    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n: expected an integer >= 1, got ${n}`);
-    if (!(Number.isInteger(blockBits) && blockBits >= 1 && blockBits <= 16)) throw new RangeError(`blockBits: expected an integer in [1, 16], got ${blockBits}`);
+    if (!(Number.isInteger(n) && n >= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `n: expected an integer >= 1, got ${n}`);
+    if (!(Number.isInteger(blockBits) && blockBits >= 1 && blockBits <= 16)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `blockBits: expected an integer in [1, 16], got ${blockBits}`);
     this.blockSize = 2 ** blockBits;
     this.sampler = new IndexSampler(rng);
     const blocks = Math.ceil(n / this.blockSize);

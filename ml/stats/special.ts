@@ -4,12 +4,14 @@
  * textbook formula cancels (log-gamma near its zeros at 1 and 2, log-beta and gamma prefactors for large
  * arguments).
  */
+import { MlErrorCodes, MlRangeError } from '../errors';
+
 export const LN_SQRT_2PI = 0.91893853320467274178032973640562;
 const EULER_GAMMA = 0.57721566490153286060651209008240;
 const EPS = 2.220446049250313e-16;
 
 function requireFinitePositive(value: number, name: string): void {
-  if (!(value > 0) || value === Infinity) throw new RangeError(`${name}: expected a finite number > 0, got ${value}`);
+  if (!(value > 0) || value === Infinity) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a finite number > 0, got ${value}`);
 }
 
 /**

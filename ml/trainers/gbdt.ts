@@ -175,18 +175,18 @@ export class GbdtModel implements Model {
     const trees = m.trees.map((t, ti): Tree => {
       const n = t.feature.length;
       const where = `gbdt model JSON.trees[${ti}]`;
-      if (n === 0) throw new TypeError(`${where}.feature: expected at least one node, got none`);
+      if (n === 0) throw new MlTypeError(MlErrorCodes.MODEL_FORMAT, `${where}.feature: expected at least one node, got none`);
       for (const key of ['threshold', 'missingLeft', 'left', 'right', 'value'] as const) {
-        if (t[key].length !== n) throw new TypeError(`${where}.${key}: expected ${n} entries, got ${t[key].length}`);
+        if (t[key].length !== n) throw new MlTypeError(MlErrorCodes.MODEL_FORMAT, `${where}.${key}: expected ${n} entries, got ${t[key].length}`);
       }
       for (let k = 0; k < n; k++) {
         const f = t.feature[k];
         if (f === -1) continue;
-        if (f < 0 || f >= d) throw new TypeError(`${where}.feature[${k}]: expected -1 or a feature index below ${d}, got ${f}`);
+        if (f < 0 || f >= d) throw new MlTypeError(MlErrorCodes.MODEL_FORMAT, `${where}.feature[${k}]: expected -1 or a feature index below ${d}, got ${f}`);
         // Children after their parent rules out cycles, so prediction always reaches a leaf.
         for (const key of ['left', 'right'] as const) {
           const c = t[key][k];
-          if (!(c > k && c < n)) throw new TypeError(`${where}.${key}[${k}]: expected a node index in (${k}, ${n}), got ${c}`);
+          if (!(c > k && c < n)) throw new MlTypeError(MlErrorCodes.MODEL_FORMAT, `${where}.${key}[${k}]: expected a node index in (${k}, ${n}), got ${c}`);
         }
       }
       return {
@@ -354,7 +354,7 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
     sumWy += wi * yTrain[i];
   }
   if (!(sumWy > 0 && sumWy < sumW)) {
-    throw new RangeError('y: the training part (after the validation split) must contain both classes with positive weight');
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'y: the training part (after the validation split) must contain both classes with positive weight');
   }
   const baseline = Math.log(sumWy / (sumW - sumWy));
   const init = initTrees(opts.init, baseline, params.maxIter);

@@ -6,7 +6,7 @@
  * penalty transformed so that the optimum is that of the raw-scale objective.
  */
 import { z } from 'zod';
-import { MlErrorCodes, MlTypeError } from '../errors';
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import type { FeatureMatrix, Labels } from '../types';
 import * as fastmath from './fastmath';
 import {
@@ -85,7 +85,7 @@ export class LogisticModel implements Model {
     readonly info?: LogisticFitInfo,
   ) {
     if (coef.length !== featureNames.length) {
-      throw new RangeError(`coef: expected ${featureNames.length} coefficients, one per feature, got ${coef.length}`);
+      throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `coef: expected ${featureNames.length} coefficients, one per feature, got ${coef.length}`);
     }
   }
 
@@ -125,7 +125,8 @@ export class LogisticModel implements Model {
   static fromJSON(json: unknown): LogisticModel {
     const m = parseSerialized('logistic', serializedSchema, json);
     if (m.coef.length !== m.featureNames.length) {
-      throw new TypeError(
+      throw new MlTypeError(
+        MlErrorCodes.MODEL_FORMAT,
         `logistic model JSON.coef: expected ${m.featureNames.length} coefficients, one per feature, got ${m.coef.length}`,
       );
     }
@@ -137,12 +138,13 @@ function nonFiniteError(x: FeatureMatrix, i: number): RangeError {
   for (let j = 0; j < x.columns.length; j++) {
     const v = x.columns[j][i];
     if (!Number.isFinite(v)) {
-      return new RangeError(
+      return new MlRangeError(
+        MlErrorCodes.INPUT_INVALID,
         `x.columns[${j}] (${x.names[j]}) row ${i}: logistic regression needs finite values, got ${v}`,
       );
     }
   }
-  return new RangeError(`x row ${i}: the linear predictor overflowed (feature values too large)`);
+  return new MlRangeError(MlErrorCodes.INPUT_INVALID, `x row ${i}: the linear predictor overflowed (feature values too large)`);
 }
 
 export class LogisticRegressionTrainer implements Trainer<LogisticParams> {
@@ -215,7 +217,7 @@ class Problem {
       for (let i = 0; i < n; i++) {
         const v = c[i];
         if (!Number.isFinite(v)) {
-          throw new RangeError(`x.columns[${j}] (${x.names[j]}) row ${i}: logistic regression needs finite values, got ${v}`);
+          throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x.columns[${j}] (${x.names[j]}) row ${i}: logistic regression needs finite values, got ${v}`);
         }
         const wi = w ? w[i] : 1;
         mean += wi * v;

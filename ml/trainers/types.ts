@@ -5,7 +5,7 @@
  * serialises itself to plain JSON.
  */
 import { z } from 'zod';
-import { MlErrorCodes, MlRangeError } from '../errors';
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import type { FeatureMatrix, Labels } from '../types';
 
 export type { FeatureMatrix, Labels } from '../types';
@@ -65,14 +65,14 @@ export interface Trainer<P> {
 export function parseParams<S extends z.ZodType>(trainer: string, schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
-  throw new RangeError(describeIssue(`${trainer} params`, r.error.issues[0], input));
+  throw new MlRangeError(MlErrorCodes.PARAM_INVALID, describeIssue(`${trainer} params`, r.error.issues[0], input));
 }
 
 /** Parses a serialised model, naming the offending field in a TypeError. */
 export function parseSerialized<S extends z.ZodType>(kind: string, schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw new TypeError(describeIssue(`${kind} model JSON`, r.error.issues[0], input));
+  throw new MlTypeError(MlErrorCodes.MODEL_FORMAT, describeIssue(`${kind} model JSON`, r.error.issues[0], input));
 }
 
 function describeIssue(where: string, issue: z.core.$ZodIssue, input: unknown): string {
@@ -97,55 +97,56 @@ function safeJson(v: unknown): string {
 
 /** Validates the shapes of a fit call once, so the solvers' hot loops can trust their inputs. */
 export function checkFitInputs(x: FeatureMatrix, y: Labels, opts: FitOptions | undefined): void {
-  if (!x || !x.columns || !x.names) throw new TypeError('x: expected a FeatureMatrix with names and columns');
+  if (!x || !x.columns || !x.names) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'x: expected a FeatureMatrix with names and columns');
   if (x.names.length !== x.columns.length) {
-    throw new RangeError(`x.names: expected ${x.columns.length} names, one per column, got ${x.names.length}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x.names: expected ${x.columns.length} names, one per column, got ${x.names.length}`);
   }
-  if (x.columns.length === 0) throw new RangeError('x: expected at least one feature column, got none');
+  if (x.columns.length === 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'x: expected at least one feature column, got none');
   const seen = new Set<string>();
   for (const name of x.names) {
-    if (seen.has(name)) throw new RangeError(`x.names: expected unique feature names, "${name}" appears twice`);
+    if (seen.has(name)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x.names: expected unique feature names, "${name}" appears twice`);
     seen.add(name);
   }
   const n = x.nRows;
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`x.nRows: expected at least 2 rows, got ${n}`);
+  if (!Number.isInteger(n) || n < 2) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x.nRows: expected at least 2 rows, got ${n}`);
   x.columns.forEach((c, j) => {
-    if (!(c instanceof Float64Array)) throw new TypeError(`x.columns[${j}] (${x.names[j]}): expected a Float64Array`);
-    if (c.length !== n) throw new RangeError(`x.columns[${j}] (${x.names[j]}): expected ${n} rows, got ${c.length}`);
+    if (!(c instanceof Float64Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `x.columns[${j}] (${x.names[j]}): expected a Float64Array`);
+    if (c.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `x.columns[${j}] (${x.names[j]}): expected ${n} rows, got ${c.length}`);
   });
-  if (!(y instanceof Uint8Array)) throw new TypeError('y: expected a Uint8Array of 0/1 labels');
-  if (y.length !== n) throw new RangeError(`y: expected ${n} labels to match x.nRows, got ${y.length}`);
+  if (!(y instanceof Uint8Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'y: expected a Uint8Array of 0/1 labels');
+  if (y.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `y: expected ${n} labels to match x.nRows, got ${y.length}`);
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const v = y[i];
-    if (v > 1) throw new RangeError(`y[${i}]: expected 0 or 1, got ${v}`);
+    if (v > 1) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `y[${i}]: expected 0 or 1, got ${v}`);
     pos += v;
   }
   const w = opts?.sampleWeight;
   let wPos = pos;
   let wNeg = n - pos;
   if (w !== undefined) {
-    if (!(w instanceof Float64Array)) throw new TypeError('sampleWeight: expected a Float64Array');
-    if (w.length !== n) throw new RangeError(`sampleWeight: expected ${n} weights to match x.nRows, got ${w.length}`);
+    if (!(w instanceof Float64Array)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'sampleWeight: expected a Float64Array');
+    if (w.length !== n) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `sampleWeight: expected ${n} weights to match x.nRows, got ${w.length}`);
     wPos = 0;
     wNeg = 0;
     for (let i = 0; i < n; i++) {
       const wi = w[i];
       if (!(wi >= 0 && wi < Infinity)) {
-        throw new RangeError(`sampleWeight[${i}]: expected a finite non-negative number, got ${wi}`);
+        throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `sampleWeight[${i}]: expected a finite non-negative number, got ${wi}`);
       }
       if (y[i] === 1) wPos += wi;
       else wNeg += wi;
     }
   }
   if (!(wPos > 0 && wNeg > 0)) {
-    throw new RangeError(
+    throw new MlRangeError(
+      MlErrorCodes.INPUT_INVALID,
       `y: expected both classes with positive total weight, got ${pos} positive and ${n - pos} negative rows` +
         (w ? ` (weights ${wPos} and ${wNeg})` : ''),
     );
   }
   const seed = opts?.seed;
-  if (seed !== undefined && !Number.isFinite(seed)) throw new RangeError(`seed: expected a finite number, got ${seed}`);
+  if (seed !== undefined && !Number.isFinite(seed)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `seed: expected a finite number, got ${seed}`);
   const every = opts?.checkpointEvery;
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
     throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `checkpointEvery: expected a positive integer, got ${every}`);
@@ -167,11 +168,11 @@ export function checkFeatureNames(kind: string, expected: readonly string[], x: 
   const got = x.names;
   if (got.length === expected.length && got.every((n, j) => n === expected[j])) {
     if (x.columns.length !== expected.length) {
-      throw new RangeError(`x.columns: expected ${expected.length} columns, got ${x.columns.length}`);
+      throw new MlRangeError(MlErrorCodes.FEATURE_MISMATCH, `x.columns: expected ${expected.length} columns, got ${x.columns.length}`);
     }
     for (let j = 0; j < x.columns.length; j++) {
       if (x.columns[j].length !== x.nRows) {
-        throw new RangeError(`x.columns[${j}] (${got[j]}): expected ${x.nRows} rows, got ${x.columns[j].length}`);
+        throw new MlRangeError(MlErrorCodes.FEATURE_MISMATCH, `x.columns[${j}] (${got[j]}): expected ${x.nRows} rows, got ${x.columns[j].length}`);
       }
     }
     return;
@@ -181,7 +182,8 @@ export function checkFeatureNames(kind: string, expected: readonly string[], x: 
   const detail = missing.length || extra.length
     ? `missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`
     : 'same names in a different order';
-  throw new RangeError(
+  throw new MlRangeError(
+    MlErrorCodes.FEATURE_MISMATCH,
     `x.names: this ${kind} model was trained on features [${expected.join(', ')}], got [${got.join(', ')}] (${detail})`,
   );
 }
