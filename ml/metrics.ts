@@ -1,6 +1,6 @@
 /**
  * Binary-classification metrics on typed arrays: labels `y` (Uint8Array of 0/1), predicted probabilities of
- * class 1 `p` (Float64Array), optional non-negative example weights. The catalogue `METRICS` records each
+ * class 1 `p` (Float64Array), optional non-negative example weights. The catalogue `Metrics` records each
  * metric's direction and whether it is a mean of per-example values, which the paired bootstrap uses to pick
  * its fast path. Every metric also has a "prepared" form (`prepareMetric`) that evaluates it repeatedly under
  * different example weights in O(n), which is how bootstrap resamples (multiplicities as weights) are scored.
@@ -12,7 +12,7 @@
  */
 import { MlErrorCodes, MlRangeError, MlTypeError } from './errors';
 
-export const METRICS = {
+export const Metrics = {
   accuracy: { higherIsBetter: true, perExample: true, description: 'share of examples classified correctly' },
   logLoss: { higherIsBetter: false, perExample: true, description: 'mean negative log-likelihood, p clipped to [1e-15, 1 − 1e-15]' },
   brierScore: { higherIsBetter: false, perExample: true, description: 'mean squared error of the probability' },
@@ -27,11 +27,11 @@ export const METRICS = {
   },
 } as const;
 
-export type MetricName = keyof typeof METRICS;
-export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+export type MetricName = keyof typeof Metrics;
+export const MetricNames = Object.keys(Metrics) as MetricName[];
 
 export function isMetricName(name: string): name is MetricName {
-  return Object.prototype.hasOwnProperty.call(METRICS, name);
+  return Object.prototype.hasOwnProperty.call(Metrics, name);
 }
 
 export interface MetricOptions {
@@ -337,7 +337,7 @@ function prepareEce(y: Uint8Array, p: Float64Array, bins: number): (weights?: Fl
  * the returned function must have y's length; weights of 0 drop examples, integers count repeats.
  */
 export function prepareMetric(name: MetricName, y: Uint8Array, p: Float64Array, opts: Omit<MetricOptions, 'weights'> = {}): (weights: Float64Array) => number {
-  if (!isMetricName(name)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(name)}`);
+  if (!isMetricName(name)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${MetricNames.join(', ')}, got ${String(name)}`);
   checkPredictions(y, p);
   const threshold = opts.threshold ?? 0.5;
   checkThreshold(threshold);
@@ -385,7 +385,7 @@ export function computeMetric(name: MetricName, y: Uint8Array, p: Float64Array, 
     case 'expectedCalibrationError':
       return expectedCalibrationError(y, p, opts.bins ?? 10, opts.weights);
     default:
-      throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(name)}`);
+      throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${MetricNames.join(', ')}, got ${String(name)}`);
   }
 }
 
@@ -393,7 +393,7 @@ export function computeMetric(name: MetricName, y: Uint8Array, p: Float64Array, 
 export function computeMetrics(y: Uint8Array, p: Float64Array, opts: MetricOptions = {}): Record<MetricName, number> {
   checkPredictions(y, p, opts.weights);
   const out = {} as Record<MetricName, number>;
-  for (const name of METRIC_NAMES) out[name] = computeMetric(name, y, p, opts);
+  for (const name of MetricNames) out[name] = computeMetric(name, y, p, opts);
   return out;
 }
 
@@ -414,7 +414,7 @@ export function metricsBySlice(
   y: Uint8Array,
   p: Float64Array,
   sliceCodes: Int32Array | readonly string[],
-  metrics: readonly MetricName[] = METRIC_NAMES,
+  metrics: readonly MetricName[] = MetricNames,
   opts: MetricOptions = {},
 ): SliceMetrics[] {
   checkPredictions(y, p, opts.weights);
@@ -422,7 +422,7 @@ export function metricsBySlice(
     throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `y and sliceCodes: expected equal lengths, got y.length=${y.length} and sliceCodes.length=${sliceCodes.length}`);
   }
   for (const m of metrics) {
-    if (!isMetricName(m)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metrics: expected names from ${METRIC_NAMES.join(', ')}, got ${String(m)}`);
+    if (!isMetricName(m)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metrics: expected names from ${MetricNames.join(', ')}, got ${String(m)}`);
   }
   const members = new Map<number | string, number[]>();
   for (let i = 0; i < y.length; i++) {

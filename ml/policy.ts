@@ -29,8 +29,9 @@
  */
 import { z } from 'zod';
 import { parseWith } from './data/errors';
+import { MlErrorCodes, MlTypeError } from './errors';
 import { fairnessGaps, FairnessMetrics, groupMetrics, type FairnessGaps, type FairnessMetric, type GroupInput, type GroupMetrics } from './fairness';
-import { checkPredictions, computeMetric, METRICS, perExampleValues, type MetricName } from './metrics';
+import { checkPredictions, computeMetric, Metrics, perExampleValues, type MetricName } from './metrics';
 import { Rng } from './random';
 import { pairedBootstrap } from './stats/bootstrap';
 import { delongTest } from './stats/delong';
@@ -40,7 +41,7 @@ import { nonInferiorityTest } from './stats/noninferiority';
 import { sampleMultinomial } from './stats/sampling';
 
 /** Metric names as a policy spells them, and the ml/metrics catalogue entry each one means. */
-export const POLICY_METRICS = {
+export const PolicyMetrics = {
   roc_auc: 'rocAuc',
   accuracy: 'accuracy',
   log_loss: 'logLoss',
@@ -50,8 +51,8 @@ export const POLICY_METRICS = {
   recall: 'recall',
   f1: 'f1',
 } as const satisfies Record<string, MetricName>;
-export type PolicyMetric = keyof typeof POLICY_METRICS;
-const POLICY_METRIC_NAMES = Object.keys(POLICY_METRICS) as [PolicyMetric, ...PolicyMetric[]];
+export type PolicyMetric = keyof typeof PolicyMetrics;
+const POLICY_METRIC_NAMES = Object.keys(PolicyMetrics) as [PolicyMetric, ...PolicyMetric[]];
 
 export const PrimaryTests = { bootstrap: 'bootstrap', delong: 'delong', mcnemar: 'mcnemar' } as const;
 export type PrimaryTest = (typeof PrimaryTests)[keyof typeof PrimaryTests];
@@ -261,8 +262,8 @@ interface GainTest {
 
 function primaryCheck(policy: Policy, data: PolicyData): Check {
   const { metric: name, minImprovement, alpha, test } = policy.primary;
-  const key = POLICY_METRICS[name];
-  const higherIsBetter = METRICS[key].higherIsBetter;
+  const key = PolicyMetrics[name];
+  const higherIsBetter = Metrics[key].higherIsBetter;
   const sign = higherIsBetter ? 1 : -1;
   const t =
     test === PrimaryTests.delong ? delongGain(data, minImprovement, alpha)
@@ -367,7 +368,7 @@ function bootstrapGain(key: MetricName, policy: Policy, data: PolicyData, minImp
   const { y, candidate, production } = data;
   const { resamples, seed } = policy.bootstrap;
   const threshold = policy.threshold;
-  const sign = METRICS[key].higherIsBetter ? 1 : -1;
+  const sign = Metrics[key].higherIsBetter ? 1 : -1;
   const r = pairedBootstrap({ y, pA: production, pB: candidate, metric: key, resamples, seed, threshold, confidence: 1 - 2 * Math.min(alpha, 0.25), keepSamples: true });
   const diffs = r.samples!;
   const m = diffs.length;
@@ -388,9 +389,9 @@ function bootstrapGain(key: MetricName, policy: Policy, data: PolicyData, minImp
 
 function guardrailChecks(policy: Policy, data: PolicyData): Check[] {
   return policy.guardrails.map((g): Check => {
-    const key = POLICY_METRICS[g.metric];
-    const c = compare(key, g.metric === 'roc_auc' ? PrimaryTests.delong : METRICS[key].perExample ? PAIRED_MEAN : PrimaryTests.bootstrap, policy, data);
-    const higherIsBetter = METRICS[key].higherIsBetter;
+    const key = PolicyMetrics[g.metric];
+    const c = compare(key, g.metric === 'roc_auc' ? PrimaryTests.delong : Metrics[key].perExample ? PAIRED_MEAN : PrimaryTests.bootstrap, policy, data);
+    const higherIsBetter = Metrics[key].higherIsBetter;
     const ni = nonInferiorityTest({ estimate: c.estimate, standardError: c.standardError, margin: g.margin, higherIsBetter, alpha: policy.alpha });
     const worse = higherIsBetter ? -c.estimate : c.estimate;
     const bound = higherIsBetter ? ni.lower : ni.upper;
@@ -429,7 +430,7 @@ function guardrailChecks(policy: Policy, data: PolicyData): Check[] {
 function fairnessChecks(policy: Policy, data: PolicyData): Check[] {
   const spec = policy.fairness!;
   if (data.groups === undefined) {
-    throw new TypeError(`groups: the policy limits fairness gaps by ${JSON.stringify(spec.groupColumn)}, so its values per holdout row are required`);
+    throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `groups: the policy limits fairness gaps by ${JSON.stringify(spec.groupColumn)}, so its values per holdout row are required`);
   }
   const t = policy.threshold;
   // Validates the groups and gives the point estimates exactly as ml/fairness reports them.
@@ -552,7 +553,7 @@ function gapsFromCells(cells: Float64Array, groupCount: number): [FairnessGaps, 
 function hardExampleCheck(policy: Policy, data: PolicyData): Check {
   const allowed = policy.hardExamples!.allowNewFailures;
   const h = data.hardExamples;
-  if (h === undefined) throw new TypeError('hardExamples: the policy checks the hard-example suite, so its labels and both models\' predictions are required');
+  if (h === undefined) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, 'hardExamples: the policy checks the hard-example suite, so its labels and both models\' predictions are required');
   checkPredictions(h.y, h.candidate, undefined, ['hardExamples.y', 'hardExamples.candidate']);
   checkPredictions(h.y, h.production, undefined, ['hardExamples.y', 'hardExamples.production']);
   const t = policy.threshold;

@@ -14,7 +14,7 @@
  */
 import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { Rng } from '../random';
-import { METRICS, METRIC_NAMES, type MetricName, checkPredictions, isMetricName, perExampleValues, prepareMetric } from '../metrics';
+import { Metrics, MetricNames, type MetricName, checkPredictions, isMetricName, perExampleValues, prepareMetric } from '../metrics';
 import { BlockResampler, sampleMultinomial } from './sampling';
 
 export interface BootstrapResult {
@@ -34,12 +34,12 @@ export interface BootstrapResult {
   readonly samples?: Float64Array;
 }
 
-export const BOOTSTRAP_STRATEGY = { auto: 'auto', indices: 'indices' } as const;
+export const BootstrapStrategies = { auto: 'auto', indices: 'indices' } as const;
 /**
  * 'auto' takes the multinomial shortcut where it applies; 'indices' always resamples example indices (the
  * same distribution, slower: for cross-checks and benchmarks).
  */
-export type BootstrapStrategy = (typeof BOOTSTRAP_STRATEGY)[keyof typeof BOOTSTRAP_STRATEGY];
+export type BootstrapStrategy = (typeof BootstrapStrategies)[keyof typeof BootstrapStrategies];
 
 export interface BootstrapOptions {
   readonly resamples?: number;
@@ -180,14 +180,14 @@ export function pairedBootstrap(opts: PairedBootstrapOptions): BootstrapResult {
   const { y, pA, pB, metric } = opts;
   checkPredictions(y, pA, undefined, ['y', 'pA']);
   checkPredictions(y, pB, undefined, ['y', 'pB']);
-  if (!isMetricName(metric)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${METRIC_NAMES.join(', ')}, got ${String(metric)}`);
+  if (!isMetricName(metric)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `metric: expected one of ${MetricNames.join(', ')}, got ${String(metric)}`);
   const { resamples, confidence, strategy } = checkBootstrapOptions(opts);
   const threshold = opts.threshold ?? 0.5;
   const rng = new Rng(opts.seed);
   const n = y.length;
   const keep = opts.keepSamples ?? false;
 
-  if (METRICS[metric].perExample && (metric === 'accuracy' || metric === 'logLoss' || metric === 'brierScore')) {
+  if (Metrics[metric].perExample && (metric === 'accuracy' || metric === 'logLoss' || metric === 'brierScore')) {
     const a = perExampleValues(metric, y, pA, threshold);
     const b = perExampleValues(metric, y, pB, threshold);
     const diff = new Float64Array(n);

@@ -20,11 +20,11 @@ import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { kolmogorovSf } from './kolmogorov';
 import { sortedCopy } from './sort';
 
-export const KS_ALTERNATIVE = { twoSided: 'two-sided', less: 'less', greater: 'greater' } as const;
-export type KsAlternative = (typeof KS_ALTERNATIVE)[keyof typeof KS_ALTERNATIVE];
+export const KsAlternatives = { twoSided: 'two-sided', less: 'less', greater: 'greater' } as const;
+export type KsAlternative = (typeof KsAlternatives)[keyof typeof KsAlternatives];
 
-export const KS_METHOD = { auto: 'auto', exact: 'exact', asymp: 'asymp' } as const;
-export type KsMethod = (typeof KS_METHOD)[keyof typeof KS_METHOD];
+export const KsMethods = { auto: 'auto', exact: 'exact', asymp: 'asymp' } as const;
+export type KsMethod = (typeof KsMethods)[keyof typeof KsMethods];
 
 export interface KsOptions {
   /**
@@ -146,10 +146,10 @@ export function ksTwoSample(a: Float64Array, b: Float64Array, opts: KsOptions = 
   checkSample(b, 'b');
   const alternative = opts.alternative ?? 'two-sided';
   const method = opts.method ?? 'auto';
-  if (!Object.values(KS_ALTERNATIVE).includes(alternative)) {
+  if (!Object.values(KsAlternatives).includes(alternative)) {
     throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alternative: expected one of two-sided, less, greater, got ${String(alternative)}`);
   }
-  if (!Object.values(KS_METHOD).includes(method)) {
+  if (!Object.values(KsMethods).includes(method)) {
     throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `method: expected one of auto, exact, asymp, got ${String(method)}`);
   }
   const sa = sortedCopy(a);

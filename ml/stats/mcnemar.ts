@@ -8,9 +8,9 @@
 import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { binomialCdf, binomialSf, chiSquareSf } from './distributions';
 
-export const MCNEMAR_ALTERNATIVE = { twoSided: 'two-sided', greater: 'greater', less: 'less' } as const;
+export const McnemarAlternatives = { twoSided: 'two-sided', greater: 'greater', less: 'less' } as const;
 /** 'greater': B is right more often than A on the discordant pairs (c > b); 'less': the reverse. */
-export type McnemarAlternative = (typeof MCNEMAR_ALTERNATIVE)[keyof typeof MCNEMAR_ALTERNATIVE];
+export type McnemarAlternative = (typeof McnemarAlternatives)[keyof typeof McnemarAlternatives];
 
 export interface McnemarOptions {
   readonly alternative?: McnemarAlternative;
@@ -39,7 +39,7 @@ export function mcnemarFromCounts(b: number, c: number, opts: McnemarOptions = {
   requireCount(b, 'b');
   requireCount(c, 'c');
   const alternative = opts.alternative ?? 'two-sided';
-  if (!Object.values(MCNEMAR_ALTERNATIVE).includes(alternative)) {
+  if (!Object.values(McnemarAlternatives).includes(alternative)) {
     throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alternative: expected one of two-sided, greater, less, got ${String(alternative)}`);
   }
   const n = b + c;

@@ -11,7 +11,7 @@
  * normal form is the same as p < α.
  */
 import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
-import { METRICS } from '../metrics';
+import { Metrics } from '../metrics';
 import { pairedBootstrap, quantileSorted, type BootstrapResult, type PairedBootstrapOptions } from './bootstrap';
 import { normalQuantile, normalSf } from './distributions';
 
@@ -119,13 +119,13 @@ export interface PairedTestOptions extends Omit<PairedBootstrapOptions, 'keepSam
 
 /**
  * Paired-bootstrap non-inferiority test of metric(B) − metric(A) with the metric's own direction from the
- * METRICS catalogue. Returns the test and the bootstrap it was computed from.
+ * Metrics catalogue. Returns the test and the bootstrap it was computed from.
  */
 export function pairedNonInferiorityTest(opts: PairedTestOptions & { readonly margin: number }): NonInferiorityResult & { readonly bootstrap: BootstrapResult } {
   const alpha = opts.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alpha: expected a number in (0, 1), got ${alpha}`);
   checkMagnitude(opts.margin, 'margin');
-  const higherIsBetter: boolean = METRICS[opts.metric]?.higherIsBetter;
+  const higherIsBetter: boolean = Metrics[opts.metric]?.higherIsBetter;
   const boot = pairedBootstrap({ ...opts, confidence: 1 - 2 * Math.min(alpha, 0.25), keepSamples: true });
   const threshold = higherIsBetter ? -opts.margin : opts.margin;
   return { ...oneSidedBootstrap(boot, alpha, higherIsBetter, threshold), margin: opts.margin, method: 'bootstrap', bootstrap: boot };
@@ -136,7 +136,7 @@ export function pairedSuperiorityTest(opts: PairedTestOptions & { readonly minIm
   const alpha = opts.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `alpha: expected a number in (0, 1), got ${alpha}`);
   checkMagnitude(opts.minImprovement, 'minImprovement');
-  const higherIsBetter: boolean = METRICS[opts.metric]?.higherIsBetter;
+  const higherIsBetter: boolean = Metrics[opts.metric]?.higherIsBetter;
   const boot = pairedBootstrap({ ...opts, confidence: 1 - 2 * Math.min(alpha, 0.25), keepSamples: true });
   const threshold = higherIsBetter ? opts.minImprovement : -opts.minImprovement;
   return {

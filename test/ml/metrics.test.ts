@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  METRICS,
-  METRIC_NAMES,
+  Metrics,
+  MetricNames,
   accuracy,
   brierScore,
   computeMetrics,
@@ -90,7 +90,7 @@ test('integer weights give the same metrics as repeating the examples', () => {
   const pr = Float64Array.from(rep(p));
   const weighted = computeMetrics(y, p, { weights: w });
   const repeated = computeMetrics(yr, pr);
-  for (const name of METRIC_NAMES) close(weighted[name], repeated[name], 1e-14, name);
+  for (const name of MetricNames) close(weighted[name], repeated[name], 1e-14, name);
 });
 
 test('undefined metrics are NaN: no predicted positives, no positive labels, one class only', () => {
@@ -104,13 +104,13 @@ test('undefined metrics are NaN: no predicted positives, no positive labels, one
 });
 
 test('the catalogue records direction and per-example decomposition for every metric', () => {
-  assert.deepEqual(METRIC_NAMES, ['accuracy', 'logLoss', 'brierScore', 'rocAuc', 'precision', 'recall', 'f1', 'expectedCalibrationError']);
-  assert.equal(METRICS.logLoss.higherIsBetter, false);
-  assert.equal(METRICS.rocAuc.higherIsBetter, true);
-  const decomposable = METRIC_NAMES.filter((m) => METRICS[m].perExample);
+  assert.deepEqual(MetricNames, ['accuracy', 'logLoss', 'brierScore', 'rocAuc', 'precision', 'recall', 'f1', 'expectedCalibrationError']);
+  assert.equal(Metrics.logLoss.higherIsBetter, false);
+  assert.equal(Metrics.rocAuc.higherIsBetter, true);
+  const decomposable = MetricNames.filter((m) => Metrics[m].perExample);
   assert.deepEqual(decomposable, ['accuracy', 'logLoss', 'brierScore']);
   const all = computeMetrics(y, p);
-  assert.deepEqual(Object.keys(all), METRIC_NAMES);
+  assert.deepEqual(Object.keys(all), MetricNames);
 });
 
 test('metrics by slice equal the metrics of each subset, in slice order, with NaN where a slice has one class', () => {
