@@ -48,7 +48,8 @@ export {
   type WindowUnit,
 } from './windows';
 export {
-  Downsampled,
+  DownsampledSides,
+  type Downsampled,
   TrainingSetPolicySchema,
   buildTrainingSet,
   mixCounts,

@@ -34,8 +34,8 @@ export function parseTrainingSetPolicy(input: unknown): TrainingSetPolicy {
   return parseWith(TrainingSetPolicySchema, input, 'training-set policy');
 }
 
-export const Downsampled = { none: 'none', historical: 'historical', new: 'new', both: 'both' } as const;
-export type Downsampled = (typeof Downsampled)[keyof typeof Downsampled];
+export const DownsampledSides = { none: 'none', historical: 'historical', new: 'new', both: 'both' } as const;
+export type Downsampled = (typeof DownsampledSides)[keyof typeof DownsampledSides];
 
 export interface SeasonSummary {
   /** The season window (from, to] in time units (row positions in the historical frame without a time column). */
@@ -234,7 +234,7 @@ export function buildTrainingSet(historical: Frame, fresh: Frame, policy: Traini
       newAvailable: N,
       targetNewFraction: p.newFraction,
       newFraction: total > 0 ? newPart.nRows / total : 0,
-      downsampled: histDown && newDown ? Downsampled.both : histDown ? Downsampled.historical : newDown ? Downsampled.new : Downsampled.none,
+      downsampled: histDown && newDown ? DownsampledSides.both : histDown ? DownsampledSides.historical : newDown ? DownsampledSides.new : DownsampledSides.none,
       ...(season ? { season } : {}),
       ...(p.halfLife !== undefined ? { halfLife: p.halfLife } : {}),
       effectiveRows: sw2 > 0 ? (sw * sw) / sw2 : 0,

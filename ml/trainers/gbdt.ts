@@ -25,8 +25,8 @@ import {
   type Trainer,
 } from './types';
 
-export const EarlyStopping = { auto: 'auto', on: true, off: false } as const;
-export type EarlyStopping = (typeof EarlyStopping)[keyof typeof EarlyStopping];
+export const EarlyStoppingModes = { auto: 'auto', on: true, off: false } as const;
+export type EarlyStopping = (typeof EarlyStoppingModes)[keyof typeof EarlyStoppingModes];
 
 // Module-level aliases: calls through the module namespace would not be inlined (see fastmath.ts).
 const sigmoid = fastmath.sigmoid;

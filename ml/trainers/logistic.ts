@@ -20,8 +20,8 @@ import {
   type Trainer,
 } from './types';
 
-export const LogisticSolver = { auto: 'auto', newton: 'newton', lbfgs: 'lbfgs' } as const;
-export type LogisticSolver = (typeof LogisticSolver)[keyof typeof LogisticSolver];
+export const LogisticSolvers = { auto: 'auto', newton: 'newton', lbfgs: 'lbfgs' } as const;
+export type LogisticSolver = (typeof LogisticSolvers)[keyof typeof LogisticSolvers];
 
 // Module-level aliases: calls through the module namespace would not be inlined (see fastmath.ts).
 const exp = fastmath.exp;
@@ -41,7 +41,7 @@ export const logisticParamsSchema = z
     /** Convergence: max |∂f/∂θ| / (C·Σw) ≤ tol, i.e. the gradient of the mean-loss form of the objective. */
     tol: z.number().positive().finite().default(1e-6),
     maxIter: z.number().int().min(1).default(100),
-    solver: z.enum([LogisticSolver.auto, LogisticSolver.newton, LogisticSolver.lbfgs]).default(LogisticSolver.auto),
+    solver: z.enum([LogisticSolvers.auto, LogisticSolvers.newton, LogisticSolvers.lbfgs]).default(LogisticSolvers.auto),
     fitIntercept: z.boolean().default(true),
     /** L-BFGS memory (pairs of past steps kept). */
     lbfgsMemory: z.number().int().min(1).max(100).default(10),
