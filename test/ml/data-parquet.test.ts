@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableFromArrays, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { readParquet as wasmReadParquet, Table as WasmTable, writeParquet as wasmWriteParquet } from 'parquet-wasm';
-import { frameFromArrays, type Frame } from '../../ml/data/frame';
+import { type CategoricalColumn, frameFromArrays, type Frame } from '../../ml/data/frame';
 import { PARQUET_METADATA_KEY, readParquet, writeParquet } from '../../ml/data/parquet';
 import type { DataSchema } from '../../ml/data/schema';
 import { isMlInputError } from '../../ml/errors';
@@ -69,9 +69,9 @@ test('the Rust Parquet reader finds the same values in our file, with names for 
   const region = frame.column('region');
   assert.ok(price.type === 'numeric' && region.type === 'categorical');
   for (let i = 0; i < frame.nRows; i++) {
-    const v = price.values[i];
+    const v: number = price.values[i];
     assert.equal(table.getChild('price')!.get(i), Number.isNaN(v) ? null : v, `price row ${i}`);
-    const code = region.codes[i];
+    const code: number = region.codes[i];
     assert.equal(table.getChild('region')!.get(i), code < 0 ? null : region.categories[code], `region row ${i}`);
     assert.equal(table.getChild('class')!.get(i), frame.labels[i] === 1 ? 'UP' : 'DOWN');
     assert.equal(table.getChild('ts')!.get(i), frame.time![i]);
@@ -158,8 +158,6 @@ test('a given schema with declared categories recodes our file by name', async (
   const before = frame.column('plan');
   const after = back.column('plan');
   assert.ok(before.type === 'categorical' && after.type === 'categorical');
-  for (let i = 0; i < frame.nRows; i++) {
-    const name = (c: typeof before, k: number) => (k < 0 ? null : c.categories[k]);
-    assert.equal(name(after, after.codes[i]), name(before, before.codes[i]));
-  }
+  const nameAt = (c: CategoricalColumn, i: number): string | null => (c.codes[i] < 0 ? null : c.categories[c.codes[i]]);
+  for (let i = 0; i < frame.nRows; i++) assert.equal(nameAt(after, i), nameAt(before, i));
 });

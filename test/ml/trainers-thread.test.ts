@@ -86,7 +86,7 @@ test('fitInThread returns the same model as a direct fit, and progress arrives w
   assert.deepEqual(model.toJSON(), direct.toJSON());
   assert.deepEqual(progress.map((p) => p.iteration), Array.from({ length: 30 }, (_, i) => i + 1));
   assert.deepEqual(progress.filter((p) => p.checkpoint).map((p) => p.iteration), [10, 20]);
-  assert.equal((progress[19].checkpoint as { trees: unknown[] }).trees.length, 20);
+  assert.equal((progress[19].checkpoint as unknown as { trees: unknown[] }).trees.length, 20);
   assert.ok(progress.every((p) => typeof p.loss === 'number' && p.total === 30));
 });
 
@@ -108,7 +108,7 @@ test('fitInThread resumes from a heartbeated checkpoint to the model an uninterr
     }),
     (e: Error) => e.name === 'AbortError',
   );
-  assert.equal((checkpoint as { trees: unknown[] }).trees.length, 10);
+  assert.equal((checkpoint as unknown as { trees: unknown[] }).trees.length, 10);
   const resumed = await fitInThread({ kind: 'gbdt', params }, x, y, { seed: 11, checkpoint });
   const uninterrupted = await fitInThread({ kind: 'gbdt', params }, x, y, { seed: 11 });
   assert.deepEqual(resumed.toJSON(), uninterrupted.toJSON());
