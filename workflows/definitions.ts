@@ -173,6 +173,10 @@ export interface MonitorStatus {
   readonly batches?: { readonly arrived: number; readonly checked: number; readonly lastAccuracy?: number };
   readonly configVersion: number;
   readonly nextRunNumber: number;
+  /** Drift alerts (signals and built-in) received, redeliveries counted once, below minSeverity, folded into a storm's trigger. */
+  readonly drift?: { readonly received: number; readonly duplicates: number; readonly belowSeverity: number; readonly folded: number };
+  /** How many times this monitor has continued as new. */
+  readonly continuedAsNew?: number;
 }
 
 /** The monitor's input, also what it carries across continue-as-new. */
@@ -180,6 +184,11 @@ export interface MonitorInput {
   readonly config: ModelConfigInput | ModelConfig;
   /** Set by the monitor itself when it continues as new. */
   readonly carried?: unknown;
+  /**
+   * Continue-as-new once the history has more events than this, besides whenever the server suggests it (tests set
+   * it low to exercise continue-as-new; production leaves it unset).
+   */
+  readonly historyLimit?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -235,6 +244,8 @@ export interface RunStatus {
   readonly labeling?: { readonly requestUri: string; readonly approvers: readonly string[]; readonly deadline: string };
   readonly timeline: readonly StageRecord[];
   readonly error?: string;
+  /** labelsApproved signals that were ignored (malformed, not an approver, not waiting for labels). */
+  readonly rejectedMessages?: RejectedMessages;
 }
 
 export interface StageRecord {
@@ -263,6 +274,7 @@ export interface RunResult {
   readonly n: number;
   readonly decision: Decision;
   readonly candidateVersion?: number;
+  /** The production version after the run: the candidate when promoted, the input's otherwise. */
   readonly productionVersion: number | null;
   readonly reportUri?: string;
   readonly decidedBy?: string;

@@ -1,0 +1,644 @@
+/**
+ * The model monitor (`monitor/<model>`): one long-running workflow per model that decides when to retrain. It
+ * watches data arrive (csv-replay batches on a clock, folder and S3 sources by polling), runs the built-in check on
+ * each new batch, and turns drift alerts, performance reports, the schedule and operators' requests into at most
+ * one running retraining run plus at most one queued trigger. Its state lives in `MonitorState`, which is also
+ * what it carries across continue-as-new; the workflow function only wires handlers and runs the loop.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CheckBatchResult, DetectorStates, RetrainActivities } from '../activities/types';
+import { ModelConfigSchema, SEVERITY_RANK, SourceKinds, type ModelConfig, type Severity } from './config';
+import {
+  ConfigureSchema,
+  configureUpdate,
+  Decisions,
+  describeIssues,
+  DriftDetectedSchema,
+  driftDetectedSignal,
+  MonitorStages,
+  monitorStatusQuery,
+  PauseResumeSchema,
+  pauseUpdate,
+  PerformanceReportedSchema,
+  performanceReportedSignal,
+  RetrainDecision,
+  RetrainModel,
+  RetrainNowSchema,
+  retrainNowUpdate,
+  RetrainStage,
+  RetrainTrigger,
+  resumeUpdate,
+  runFinishedSignal,
+  runWorkflowId,
+  Stages,
+  TASK_QUEUE,
+  TriggerKinds,
+  WorkflowTypes,
+  type MonitorInput,
+  type MonitorStatus,
+  type RejectedMessages,
+  type RetrainNowResult,
+  type RunInput,
+  type RunResult,
+  type RunSummary,
+  type TriggerInfo,
+} from './definitions';
+
+const probe = proxyActivities<RetrainActivities>({
+  taskQueue: TASK_QUEUE,
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['BadInput'] },
+});
+/** Scoring a batch and feeding the detectors reads data and models: minutes, not seconds. */
+const check = proxyActivities<RetrainActivities>({
+  taskQueue: TASK_QUEUE,
+  startToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes: ['BadInput'] },
+});
+
+const MAX_RUNS = 50;
+const MAX_REJECTED_REASONS = 5;
+/** Alert ids remembered for deduplication; an alert redelivered after this many newer ones counts again. */
+const MAX_SEEN_EVENT_IDS = 2000;
+const MAX_TRIGGER_EVENT_IDS = 200;
+/** How long to wait before probing a source again after the probe failed. */
+const PROBE_RETRY_MS = 5 * 60_000;
+
+interface ActiveRun {
+  readonly workflowId: string;
+  readonly n: number;
+  readonly trigger: TriggerInfo;
+  readonly startedAt: string;
+  /** Reserved, but the child not started yet (the main loop starts it). */
+  started: boolean;
+}
+
+/** A drift storm: alerts within `debounce` of the first one, folded into (at most) one trigger. */
+interface Storm {
+  readonly firstAt: number;
+  readonly sources: string[];
+  readonly eventIds: string[];
+  severity: Severity;
+  fired: boolean;
+}
+
+/** Everything the monitor carries across continue-as-new. */
+export interface MonitorCarried {
+  readonly monitorStart: number;
+  readonly configVersion: number;
+  readonly paused: { by: string; reason: string; at: string } | null;
+  readonly productionVersion: number | null;
+  readonly canary: { version: number; weight: number } | null;
+  readonly activeRun: ActiveRun | null;
+  readonly lastRunStartedAt: number | null;
+  readonly queued: TriggerInfo | null;
+  readonly runs: RunSummary[];
+  readonly rejected: RejectedMessages;
+  readonly seenEventIds: string[];
+  readonly storm: Storm | null;
+  readonly nextRunNumber: number;
+  readonly source: { batches: number; finite: boolean } | null;
+  readonly arrived: number;
+  readonly checked: number;
+  readonly lastAccuracy?: number;
+  readonly detectors: DetectorStates;
+  readonly sinceBatch: number;
+  readonly nextScheduleAt: number | null;
+  readonly nextPollAt: number;
+  readonly needsProbe: boolean;
+  readonly drift: DriftCounts;
+  readonly continuedAsNew: number;
+}
+
+interface DriftCounts {
+  received: number;
+  duplicates: number;
+  belowSeverity: number;
+  folded: number;
+}
+
+interface Alert {
+  readonly eventId?: string;
+  readonly source: string;
+  readonly severity: Severity;
+}
+
+export class MonitorState implements MonitorCarried {
+  monitorStart: number;
+  configVersion = 1;
+  paused: MonitorCarried['paused'] = null;
+  productionVersion: number | null = null;
+  canary: MonitorCarried['canary'] = null;
+  activeRun: ActiveRun | null = null;
+  lastRunStartedAt: number | null = null;
+  queued: TriggerInfo | null = null;
+  runs: RunSummary[] = [];
+  rejected: RejectedMessages = { count: 0, last: [] };
+  seenEventIds: string[] = [];
+  storm: Storm | null = null;
+  nextRunNumber = 1;
+  source: MonitorCarried['source'] = null;
+  arrived = 0;
+  checked = 0;
+  lastAccuracy?: number;
+  detectors: DetectorStates = {};
+  sinceBatch = 0;
+  nextScheduleAt: number | null = null;
+  nextPollAt = 0;
+  needsProbe = true;
+  drift: DriftCounts = { received: 0, duplicates: 0, belowSeverity: 0, folded: 0 };
+  continuedAsNew = 0;
+  /** Set by handlers when the main loop has something to do (start a run, probe again, publish a change). */
+  wake = false;
+  private readonly seen: Set<string>;
+  private published = '';
+
+  constructor(
+    public config: ModelConfig,
+    carried?: MonitorCarried,
+  ) {
+    this.monitorStart = Date.now();
+    if (carried) Object.assign(this, carried);
+    this.seen = new Set(this.seenEventIds);
+    if (this.nextScheduleAt === null && config.triggers.schedule) this.nextScheduleAt = this.monitorStart + config.triggers.schedule.every;
+  }
+
+  carry(): MonitorCarried {
+    return {
+      monitorStart: this.monitorStart,
+      configVersion: this.configVersion,
+      paused: this.paused,
+      productionVersion: this.productionVersion,
+      canary: this.canary,
+      activeRun: this.activeRun,
+      lastRunStartedAt: this.lastRunStartedAt,
+      queued: this.queued,
+      runs: this.runs,
+      rejected: this.rejected,
+      seenEventIds: this.seenEventIds,
+      storm: this.storm,
+      nextRunNumber: this.nextRunNumber,
+      source: this.source,
+      arrived: this.arrived,
+      checked: this.checked,
+      lastAccuracy: this.lastAccuracy,
+      detectors: this.detectors,
+      sinceBatch: this.sinceBatch,
+      nextScheduleAt: this.nextScheduleAt,
+      nextPollAt: this.nextPollAt,
+      needsProbe: this.needsProbe,
+      drift: this.drift,
+      continuedAsNew: this.continuedAsNew + 1,
+    };
+  }
+
+  get model(): string {
+    return this.config.model;
+  }
+
+  /** Batches whose labels have arrived. */
+  get labelled(): number {
+    return Math.max(0, this.arrived - this.config.data.source.labelDelayBatches);
+  }
+
+  reject(reason: string): void {
+    log.warn('message rejected', { reason });
+    this.rejected = { count: this.rejected.count + 1, last: [...this.rejected.last, reason].slice(-MAX_REJECTED_REASONS) };
+  }
+
+  inCooldown(now: number): boolean {
+    return this.lastRunStartedAt !== null && now < this.lastRunStartedAt + this.config.triggers.cooldown;
+  }
+
+  // ----- triggers ---------------------------------------------------------------------------------------------
+
+  /**
+   * Starts a run for this trigger now, or queues it. A trigger that cannot start (a run is active, the cooldown
+   * is on, or the monitor is paused) becomes the queued trigger, or merges into the one already queued: merging
+   * rather than dropping keeps every reason (and event id) on record and keeps a person's request attached, so the
+   * person who asked cannot approve the run, while still starting at most one run for all of them.
+   */
+  requestRun(trigger: TriggerInfo): RetrainNowResult {
+    const now = Date.now();
+    if (this.activeRun || this.paused || this.inCooldown(now)) {
+      this.queued = this.queued ? mergeTriggers(this.queued, trigger) : trigger;
+      this.wake = true;
+      return { runWorkflowId: runWorkflowId(this.model, this.nextRunNumber), queued: true };
+    }
+    return { runWorkflowId: this.reserve(trigger, now), queued: false };
+  }
+
+  /** Reserves the next run number for a trigger; the main loop starts the child. */
+  private reserve(trigger: TriggerInfo, now: number): string {
+    const n = this.nextRunNumber++;
+    const workflowId = runWorkflowId(this.model, n);
+    this.activeRun = { workflowId, n, trigger, startedAt: new Date(now).toISOString(), started: false };
+    this.lastRunStartedAt = now;
+    this.runs = [...this.runs, { workflowId, trigger: trigger.kind, decision: null, startedAt: new Date(now).toISOString() }].slice(-MAX_RUNS);
+    this.wake = true;
+    return workflowId;
+  }
+
+  /** Starts the queued trigger once nothing holds it back. */
+  releaseQueued(now: number): void {
+    if (this.queued && !this.activeRun && !this.paused && !this.inCooldown(now)) {
+      const trigger = this.queued;
+      this.queued = null;
+      this.reserve(trigger, now);
+    }
+  }
+
+  onAlert(alert: Alert): void {
+    this.drift.received++;
+    if (alert.eventId !== undefined) {
+      if (this.seen.has(alert.eventId)) {
+        this.drift.duplicates++;
+        return;
+      }
+      this.remember(alert.eventId);
+    }
+    const drift = this.config.triggers.drift;
+    if (SEVERITY_RANK[alert.severity] < SEVERITY_RANK[drift.minSeverity]) {
+      this.drift.belowSeverity++;
+      return;
+    }
+    const now = Date.now();
+    if (this.storm && now - this.storm.firstAt > drift.debounce) this.storm = null;
+    if (!this.storm) this.storm = { firstAt: now, sources: [], eventIds: [], severity: alert.severity, fired: false };
+    const storm = this.storm;
+    if (!storm.sources.includes(alert.source)) storm.sources.push(alert.source);
+    if (alert.eventId !== undefined && storm.eventIds.length < MAX_TRIGGER_EVENT_IDS) storm.eventIds.push(alert.eventId);
+    if (SEVERITY_RANK[alert.severity] > SEVERITY_RANK[storm.severity]) storm.severity = alert.severity;
+    if (storm.fired) {
+      this.drift.folded++;
+      return;
+    }
+    if (storm.sources.length < drift.k) return;
+    storm.fired = true;
+    this.requestRun({
+      kind: TriggerKinds.drift,
+      detail: `drift: ${storm.eventIds.length || 1} alert(s) from ${storm.sources.join(', ')} (${storm.severity})`,
+      at: new Date(now).toISOString(),
+      eventIds: [...storm.eventIds],
+    });
+  }
+
+  private remember(eventId: string): void {
+    this.seen.add(eventId);
+    this.seenEventIds.push(eventId);
+    while (this.seenEventIds.length > MAX_SEEN_EVENT_IDS) this.seen.delete(this.seenEventIds.shift()!);
+  }
+
+  onPerformance(metric: string, value: number, source: string): void {
+    const perf = this.config.triggers.performance;
+    if (!perf || perf.metric !== metric) return;
+    const worse = metric === 'log_loss' ? value > perf.threshold : value < perf.threshold;
+    if (!worse) return;
+    this.requestRun({ kind: TriggerKinds.performance, detail: `performance: ${metric} ${round(value)} from ${source} (threshold ${perf.threshold})`, at: new Date().toISOString() });
+  }
+
+  onRunFinished(result: RunResult & { workflowId: string }): void {
+    const i = this.runs.findIndex((r) => r.workflowId === result.workflowId);
+    if (i >= 0 && this.runs[i].decision === null) {
+      this.runs[i] = { ...this.runs[i], decision: result.decision, endedAt: new Date().toISOString(), candidateVersion: result.candidateVersion };
+      this.runs = [...this.runs];
+    }
+    if (this.activeRun?.workflowId !== result.workflowId) return;
+    this.activeRun = null;
+    if (result.decision === Decisions.promoted && result.productionVersion !== null) {
+      this.productionVersion = result.productionVersion;
+      this.canary = null;
+    }
+    if (result.trainedThroughBatch !== undefined) this.sinceBatch = Math.max(this.sinceBatch, result.trainedThroughBatch + 1);
+    this.wake = true;
+  }
+
+  /** A run that ended without telling us (terminated, timed out, or never started). */
+  onRunLost(workflowId: string, why: string): void {
+    const parsed = this.activeRun?.workflowId === workflowId ? this.activeRun : undefined;
+    const known = this.runs.find((r) => r.workflowId === workflowId);
+    if (!parsed && known?.decision !== null) return;
+    log.warn('run ended without reporting', { workflowId, why });
+    this.onRunFinished({ workflowId, model: this.model, n: parsed?.n ?? 0, decision: Decisions.failed, productionVersion: this.productionVersion });
+  }
+
+  onCheck(batch: number, r: CheckBatchResult): void {
+    this.checked++;
+    this.detectors = r.detectors;
+    if (r.accuracy !== undefined) this.lastAccuracy = r.accuracy;
+    this.productionVersion = r.aliases.production;
+    this.canary = r.aliases.canary;
+    for (const a of r.alerts) this.onAlert({ eventId: `${a.source}@batch-${batch}`, source: a.source, severity: a.severity });
+    if (r.accuracy !== undefined && r.labelled > 0) this.onPerformance('accuracy', r.accuracy, 'builtin');
+  }
+
+  // ----- configuration and clock --------------------------------------------------------------------------------
+
+  configure(config: ModelConfig): void {
+    const before = this.config.triggers.schedule?.every;
+    this.config = config;
+    this.configVersion++;
+    this.needsProbe = true;
+    const every = config.triggers.schedule?.every;
+    if (every === undefined) this.nextScheduleAt = null;
+    else if (every !== before || this.nextScheduleAt === null) this.nextScheduleAt = Date.now() + every;
+    this.wake = true;
+  }
+
+  /** How many batches exist at `now` by the source's rule (csv-replay: the replay clock; others: the last probe). */
+  available(now: number): number {
+    if (!this.source) return this.arrived;
+    const src = this.config.data.source;
+    if (src.kind !== SourceKinds.csvReplay) return this.source.batches;
+    const total = Math.min(this.source.batches, src.maxBatches ?? Infinity);
+    return Math.min(total, Math.floor((now - this.monitorStart) / src.every) + 1);
+  }
+
+  /** When the loop must wake next without a message; undefined: only a message can wake it. */
+  nextWakeAt(now: number): number | undefined {
+    const times: number[] = [];
+    const src = this.config.data.source;
+    if (this.needsProbe) times.push(this.nextPollAt);
+    else if (src.kind === SourceKinds.csvReplay) {
+      const total = this.source ? Math.min(this.source.batches, src.maxBatches ?? Infinity) : 0;
+      if (this.arrived < total) times.push(this.monitorStart + this.arrived * src.every);
+    } else times.push(this.nextPollAt);
+    if (this.nextScheduleAt !== null) times.push(this.nextScheduleAt);
+    if (this.queued && !this.activeRun && !this.paused && this.lastRunStartedAt !== null) times.push(this.lastRunStartedAt + this.config.triggers.cooldown);
+    const next = times.length ? Math.min(...times) : undefined;
+    return next === undefined ? undefined : Math.max(next, now);
+  }
+
+  // ----- what others see --------------------------------------------------------------------------------------
+
+  status(): MonitorStatus {
+    return {
+      model: this.model,
+      paused: this.paused !== null,
+      productionVersion: this.productionVersion,
+      ...(this.canary ? { canary: this.canary } : {}),
+      activeRun: this.activeRun?.workflowId ?? null,
+      ...(this.queued ? { queuedTrigger: this.queued } : {}),
+      runs: this.runs,
+      rejectedMessages: this.rejected,
+      batches: { arrived: this.arrived, checked: this.checked, ...(this.lastAccuracy !== undefined ? { lastAccuracy: this.lastAccuracy } : {}) },
+      configVersion: this.configVersion,
+      nextRunNumber: this.nextRunNumber,
+      drift: { ...this.drift },
+      continuedAsNew: this.continuedAsNew,
+    };
+  }
+
+  /** Keeps search attributes (only when they change: each upsert is a history event) and current details current. */
+  publish(): void {
+    const stage = this.paused ? MonitorStages.paused : this.activeRun ? MonitorStages.running : MonitorStages.watching;
+    const last = this.runs[this.runs.length - 1];
+    const pairs = [
+      { key: RetrainModel, value: this.model },
+      { key: RetrainStage, value: stage },
+      ...(last ? [{ key: RetrainTrigger, value: last.trigger }] : []),
+      ...(last?.decision ? [{ key: RetrainDecision, value: last.decision }] : []),
+    ];
+    const key = JSON.stringify(pairs.map((p) => p.value));
+    if (key !== this.published) {
+      this.published = key;
+      upsertSearchAttributes(pairs);
+    }
+    const parts = [`**${stage}**`, this.productionVersion === null ? 'no production model' : `production v${this.productionVersion}`];
+    if (this.canary) parts.push(`canary v${this.canary.version} at ${Math.round(this.canary.weight * 100)}%`);
+    if (this.activeRun) parts.push(`run ${this.activeRun.workflowId} (${this.activeRun.trigger.kind})`);
+    if (this.queued) parts.push(`queued: ${this.queued.kind}`);
+    if (this.paused) parts.push(`paused by ${this.paused.by}: ${this.paused.reason}`);
+    parts.push(`${this.arrived} batches`);
+    setCurrentDetails(parts.join(' · '));
+  }
+}
+
+function mergeTriggers(a: TriggerInfo, b: TriggerInfo): TriggerInfo {
+  const eventIds = [...(a.eventIds ?? []), ...(b.eventIds ?? [])].slice(0, MAX_TRIGGER_EVENT_IDS);
+  const detail = `${a.detail}; then ${b.detail}`;
+  return {
+    kind: a.kind,
+    detail: detail.length > 300 ? `${detail.slice(0, 297)}...` : detail,
+    at: a.at,
+    ...(a.requestedBy ?? b.requestedBy ? { requestedBy: a.requestedBy ?? b.requestedBy } : {}),
+    ...(eventIds.length ? { eventIds } : {}),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+function refuse(message: string): never {
+  throw ApplicationFailure.nonRetryable(message, 'InvalidUpdate');
+}
+
+export async function modelMonitor(input: MonitorInput): Promise<void> {
+  const parsed = ModelConfigSchema.safeParse(input.config);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(describeIssues('config', parsed.error), 'BadInput');
+  const state = new MonitorState(parsed.data, input.carried as MonitorCarried | undefined);
+
+  setHandler(monitorStatusQuery, () => state.status());
+
+  setHandler(driftDetectedSignal, (raw) => {
+    const r = DriftDetectedSchema.safeParse(raw);
+    if (!r.success) return state.reject(describeIssues('driftDetected', r.error));
+    state.onAlert(r.data);
+  });
+  setHandler(performanceReportedSignal, (raw) => {
+    const r = PerformanceReportedSchema.safeParse(raw);
+    if (!r.success) return state.reject(describeIssues('performanceReported', r.error));
+    state.onPerformance(r.data.metric, r.data.value, r.data.source);
+  });
+  setHandler(runFinishedSignal, (result) => {
+    if (!result || typeof result.workflowId !== 'string' || typeof result.decision !== 'string') return state.reject('runFinished: expected a run result with workflowId and decision');
+    state.onRunFinished(result);
+  });
+
+  setHandler(
+    retrainNowUpdate,
+    (u) => state.requestRun({ kind: TriggerKinds.manual, detail: `manual: ${u.reason.trim()}`, requestedBy: u.requestedBy.trim(), at: new Date().toISOString() }),
+    {
+      validator: (u) => {
+        const r = RetrainNowSchema.safeParse(u);
+        if (!r.success) refuse(describeIssues('retrainNow', r.error));
+        if (state.paused) refuse(`retrainNow: the monitor is paused (by ${state.paused.by}: ${state.paused.reason}); resume it first`);
+      },
+    },
+  );
+  const pauseResumeValidator = (message: string) => (u: unknown) => {
+    const r = PauseResumeSchema.safeParse(u);
+    if (!r.success) refuse(describeIssues(message, r.error));
+  };
+  setHandler(
+    pauseUpdate,
+    (u) => {
+      state.paused = { by: u.by, reason: u.reason, at: new Date().toISOString() };
+      state.wake = true;
+      return state.status();
+    },
+    { validator: pauseResumeValidator('pause') },
+  );
+  setHandler(
+    resumeUpdate,
+    (u) => {
+      if (state.paused) log.info('resumed', { by: u.by, reason: u.reason });
+      state.paused = null;
+      state.wake = true;
+      return state.status();
+    },
+    { validator: pauseResumeValidator('resume') },
+  );
+  setHandler(
+    configureUpdate,
+    (u) => {
+      state.configure(ModelConfigSchema.parse(u.config));
+      return { version: state.configVersion };
+    },
+    {
+      validator: (u) => {
+        const r = ConfigureSchema.safeParse(u);
+        if (!r.success) refuse(describeIssues('configure', r.error));
+        if (r.data.config.model !== state.model) refuse(`configure.config.model: the model name cannot change (expected ${JSON.stringify(state.model)}, got ${JSON.stringify(r.data.config.model)})`);
+      },
+    },
+  );
+
+  for (;;) {
+    // Cleared before the pass, so a message handled while the pass awaits an activity makes the loop go round again.
+    state.wake = false;
+    await tick(state);
+    state.publish();
+    if (shouldContinueAsNew(input)) break;
+    const now = Date.now();
+    const wakeAt = state.nextWakeAt(now);
+    if (wakeAt === undefined) await condition(() => state.wake);
+    else if (wakeAt > now) await condition(() => state.wake, wakeAt - now);
+  }
+
+  // Handlers still running would be cut off by continue-as-new; signals that arrive meanwhile are handled in this
+  // run (the server refuses to close a run with unseen events), so nothing is lost.
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof modelMonitor>({ ...input, config: state.config, carried: state.carry() });
+}
+
+function shouldContinueAsNew(input: MonitorInput): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || (input.historyLimit !== undefined && info.historyLength > input.historyLimit);
+}
+
+/** One pass: probe, take in new batches, apply the initial and scheduled triggers, start what may start. */
+async function tick(state: MonitorState): Promise<void> {
+  const config = state.config;
+  const src = config.data.source;
+  let now = Date.now();
+
+  const polling = src.kind !== SourceKinds.csvReplay;
+  if (state.needsProbe || (polling && now >= state.nextPollAt)) {
+    try {
+      const p = await probe.probeSource({ config });
+      state.source = { batches: p.batches, finite: p.finite };
+      state.needsProbe = false;
+      state.nextPollAt = Date.now() + (polling ? src.pollEvery : 0);
+    } catch (err) {
+      log.error('probing the data source failed', { error: err instanceof Error ? err.message : String(err) });
+      state.nextPollAt = Date.now() + PROBE_RETRY_MS;
+    }
+  }
+
+  // One batch at a time: each may raise alerts, and a long backlog may need a continue-as-new in between.
+  while (state.arrived < state.available(Date.now())) {
+    const batch = state.arrived;
+    state.arrived++;
+    if (config.triggers.builtin.enabled && (state.productionVersion !== null || state.canary !== null)) {
+      const delay = src.labelDelayBatches;
+      try {
+        const r = await check.checkBatch({
+          config,
+          batch,
+          labelsForBatch: batch - delay >= 0 ? batch - delay : null,
+          production: state.productionVersion !== null ? { version: state.productionVersion } : null,
+          canary: state.canary,
+          detectors: state.detectors,
+        });
+        state.onCheck(batch, r);
+      } catch (err) {
+        log.error('the built-in check failed', { batch, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (workflowInfo().continueAsNewSuggested) break;
+  }
+
+  now = Date.now();
+  if (state.productionVersion === null && state.nextRunNumber === 1 && !state.activeRun && !state.queued && state.labelled >= config.triggers.initialBatches) {
+    state.requestRun({ kind: TriggerKinds.initial, detail: `initial: ${state.labelled} labelled batches, no production model`, at: new Date(now).toISOString() });
+  }
+  const schedule = config.triggers.schedule;
+  if (schedule && state.nextScheduleAt !== null && now >= state.nextScheduleAt) {
+    state.requestRun({ kind: TriggerKinds.schedule, detail: `schedule: every ${formatDuration(schedule.every)}`, at: new Date(now).toISOString() });
+    while (state.nextScheduleAt <= now) state.nextScheduleAt += schedule.every;
+  }
+  state.releaseQueued(now);
+  if (state.activeRun && !state.activeRun.started) await startRun(state, state.activeRun);
+}
+
+async function startRun(state: MonitorState, run: ActiveRun): Promise<void> {
+  run.started = true;
+  const input: RunInput = {
+    model: state.model,
+    n: run.n,
+    config: state.config,
+    trigger: run.trigger,
+    labelledBatches: state.labelled,
+    sinceBatch: state.sinceBatch,
+    productionVersion: state.productionVersion,
+  };
+  try {
+    const child = await startChild(WorkflowTypes.retrainingRun, {
+      workflowId: run.workflowId,
+      taskQueue: TASK_QUEUE,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `${state.model} #${run.n}: ${run.trigger.detail}`,
+      typedSearchAttributes: [
+        { key: RetrainModel, value: state.model },
+        { key: RetrainTrigger, value: run.trigger.kind },
+        { key: RetrainStage, value: Stages.collect },
+      ],
+      args: [input],
+    });
+    // The run signals runFinished itself; its result is the backstop for a run that was terminated or timed out
+    // (only while this execution lasts: after continue-as-new, the signal is the only news).
+    child.result().then(
+      (r: RunResult) => state.onRunFinished({ ...r, workflowId: run.workflowId }),
+      (err: unknown) => state.onRunLost(run.workflowId, err instanceof Error ? err.message : String(err)),
+    );
+  } catch (err) {
+    state.onRunLost(run.workflowId, `could not start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function formatDuration(ms: number): string {
+  const units: [number, string][] = [
+    [604_800_000, 'week'],
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1000, 'second'],
+  ];
+  for (const [size, name] of units) if (ms % size === 0 && ms >= size) return `${ms / size} ${name}${ms === size ? '' : 's'}`;
+  return `${ms} ms`;
+}
