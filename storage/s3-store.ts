@@ -268,7 +268,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   private lockName(key: string): string {
-    return `${this.client.config.endpoint ? 'custom' : 'aws'}|${this.bucket}|${this.prefix}${key}`;
+    return `${this.bucket}|${this.prefix}${key}`;
   }
 }
 
