@@ -21,6 +21,7 @@
  *   as missing. It drifts when their share of the current non-missing values exceeds `maxUnseenShare`
  *   (default 0.01).
  */
+import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { chiSquareSf, normalSf } from '../stats/distributions';
 import { kolmogorovAsymptoticSf } from '../stats/kolmogorov';
 import { ksTwoSample } from '../stats/ks';
@@ -154,7 +155,7 @@ type Measured = Omit<FeatureDrift, 'adjustedPValue' | 'regime' | 'significant' |
 
 export function driftReport(reference: DriftData, current: DriftData, options: DriftReportOptions = {}): DriftReport {
   const alpha = options.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`options.alpha: expected a number in (0, 1), got ${alpha}`);
+  if (!(alpha > 0 && alpha < 1)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.alpha: expected a number in (0, 1), got ${alpha}`);
   const bins = options.bins ?? 10;
   checkBins(bins, 'options.bins');
   const psiThreshold = nonNegative('options.psiThreshold', options.psiThreshold ?? 0.2);
@@ -163,16 +164,16 @@ export function driftReport(reference: DriftData, current: DriftData, options: D
   const maxMissingRateChange = unitInterval('options.maxMissingRateChange', options.maxMissingRateChange ?? 0.05);
   const maxUnseenShare = nonNegative('options.maxUnseenShare', options.maxUnseenShare ?? 0.01);
   const features = options.features ?? reference.names;
-  if (features.length === 0) throw new RangeError('options.features: expected at least one feature name');
+  if (features.length === 0) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, 'options.features: expected at least one feature name');
   const categorical = new Set(options.categorical ?? []);
   for (const name of categorical) {
-    if (!features.includes(name)) throw new RangeError(`options.categorical: ${JSON.stringify(name)} is not among the compared features`);
+    if (!features.includes(name)) throw new MlRangeError(MlErrorCodes.PARAM_INVALID, `options.categorical: ${JSON.stringify(name)} is not among the compared features`);
   }
 
   const measured: Measured[] = features.map((name) => {
     const ref = columnOf(reference, name, 'reference');
     const cur = columnOf(current, name, 'current');
-    if (ref.kind !== cur.kind) throw new TypeError(`current.${name}: expected a ${ref.kind} column as in reference, got ${cur.kind}`);
+    if (ref.kind !== cur.kind) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `current.${name}: expected a ${ref.kind} column as in reference, got ${cur.kind}`);
     const isCategorical = ref.kind === 'categorical' || categorical.has(name);
     if (isCategorical) {
       const [a, b] = ref.kind === 'categorical' ? sharedCodes(ref, cur as CategoricalData) : [ref.values, (cur as NumericData).values];
@@ -264,7 +265,7 @@ function measureNumeric(name: string, refValues: Float64Array, curValues: Float6
 }
 
 function measureCategorical(name: string, a: ArrayLike<number>, b: ArrayLike<number>, minCramersV: number): Measurement {
-  if (!hasValue(a)) throw new RangeError(`reference.${name}: expected at least one non-missing value`);
+  if (!hasValue(a)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `reference.${name}: expected at least one non-missing value`);
   if (!hasValue(b)) return unmeasured(name, 'categorical', DriftTests.chiSquare, countValues(a));
   const chi = chiSquareTest(a, b);
   const n = chi.nReference + chi.nCurrent;
@@ -357,13 +358,13 @@ function columnOf(data: DriftData, name: string, side: string): NumericData | Ca
     try {
       c = (data as FrameLike).column(name);
     } catch {
-      throw new RangeError(`${side}: has no feature ${JSON.stringify(name)}; features: ${data.names.map((s) => JSON.stringify(s)).join(', ')}`);
+      throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${side}: has no feature ${JSON.stringify(name)}; features: ${data.names.map((s) => JSON.stringify(s)).join(', ')}`);
     }
     return c.type === 'numeric' ? { kind: 'numeric', values: c.values } : { kind: 'categorical', codes: c.codes, categories: c.categories };
   }
   const matrix = data as FeatureMatrix;
   const j = matrix.names.indexOf(name);
-  if (j < 0) throw new RangeError(`${side}: has no feature ${JSON.stringify(name)}; features: ${matrix.names.map((s) => JSON.stringify(s)).join(', ')}`);
+  if (j < 0) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${side}: has no feature ${JSON.stringify(name)}; features: ${matrix.names.map((s) => JSON.stringify(s)).join(', ')}`);
   return { kind: 'numeric', values: matrix.columns[j] };
 }
 
@@ -387,17 +388,17 @@ function finiteSorted(values: Float64Array, name: string): Float64Array {
   try {
     return sortedFinite(values, name);
   } catch {
-    throw new RangeError(`${name}: expected at least one non-missing value, got ${values.length === 0 ? 'no rows' : 'only missing values'}`);
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected at least one non-missing value, got ${values.length === 0 ? 'no rows' : 'only missing values'}`);
   }
 }
 
 function nonNegative(name: string, v: number): number {
-  if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`${name}: expected a non-negative number, got ${v}`);
+  if (!(v >= 0 && Number.isFinite(v))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a non-negative number, got ${v}`);
   return v;
 }
 
 function unitInterval(name: string, v: number): number {
-  if (!(v > 0 && v <= 1)) throw new RangeError(`${name}: expected a number in (0, 1], got ${v}`);
+  if (!(v > 0 && v <= 1)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `${name}: expected a number in (0, 1], got ${v}`);
   return v;
 }
 
