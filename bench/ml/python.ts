@@ -1,5 +1,5 @@
 /**
- * The benchmarks' peer: Debian's python3 with scikit-learn, SciPy and NumPy, run as /usr/bin/python3 (the python3
+ * The benchmarks' peer: Debian's python3 with scikit-learn, SciPy, NumPy and pandas, run as /usr/bin/python3 (the python3
  * on PATH is another interpreter without them). Installs the Debian packages when they are missing, so a fresh
  * machine can run the benchmarks.
  */
@@ -8,7 +8,7 @@ import { spawnSync, spawn } from 'node:child_process';
 export const PYTHON = '/usr/bin/python3';
 
 export function ensurePeer(): void {
-  const probe = spawnSync(PYTHON, ['-c', 'import sklearn, scipy, numpy'], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', 'import sklearn, scipy, numpy, pandas'], { encoding: 'utf8' });
   if (probe.status === 0) return;
   process.stderr.write('bench: installing python3-sklearn and python3-scipy from Debian...\n');
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
@@ -20,13 +20,22 @@ export function ensurePeer(): void {
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed with exit code ${r.status}`);
   };
   run(['apt-get', 'update', '-qq']);
-  run(['apt-get', 'install', '-y', '-qq', 'python3-sklearn', 'python3-scipy', 'python3-numpy']);
+  run(['apt-get', 'install', '-y', '-qq', 'python3-sklearn', 'python3-scipy', 'python3-numpy', 'python3-pandas']);
 }
 
-/** Runs a Python script with the peer interpreter, feeding `stdin`, and parses the last stdout line as JSON. */
-export function runPython<T = unknown>(script: string, stdin = ''): Promise<T> {
+/** The variables that size the native thread pools NumPy, SciPy and scikit-learn may use. */
+const THREAD_VARIABLES = ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'BLIS_NUM_THREADS', 'NUMEXPR_NUM_THREADS'];
+
+/**
+ * Runs a Python script with the peer interpreter, feeding `stdin`, and parses the last stdout line as JSON. The
+ * peer runs single-threaded unless `threads` says otherwise, as ours does, so a ratio compares algorithms and
+ * not core counts.
+ */
+export function runPython<T = unknown>(script: string, stdin = '', threads = 1): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const env = { ...process.env };
+    for (const v of THREAD_VARIABLES) env[v] = String(threads);
+    const child = spawn(PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (out += d));

@@ -1,14 +1,18 @@
 /**
  * `npm run bench:ml`: our ml/ code against its Python peers (scikit-learn, SciPy, NumPy from Debian, run with
  * /usr/bin/python3) in the same run, one JSON object per line on stdout: the trainer cases (Elec2 by default, or
- * any CSV given with --data/--label/--positive) and then the statistics cases.
+ * any CSV given with --data/--label/--positive, plus fitting through the worker thread), the Parquet round trip
+ * against pandas with CSV, and then the statistics cases. Peers run single-threaded unless --peer-threads says
+ * otherwise; every case reports CPU seconds beside wall seconds.
  *
  *   npm run bench:ml -- [--data PATH --label COLUMN --positive VALUE] [--exclude a,b] [--repeats 3]
- *                       [--early-stopping auto|on|off] [--peer-threads N] [--skip-stats] [--skip-trainers]
+ *                       [--early-stopping auto|on|off] [--peer-threads N] [--skip-stats] [--skip-trainers] [--skip-io]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { inferCsvSchema } from '../../ml/data/csv';
+import { runIoCases } from './io';
 import { ensurePeer } from './python';
 import { runStatCases } from './stats';
 import { runTrainerCases } from './trainers';
@@ -26,6 +30,7 @@ const OptionsSchema = z
     'peer-threads': z.coerce.number().int().min(1).optional(),
     'skip-stats': z.boolean().default(false),
     'skip-trainers': z.boolean().default(false),
+    'skip-io': z.boolean().default(false),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -47,6 +52,7 @@ function parseOptions(argv: string[]): z.output<typeof OptionsSchema> {
       'peer-threads': { type: 'string' },
       'skip-stats': { type: 'boolean' },
       'skip-trainers': { type: 'boolean' },
+      'skip-io': { type: 'boolean' },
     },
     strict: true,
   });
@@ -76,6 +82,13 @@ async function main(): Promise<void> {
       trainFraction: 0.7,
       peerThreads: o['peer-threads'],
     });
+  }
+  if (!o['skip-io']) {
+    const custom = o.data !== undefined;
+    const data = custom ? resolve(o.data!) : ELEC2;
+    const label = custom ? o.label! : 'class';
+    const schema = await inferCsvSchema(data, { label, positive: custom ? o.positive! : 'UP' });
+    await runIoCases(emit, { data, schema, repeats: o.repeats });
   }
   if (o['skip-stats'] || o.data !== undefined) return;
   await runStatCases(emit);

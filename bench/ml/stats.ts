@@ -1,6 +1,6 @@
 /**
  * The statistics cases of `npm run bench:ml`: our paired bootstrap against NumPy doing the same resampling
- * with `rng.integers`, and our two-sample KS test against `scipy.stats.ks_2samp`, each on identical data
+ * (multinomial counts with `rng.multinomial`, and index resampling with `rng.integers` beside it), and our two-sample KS test against `scipy.stats.ks_2samp`, each on identical data
  * (generated here from a seed and handed to Python as raw float64/uint8 files), timing only the computation
  * on both sides, best of three (wall clock for `ratio`; process CPU time is reported too, since on a shared
  * machine it is the steadier figure). Prints one JSON object per case through `emit`.
@@ -70,9 +70,15 @@ for rep in range(args["repeats"]):
     d = ((pB > 0.5) == (y == 1)).astype(np.int8) - ((pA > 0.5) == (y == 1)).astype(np.int8)
     est = d.mean()
     rng = np.random.default_rng(args["seed"])
-    diffs = np.empty(R)
-    for r in range(R):
-        diffs[r] = d[rng.integers(0, n, n)].mean()
+    if args["method"] == "multinomial":
+        # How many resampled rows fall on each difference value: one multinomial draw per resample.
+        counts = np.array([(d == -1).sum(), (d == 0).sum(), (d == 1).sum()])
+        draws = rng.multinomial(n, counts / n, size=R)
+        diffs = (draws[:, 2] - draws[:, 0]) / n
+    else:
+        diffs = np.empty(R)
+        for r in range(R):
+            diffs[r] = d[rng.integers(0, n, n)].mean()
     lo, hi = np.percentile(diffs, [2.5, 97.5])
     se = diffs.std(ddof=1)
     t = time.perf_counter() - t0
@@ -120,10 +126,11 @@ async function bootstrapCase(dir: string, emit: (o: object) => void): Promise<vo
     pairedBootstrap({ y, pA, pB, metric: 'accuracy', resamples: BOOT_RESAMPLES, seed: BOOT_SEED, strategy: 'indices' }),
   );
 
-  const peer = await runPython<BootstrapPeer>(
-    BOOTSTRAP_PEER,
-    JSON.stringify({ y: join(dir, 'y.bin'), pA: join(dir, 'pA.bin'), pB: join(dir, 'pB.bin'), resamples: BOOT_RESAMPLES, seed: BOOT_SEED, repeats: REPEATS }),
-  );
+  const peerArgs = { y: join(dir, 'y.bin'), pA: join(dir, 'pA.bin'), pB: join(dir, 'pB.bin'), resamples: BOOT_RESAMPLES, seed: BOOT_SEED };
+  // The ratio compares like with like: ours draws multinomial counts, so the peer does too (rng.multinomial);
+  // the index-resampling pair (ours with strategy 'indices', the peer with rng.integers) is reported beside it.
+  const peer = await runPython<BootstrapPeer>(BOOTSTRAP_PEER, JSON.stringify({ ...peerArgs, method: 'multinomial', repeats: REPEATS }));
+  const peerIndex = await runPython<BootstrapPeer>(BOOTSTRAP_PEER, JSON.stringify({ ...peerArgs, method: 'indices', repeats: 1 }));
   emit({
     case: 'bootstrap',
     ...timingFields(ours, peer),
@@ -143,7 +150,13 @@ async function bootstrapCase(dir: string, emit: (o: object) => void): Promise<vo
     ours_index_resampling_cpu_s: round(indexPath.cpuSeconds, 4),
     ours_index_resampling_lower: round(indexPath.value.lower, 8),
     ours_index_resampling_upper: round(indexPath.value.upper, 8),
-    peer_method: `numpy ${peer.numpy} rng.integers(0, n, n) per resample`,
+    peer_method: `numpy ${peer.numpy} rng.multinomial(n, shares of {−1, 0, +1}) per resample`,
+    peer_index_resampling_s: round(peerIndex.seconds, 4),
+    peer_index_resampling_cpu_s: round(peerIndex.cpu_seconds, 4),
+    peer_index_resampling_lower: round(peerIndex.lower, 8),
+    peer_index_resampling_upper: round(peerIndex.upper, 8),
+    index_resampling_ratio: round(indexPath.seconds / peerIndex.seconds, 4),
+    peer_index_method: `numpy ${peer.numpy} rng.integers(0, n, n) per resample`,
   });
 }
 
