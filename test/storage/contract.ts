@@ -31,6 +31,8 @@ export async function increment(store: ArtifactStore, key: string): Promise<numb
     const n = current ? Number(Buffer.from(current.bytes).toString()) : 0;
     const r = await store.putIfVersion(key, String(n + 1), current?.version ?? null);
     if (r.ok) return n + 1;
+    // Lost a race: wait a random moment so the racers spread out instead of colliding again at once.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
   }
 }
 
