@@ -47,6 +47,8 @@ export interface CheckBatchInput {
   readonly production: { readonly version: number } | null;
   readonly canary: { readonly version: number; readonly weight: number } | null;
   readonly detectors: DetectorStates;
+  /** The monitor's time (workflow time): predictions and outcomes are stamped with it, and live metrics windows use it. Default: the worker's clock. */
+  readonly at?: string;
 }
 export interface CheckBatchResult {
   readonly scored: number;
