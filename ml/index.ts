@@ -21,6 +21,7 @@ export {
 export * from './data';
 export { loadCsvFrom, inferCsvSchemaFrom, type CsvSource } from './data/csv';
 export { readParquet, writeParquet, ParquetLabelEncodings, type ParquetLabelEncoding, type WriteParquetOptions } from './data/parquet';
+export * from './data/validation';
 
 // Models: the name-aware wrapper most callers want, and the trainers under it.
 export {
