@@ -107,6 +107,11 @@ function decidedBy(r: RunReport): string {
   }
 }
 
+/** The trigger's one-line detail, which usually starts with its kind already ("drift: 3 alerts …"). */
+function triggerText(kind: string, detail: string): string {
+  return detail.startsWith(`${kind}:`) ? detail : `${kind}: ${detail}`;
+}
+
 function decisionClass(decision: string): string {
   return GOOD_DECISIONS.has(decision) ? 'good' : NEUTRAL_DECISIONS.has(decision) ? 'neutral' : 'bad';
 }
@@ -319,7 +324,7 @@ function htmlHeader(ctx: Context): string {
   const rows: [string, string][] = [
     ['Decision', `<span class="decision ${decisionClass(r.decision)}">${html(r.decision)}</span>`],
     ['Decided by', html(decidedBy(r))],
-    ['Trigger', `${html(t.kind)}: ${html(t.detail)}${t.requestedBy ? ` (requested by ${html(t.requestedBy)})` : ''}`],
+    ['Trigger', `${html(triggerText(t.kind, t.detail))}${t.requestedBy ? ` (requested by ${html(t.requestedBy)})` : ''}`],
     ['Started', html(when(r.startedAt))],
     ['Ended', `${html(when(r.endedAt))} (${html(duration(between(r.startedAt, r.endedAt)))})`],
     ['Production version', r.productionVersion === null ? 'none' : `v${int(r.productionVersion)}`],
@@ -566,7 +571,7 @@ function renderMarkdown(ctx: Context): string {
   lines.push(
     `- **Decision:** ${md(r.decision)}, by ${md(decidedBy(r))}`,
     `- **Run:** \`${r.runWorkflowId.replace(/`/g, "'")}\``,
-    `- **Trigger:** ${md(r.trigger.kind)}: ${md(r.trigger.detail)}${r.trigger.requestedBy ? ` (requested by ${md(r.trigger.requestedBy)})` : ''}`,
+    `- **Trigger:** ${md(triggerText(r.trigger.kind, r.trigger.detail))}${r.trigger.requestedBy ? ` (requested by ${md(r.trigger.requestedBy)})` : ''}`,
     `- **Time:** ${when(r.startedAt)} to ${when(r.endedAt)} (${duration(between(r.startedAt, r.endedAt))})`,
     `- **Versions:** production ${r.productionVersion === null ? 'none' : `v${r.productionVersion}`}, candidate ${r.candidateVersion !== undefined ? `v${r.candidateVersion}` : 'none'}`,
   );

@@ -225,6 +225,19 @@ export function validationDocument(): ValidationDetail {
   };
 }
 
+/** The promoted run's validation: every check passed. */
+export function passingValidationDocument(): ValidationDetail {
+  return {
+    rows: 538,
+    columns: 9,
+    failures: [],
+    checks: [
+      { column: 'nswprice', check: 'range', passed: true, message: 'all values in [0, 1]' },
+      { check: 'schema', passed: true, message: 'columns match the training reference' },
+    ],
+  };
+}
+
 export function monitorHistory(): MonitorHistory {
   const day = 86_400_000;
   const start = Date.parse('2024-03-01T00:00:00Z');
