@@ -91,6 +91,7 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
   let lastCheckpoint = previous?.checkpoint;
   let writes: Promise<void> = Promise.resolve();
   const attempt = ctx?.info.attempt ?? 1;
+  const signal = cancellationSignal();
   const result = await fitCandidate({
     config,
     table: trainingTable,
@@ -99,7 +100,7 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
     seed: ts.seed,
     ...(checkpoint ? { checkpoint } : {}),
     checkpointEvery: options.checkpointEvery ?? 10,
-    signal: cancellationSignal(),
+    signal,
     workDir: join(tmpdir(), 'retrain', input.model, String(input.n), `attempt-${attempt}`),
     store: deps.store,
     modelFileKey: runKey(input.model, input.n, 'model.bin'),
@@ -109,6 +110,8 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
       if (cp) {
         // Checkpoints are written in order; the heartbeat names one only once it is stored.
         writes = writes.then(async () => {
+          // A cancelled attempt stops writing: its last heartbeat is what the retry resumes from.
+          if (signal?.aborted) return;
           const uri = await putJson(deps.store, runKey(input.model, input.n, `train/checkpoint-${String(p.iteration).padStart(6, '0')}.json`), cp);
           lastCheckpoint = { iteration: p.iteration, uri };
           heartbeat({ iteration: p.iteration, total: p.total, checkpoint: lastCheckpoint } satisfies TrainHeartbeat);

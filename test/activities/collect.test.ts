@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
+import { readSnapshot } from '../../activities/common';
+import { readFileSync } from 'node:fs';
+import { config, sandbox, stage, writeSea, type Sandbox } from './helpers';
+
+describe('collect', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('writes content-addressed snapshots: the same batches give the same URIs and hashes', async () => {
+    const cfg = config(writeSea(box.dir, 'a.csv', { rows: 2000, seed: 1 }));
+    const acts = createActivities(box.deps);
+    const env = new MockActivityEnvironment();
+    const a = await env.run(acts.collect, { ...stage(cfg, 1), labelledBatches: 6, sinceBatch: 4 });
+    const b = await env.run(acts.collect, { ...stage(cfg, 2), labelledBatches: 6, sinceBatch: 4 });
+    assert.equal(a.fresh.uri, b.fresh.uri);
+    assert.equal(a.holdout.sha256, b.holdout.sha256);
+    assert.match(a.fresh.uri, new RegExp(`${a.fresh.sha256}\\.csv$`));
+    assert.deepEqual([a.fromBatch, a.toBatch], [4, 6]);
+    const c = await env.run(acts.collect, { ...stage(cfg, 3), labelledBatches: 7, sinceBatch: 4 });
+    assert.notEqual(c.fresh.uri, a.fresh.uri);
+  });
+
+  it('holds out the most recent share of the new data, disjoint from training, and bounds history', async () => {
+    const path = writeSea(box.dir, 'b.csv', { rows: 2000, seed: 2 });
+    const cfg = config(path, { trainingSet: { historyBatches: 2 }, evaluation: { holdoutShare: 0.25 } });
+    const env = new MockActivityEnvironment();
+    const r = await env.run(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 8, sinceBatch: 6 });
+    assert.equal(r.fresh.rows + r.holdout.rows, 400);
+    assert.equal(r.holdout.rows, 100);
+    assert.equal(r.historical?.rows, 400, 'history: batches 4 and 5 only');
+    const fresh = await readSnapshot(box.deps.store, r.fresh.uri);
+    const holdout = await readSnapshot(box.deps.store, r.holdout.uri);
+    const trainRows = new Set(fresh.rows.map((x) => x.join(',')));
+    assert.ok(holdout.rows.every((x) => !trainRows.has(x.join(','))), 'no holdout row is in the training part');
+    // Temporal split: the holdout is the last 100 rows of batches 6-7 (data rows 1301-1600 of the source).
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    assert.deepEqual(holdout.rows.map((x) => x.join(',')), lines.slice(1501, 1601));
+    assert.deepEqual(fresh.rows.map((x) => x.join(',')), lines.slice(1201, 1501));
+  });
+
+  it('uses the last labelled batch when there is nothing new since the last run', async () => {
+    const cfg = config(writeSea(box.dir, 'c.csv', { rows: 1000, seed: 3 }));
+    const r = await new MockActivityEnvironment().run(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 3, sinceBatch: 5 });
+    assert.deepEqual([r.fromBatch, r.toBatch], [2, 3]);
+    assert.equal(r.historical?.rows, 400);
+  });
+});
