@@ -45,7 +45,7 @@ test('slices, groups, fairness gaps, drift, calibration, hard examples, rollout 
   assert.match(page, /file:\/\/\/var\/retrain\/snapshots\/elec2\/holdout-12-14\.parquet/);
   assert.match(page, /&quot;learningRate&quot;: 0\.1/, 'trainer params');
   assert.match(page, /resumed from iteration 60/);
-  assert.match(page, /1 min 32 s · 1 retry/, 'the train bar's label in the timeline');
+  assert.match(page, /1 min 32 s · 1 retry/, "the train bar's label in the timeline");
   assert.match(markdown, /\| nswprice \| 0\.410 \| 0\.310 \| <0\.001 \| 0\.0% → 0\.0% \| \*\*drifted\*\* \|/);
   assert.match(markdown, /\| day\\_type = weekday \| 96 \|/);
   assert.match(page, /<span class="pass">Passed<\/span>: 0 failing checks on 538 rows × 9 columns/);
