@@ -32,7 +32,7 @@ import { BadUriError, CorruptRecordError, NotFoundError } from './errors';
 export const ConditionalWrites = {
   /** Probe the server once: native if it rejects a create-only PUT of an existing key with 412, else emulated. */
   auto: 'auto',
-  /** The server enforces If-Match / If-None-Match on PUT (AWS S3 since 2024, MinIO): safe across processes and hosts. */
+  /** The server enforces If-Match / If-None-Match on PUT (AWS S3 since 2024, recent MinIO): safe across processes and hosts. */
   native: 'native',
   /** Read, compare and write under a lock held in this process: safe for one process only. */
   emulated: 'emulated',

@@ -42,7 +42,6 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 // s3rver ships no type declarations; the shape above is the part these tests use.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 
 export interface TestS3Server {
