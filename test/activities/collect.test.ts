@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { readSnapshot } from '../../activities/common';
 import { readFileSync } from 'node:fs';
-import { config, sandbox, stage, writeSea, type Sandbox } from './helpers';
+import { ActivityEnv, config, sandbox, stage, writeSea, type Sandbox } from './helpers';
 
 describe('collect', () => {
   let box: Sandbox;
@@ -16,22 +15,22 @@ describe('collect', () => {
   it('writes content-addressed snapshots: the same batches give the same URIs and hashes', async () => {
     const cfg = config(writeSea(box.dir, 'a.csv', { rows: 2000, seed: 1 }));
     const acts = createActivities(box.deps);
-    const env = new MockActivityEnvironment();
-    const a = await env.run(acts.collect, { ...stage(cfg, 1), labelledBatches: 6, sinceBatch: 4 });
-    const b = await env.run(acts.collect, { ...stage(cfg, 2), labelledBatches: 6, sinceBatch: 4 });
+    const env = new ActivityEnv();
+    const a = await env.call(acts.collect, { ...stage(cfg, 1), labelledBatches: 6, sinceBatch: 4 });
+    const b = await env.call(acts.collect, { ...stage(cfg, 2), labelledBatches: 6, sinceBatch: 4 });
     assert.equal(a.fresh.uri, b.fresh.uri);
     assert.equal(a.holdout.sha256, b.holdout.sha256);
     assert.match(a.fresh.uri, new RegExp(`${a.fresh.sha256}\\.csv$`));
     assert.deepEqual([a.fromBatch, a.toBatch], [4, 6]);
-    const c = await env.run(acts.collect, { ...stage(cfg, 3), labelledBatches: 7, sinceBatch: 4 });
+    const c = await env.call(acts.collect, { ...stage(cfg, 3), labelledBatches: 7, sinceBatch: 4 });
     assert.notEqual(c.fresh.uri, a.fresh.uri);
   });
 
   it('holds out the most recent share of the new data, disjoint from training, and bounds history', async () => {
     const path = writeSea(box.dir, 'b.csv', { rows: 2000, seed: 2 });
     const cfg = config(path, { trainingSet: { historyBatches: 2 }, evaluation: { holdoutShare: 0.25 } });
-    const env = new MockActivityEnvironment();
-    const r = await env.run(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 8, sinceBatch: 6 });
+    const env = new ActivityEnv();
+    const r = await env.call(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 8, sinceBatch: 6 });
     assert.equal(r.fresh.rows + r.holdout.rows, 400);
     assert.equal(r.holdout.rows, 100);
     assert.equal(r.historical?.rows, 400, 'history: batches 4 and 5 only');
@@ -47,7 +46,7 @@ describe('collect', () => {
 
   it('uses the last labelled batch when there is nothing new since the last run', async () => {
     const cfg = config(writeSea(box.dir, 'c.csv', { rows: 1000, seed: 3 }));
-    const r = await new MockActivityEnvironment().run(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 3, sinceBatch: 5 });
+    const r = await new ActivityEnv().call(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 3, sinceBatch: 5 });
     assert.deepEqual([r.fromBatch, r.toBatch], [2, 3]);
     assert.equal(r.historical?.rows, 400);
   });

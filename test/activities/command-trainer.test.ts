@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { commandPredict, runCommand } from '../../activities/command-trainer';
 import { loadScorer } from '../../activities/trainers';
 import { readSnapshot } from '../../activities/common';
 import type { CollectResult } from '../../activities/types';
-import { config, sandbox, stage, writeSea, type Sandbox } from './helpers';
+import { ActivityEnv, config, sandbox, stage, writeSea, type Sandbox } from './helpers';
 
 const PROGRAM = join(__dirname, 'fixtures', 'user-trainer.mjs');
 const train = [process.execPath, PROGRAM, 'train', '--data', '{data}', '--schema', '{schema}', '--params', '{params}', '--weights', '{weights}', '--model', '{model}'];
@@ -30,7 +29,7 @@ describe('command trainer', () => {
   before(async () => {
     box = sandbox();
     const cfg = config(writeSea(box.dir, 'sea.csv', { rows: 1000, seed: 21 }));
-    collected = await new MockActivityEnvironment().run(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 5, sinceBatch: 3 });
+    collected = await new ActivityEnv().call(createActivities(box.deps).collect, { ...stage(cfg, 1), labelledBatches: 5, sinceBatch: 3 });
   });
   after(() => box.cleanup());
 
@@ -39,7 +38,7 @@ describe('command trainer', () => {
 
   it('trains with the user program, registers the model, and scores rows with it', async () => {
     const cfg = cfgWith({});
-    const r = await new MockActivityEnvironment().run(createActivities(box.deps).train, { ...stage(cfg, 1), collect: collected });
+    const r = await new ActivityEnv().call(createActivities(box.deps).train, { ...stage(cfg, 1), collect: collected });
     assert.equal(r.trainer, 'command');
     const scorer = await loadScorer(box.deps.store, r.modelUri, join(box.dir, 'work'));
     const holdout = await readSnapshot(box.deps.store, collected.holdout.uri);
@@ -51,12 +50,12 @@ describe('command trainer', () => {
 
   it('a non-zero exit is CommandFailed with the exit code and the stderr tail', async () => {
     const cfg = cfgWith({ fail: 'bad data' });
-    await assert.rejects(new MockActivityEnvironment().run(createActivities(box.deps).train, { ...stage(cfg, 2), collect: collected }), isCommandFailed(/exited with code 3; stderr: user trainer: asked to fail \(bad data\)/));
+    await assert.rejects(new ActivityEnv().call(createActivities(box.deps).train, { ...stage(cfg, 2), collect: collected }), isCommandFailed(/exited with code 3; stderr: user trainer: asked to fail \(bad data\)/));
   });
 
   it('a program that writes no model file is CommandFailed', async () => {
     const cfg = cfgWith({ skipModel: true });
-    await assert.rejects(new MockActivityEnvironment().run(createActivities(box.deps).train, { ...stage(cfg, 3), collect: collected }), isCommandFailed(/wrote no model file/));
+    await assert.rejects(new ActivityEnv().call(createActivities(box.deps).train, { ...stage(cfg, 3), collect: collected }), isCommandFailed(/wrote no model file/));
   });
 
   it('unparsable scores are CommandFailed naming the line', async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seaStream, type SeaOptions } from '../../ml/data';
 import type { NumericColumn } from '../../ml/data';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDependencies, type ActivityDeps } from '../../activities/deps';
 import { parseModelConfig, type ModelConfig, type ModelConfigInput } from '../../workflows/config';
 
@@ -50,4 +51,11 @@ export function config(path: string, extra: Partial<ModelConfigInput> = {}, batc
 
 export function stage(cfg: ModelConfig, n: number) {
   return { runWorkflowId: `retrain/${cfg.model}/${n}`, model: cfg.model, n, config: cfg };
+}
+
+/** MockActivityEnvironment with a typed `call` (its `run` infers `unknown` for overloaded activity types). */
+export class ActivityEnv extends MockActivityEnvironment {
+  call<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> {
+    return this.run(fn as (input: unknown) => Promise<O>, input) as Promise<O>;
+  }
 }

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import type { PredictionBatch } from '../../activities/prediction-log';
 import type { DetectorStates, RetrainActivities } from '../../activities/types';
-import { config, sandbox, stage, writeSea, type Sandbox } from './helpers';
+import { ActivityEnv, config, sandbox, stage, writeSea, type Sandbox } from './helpers';
 
 describe('the monitor check', () => {
   let box: Sandbox;
   let acts: RetrainActivities;
   let cfg: ReturnType<typeof config>;
-  const env = () => new MockActivityEnvironment();
+  const env = () => new ActivityEnv();
   before(async () => {
     box = sandbox();
     // SEA with a sudden concept change at row 3000 (batch 15): theta 8 -> 9.5.
@@ -18,15 +17,15 @@ describe('the monitor check', () => {
       triggers: { builtin: { detectors: ['ddm', 'page_hinkley'] } },
     });
     acts = createActivities(box.deps);
-    const collected = await env().run(acts.collect, { ...stage(cfg, 1), labelledBatches: 5, sinceBatch: 0 });
-    for (const n of [1, 2]) await env().run(acts.train, { ...stage(cfg, n), collect: collected });
-    await env().run(acts.promote, { runWorkflowId: 'retrain/sea/1', model: 'sea', version: 1, expected: null, by: 'test', reason: 'initial' });
-    await env().run(acts.setCanary, { runWorkflowId: 'retrain/sea/2', model: 'sea', version: 2, expected: null, weight: 0.3, by: 'test', reason: 'canary' });
+    const collected = await env().call(acts.collect, { ...stage(cfg, 1), labelledBatches: 5, sinceBatch: 0 });
+    for (const n of [1, 2]) await env().call(acts.train, { ...stage(cfg, n), collect: collected });
+    await env().call(acts.promote, { runWorkflowId: 'retrain/sea/1', model: 'sea', version: 1, expected: null, by: 'test', reason: 'initial' });
+    await env().call(acts.setCanary, { runWorkflowId: 'retrain/sea/2', model: 'sea', version: 2, expected: null, weight: 0.3, by: 'test', reason: 'canary' });
   });
   after(() => box.cleanup());
 
   it('probes the replayed file', async () => {
-    const r = await env().run(acts.probeSource, { config: cfg });
+    const r = await env().call(acts.probeSource, { config: cfg });
     assert.deepEqual(r, { batches: 30, finite: true, columns: ['f1', 'f2', 'f3', 'label'] });
   });
 
@@ -35,11 +34,11 @@ describe('the monitor check', () => {
     let rows = 0;
     for (let b = 5; b < 10; b++) {
       const input = { config: cfg, batch: b, labelsForBatch: null, production: { version: 1 }, canary: { version: 2, weight: 0.3 }, detectors: {}, at: `2026-01-0${b - 4}T00:00:00.000Z` };
-      const r = await env().run(acts.checkBatch, input);
+      const r = await env().call(acts.checkBatch, input);
       assert.equal(r.scored, 200);
       assert.deepEqual(r.aliases, { production: 1, canary: { version: 2, weight: 0.3 } });
       const logged = await box.deps.store.getJson<PredictionBatch>(`predictions/sea/scored/batch-${String(b).padStart(8, '0')}.json`);
-      const again = await env().run(acts.checkBatch, input);
+      const again = await env().call(acts.checkBatch, input);
       assert.equal(again.scored, 200);
       toCanary += logged.versions.filter((v) => v === 2).length;
       rows += logged.versions.length;
@@ -54,7 +53,7 @@ describe('the monitor check', () => {
     const fired: { batch: number; source: string }[] = [];
     let before: number | undefined;
     for (let b = 11; b < 30; b++) {
-      const r = await env().run(acts.checkBatch, { config: cfg, batch: b, labelsForBatch: b - 1, production: { version: 1 }, canary: null, detectors, at: new Date(Date.UTC(2026, 0, b)).toISOString() });
+      const r = await env().call(acts.checkBatch, { config: cfg, batch: b, labelsForBatch: b - 1, production: { version: 1 }, canary: null, detectors, at: new Date(Date.UTC(2026, 0, b)).toISOString() });
       detectors = JSON.parse(JSON.stringify(r.detectors));
       assert.deepEqual(Object.keys(detectors).sort(), ['ddm', 'page_hinkley']);
       if (b - 1 < 15) before = r.accuracy;
@@ -70,9 +69,9 @@ describe('the monitor check', () => {
   it('live metrics per version come from the joined prediction log', async () => {
     // Outcomes of batches 5-9 arrive with batches 6-10.
     for (let b = 6; b <= 10; b++) {
-      await env().run(acts.checkBatch, { config: cfg, batch: b, labelsForBatch: b - 1, production: { version: 1 }, canary: { version: 2, weight: 0.3 }, detectors: {}, at: '2026-03-01T00:00:00.000Z' });
+      await env().call(acts.checkBatch, { config: cfg, batch: b, labelsForBatch: b - 1, production: { version: 1 }, canary: { version: 2, weight: 0.3 }, detectors: {}, at: '2026-03-01T00:00:00.000Z' });
     }
-    const r = await env().run(acts.observeCanary, { runWorkflowId: 'retrain/sea/2', model: 'sea', candidateVersion: 2, productionVersion: 1, since: '2026-02-28T00:00:00.000Z', until: '2026-03-02T00:00:00.000Z', liveMargin: 0.05, minLiveRows: 100 });
+    const r = await env().call(acts.observeCanary, { runWorkflowId: 'retrain/sea/2', model: 'sea', candidateVersion: 2, productionVersion: 1, since: '2026-02-28T00:00:00.000Z', until: '2026-03-02T00:00:00.000Z', liveMargin: 0.05, minLiveRows: 100 });
     assert.ok(r.candidate.rows > 200 && r.production.rows > 600, JSON.stringify(r));
     assert.equal(r.candidate.rows + r.production.rows, 1000);
     assert.equal(r.enoughData, true);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
-import { sandbox, type Sandbox } from './helpers';
+import { ActivityEnv, sandbox, type Sandbox } from './helpers';
 
 describe('alias moves', () => {
   let box: Sandbox;
@@ -16,9 +15,9 @@ describe('alias moves', () => {
   it('promote retried twice moves the production alias exactly once', async () => {
     const acts = createActivities(box.deps);
     const input = { runWorkflowId: 'retrain/m/1', model: 'm', version: 1, expected: null, by: 'policy', reason: 'first model' };
-    const a = await new MockActivityEnvironment().run(acts.promote, input);
-    const b = await new MockActivityEnvironment({ attempt: 2 }).run(acts.promote, input);
-    const c = await new MockActivityEnvironment({ attempt: 3 }).run(acts.promote, input);
+    const a = await new ActivityEnv().call(acts.promote, input);
+    const b = await new ActivityEnv({ attempt: 2 }).call(acts.promote, input);
+    const c = await new ActivityEnv({ attempt: 3 }).call(acts.promote, input);
     assert.deepEqual([a.moved, b.moved, c.moved], [true, false, false]);
     const history = await box.deps.registry.aliasHistory('m', { alias: 'production' });
     assert.equal(history.length, 1);
@@ -28,7 +27,7 @@ describe('alias moves', () => {
   it('a compare-and-set conflict is a non-retryable AliasConflict', async () => {
     const acts = createActivities(box.deps);
     await assert.rejects(
-      new MockActivityEnvironment().run(acts.promote, { runWorkflowId: 'retrain/m/3', model: 'm', version: 3, expected: 2, by: 'alice', reason: 'x' }),
+      new ActivityEnv().call(acts.promote, { runWorkflowId: 'retrain/m/3', model: 'm', version: 3, expected: 2, by: 'alice', reason: 'x' }),
       (e: unknown) => {
         assert.ok(e instanceof ApplicationFailure);
         assert.equal(e.type, 'AliasConflict');
@@ -44,12 +43,12 @@ describe('alias moves', () => {
     const acts = createActivities(box.deps);
     const run = 'retrain/m/2';
     const step = (weight: number, expected: number | null) => ({ runWorkflowId: run, model: 'm', version: 2, expected, weight, by: 'policy', reason: `canary ${weight}` });
-    assert.equal((await new MockActivityEnvironment().run(acts.setCanary, step(0.1, null))).moved, true);
-    assert.equal((await new MockActivityEnvironment().run(acts.setCanary, step(0.1, null))).moved, false);
-    assert.equal((await new MockActivityEnvironment().run(acts.setCanary, step(0.5, 2))).moved, true);
+    assert.equal((await new ActivityEnv().call(acts.setCanary, step(0.1, null))).moved, true);
+    assert.equal((await new ActivityEnv().call(acts.setCanary, step(0.1, null))).moved, false);
+    assert.equal((await new ActivityEnv().call(acts.setCanary, step(0.5, 2))).moved, true);
     assert.deepEqual(await box.deps.registry.getAlias('m', 'canary').then((a) => [a?.version, a?.weight]), [2, 0.5]);
-    await new MockActivityEnvironment().run(acts.promote, { runWorkflowId: run, model: 'm', version: 2, expected: 1, by: 'policy', reason: 'rollout done' });
+    await new ActivityEnv().call(acts.promote, { runWorkflowId: run, model: 'm', version: 2, expected: 1, by: 'policy', reason: 'rollout done' });
     assert.equal(await box.deps.registry.getAlias('m', 'canary'), null);
-    assert.equal((await new MockActivityEnvironment().run(acts.clearCanary, { runWorkflowId: run, model: 'm', by: 'policy', reason: 'done' })).moved, false);
+    assert.equal((await new ActivityEnv().call(acts.clearCanary, { runWorkflowId: run, model: 'm', by: 'policy', reason: 'done' })).moved, false);
   });
 });

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
-import { config, seaCsv, sandbox, stage, type Sandbox } from './helpers';
+import { ActivityEnv, config, seaCsv, sandbox, stage, type Sandbox } from './helpers';
 
 describe('validate', () => {
   let box: Sandbox;
@@ -18,9 +17,9 @@ describe('validate', () => {
     writeFileSync(path, seaCsv({ rows: 1200, seed: 5 }));
     const cfg = config(path);
     const acts = createActivities(box.deps);
-    const env = new MockActivityEnvironment();
-    const collected = await env.run(acts.collect, { ...stage(cfg, 1), labelledBatches: 6, sinceBatch: 4 });
-    const r = await env.run(acts.validate, { ...stage(cfg, 1), collect: collected, productionVersion: null });
+    const env = new ActivityEnv();
+    const collected = await env.call(acts.collect, { ...stage(cfg, 1), labelledBatches: 6, sinceBatch: 4 });
+    const r = await env.call(acts.validate, { ...stage(cfg, 1), collect: collected, productionVersion: null });
     assert.equal(r.passed, true, JSON.stringify(r.failures));
     const report = await box.deps.store.getJson<{ drift: { features: unknown[] } }>(r.reportUri);
     assert.equal(report.drift.features.length, 3);
@@ -37,9 +36,9 @@ describe('validate', () => {
     writeFileSync(path, [...good.slice(0, 601), ...bad].join('\n'));
     const cfg = config(path);
     const acts = createActivities(box.deps);
-    const env = new MockActivityEnvironment();
-    const collected = await env.run(acts.collect, { ...stage(cfg, 2), labelledBatches: 4, sinceBatch: 3 });
-    const r = await env.run(acts.validate, { ...stage(cfg, 2), collect: collected, productionVersion: null });
+    const env = new ActivityEnv();
+    const collected = await env.call(acts.collect, { ...stage(cfg, 2), labelledBatches: 4, sinceBatch: 3 });
+    const r = await env.call(acts.validate, { ...stage(cfg, 2), collect: collected, productionVersion: null });
     assert.equal(r.passed, false);
     const range = r.failures.find((f) => f.check === 'range');
     assert.equal(range?.column, 'f1');
@@ -61,9 +60,9 @@ describe('validate', () => {
     const cfg = config(path);
     const folderCfg = { ...cfg, data: { ...cfg.data, source: { kind: 'folder' as const, path, pollEvery: 60_000, labelDelayBatches: 0 } } };
     const acts = createActivities(box.deps);
-    const env = new MockActivityEnvironment();
-    const collected = await env.run(acts.collect, { ...stage(folderCfg, 3), labelledBatches: 2, sinceBatch: 1 });
-    const r = await env.run(acts.validate, { ...stage(folderCfg, 3), collect: collected, productionVersion: null });
+    const env = new ActivityEnv();
+    const collected = await env.call(acts.collect, { ...stage(folderCfg, 3), labelledBatches: 2, sinceBatch: 1 });
+    const r = await env.call(acts.validate, { ...stage(folderCfg, 3), collect: collected, productionVersion: null });
     assert.equal(r.passed, false);
     assert.ok(r.failures.some((f) => f.check === 'schema' && f.column === 'f3'), JSON.stringify(r.failures));
   });
