@@ -74,7 +74,7 @@ export async function checkBatch(deps: ActivityDeps, input: CheckBatchInput): Pr
         versions[i] = canary.version;
       });
     }
-    await deps.predictionLog.recordPredictions(model, { batch: input.batch, at, versions, p });
+    await deps.predictionLog.recordPredictions(model, { batch: input.batch, at, versions, p, ...(canary ? { canaryVersion: canary.version } : {}) });
     scored = batch.rows.length;
 
     if (config.triggers.builtin.featureDrift && production.trainingSetUri) {

@@ -2,12 +2,10 @@
  * The prediction log as the activities use it: the monitor's batch scoring records which model version scored
  * each row and with what probability, joins the row's outcome when its label arrives, and the canary watch
  * reads live accuracy per version from the joined rows. `PredictionLogPort` is the narrow interface the
- * activities depend on; `StorePredictionLog` implements it on the artifact store (one create-only object per
- * scored batch and one per labelled batch, so a retried activity writes nothing twice and two workers never
- * contend). When storage/'s own PredictionLog lands, an adapter to this port replaces it in createDependencies.
+ * activities depend on; `StorePredictionLog` adapts storage/'s PredictionLog (append-only segments) to it.
  */
 import type { ArtifactStore } from '../storage/artifact-store';
-import { NotFoundError } from '../storage/errors';
+import { PredictionLog } from '../storage/prediction-log';
 
 export interface PredictionBatch {
   /** The source batch the rows came from; row ids are `<batch>:<row index>`. */
@@ -17,6 +15,8 @@ export interface PredictionBatch {
   /** Per row: the version that scored it, and the probability of the positive class. */
   readonly versions: readonly number[];
   readonly p: readonly number[];
+  /** The canary's version, so its rows are logged under the `canary` alias. */
+  readonly canaryVersion?: number;
 }
 
 export interface OutcomeBatch {
@@ -43,25 +43,36 @@ export interface PredictionLogPort {
   liveMetrics(model: string, window: { since: string; until: string; threshold?: number }): Promise<Map<number, LiveMetrics>>;
 }
 
-const predictionsKey = (model: string, batch: number) => `predictions/${model}/scored/batch-${String(batch).padStart(8, '0')}.json`;
-const outcomesKey = (model: string, batch: number) => `predictions/${model}/outcomes/batch-${String(batch).padStart(8, '0')}.json`;
-
+/**
+ * The port on storage/'s PredictionLog (shared with the serving endpoint and the CLI): rows are `<batch>:<row>`,
+ * appends carry a batch key so a retried check writes nothing twice, and live metrics count the rows whose
+ * outcome arrived in the window (the canary watch judges what was learnt during its observation period).
+ */
 export class StorePredictionLog implements PredictionLogPort {
-  constructor(private readonly store: ArtifactStore) {}
+  readonly log: PredictionLog;
+  constructor(store: ArtifactStore) {
+    this.log = new PredictionLog(store);
+  }
 
   async recordPredictions(model: string, batch: PredictionBatch): Promise<boolean> {
     if (batch.versions.length !== batch.p.length) throw new RangeError(`p: expected ${batch.versions.length} probabilities to match versions, got ${batch.p.length}`);
-    const r = await this.store.putIfAbsent(predictionsKey(model, batch.batch), JSON.stringify(batch), { contentType: 'application/json' });
+    if (batch.versions.length === 0) return false;
+    const rows = batch.versions.map((version, i) => ({
+      version,
+      alias: batch.canaryVersion !== undefined && version === batch.canaryVersion ? 'canary' : 'production',
+      rowId: `${batch.batch}:${i}`,
+      score: Math.min(1, Math.max(0, batch.p[i])),
+      at: batch.at,
+    }));
+    const r = await this.log.appendPredictions(model, rows, { batchKey: `${model}/scored/${batch.batch}` });
     return r.created;
   }
 
   async recordOutcomes(model: string, outcomes: OutcomeBatch): Promise<number> {
-    await this.store.putIfAbsent(outcomesKey(model, outcomes.batch), JSON.stringify(outcomes), { contentType: 'application/json' });
-    const scored = await this.read<PredictionBatch>(predictionsKey(model, outcomes.batch));
-    if (!scored) return 0;
-    let joined = 0;
-    for (let i = 0; i < Math.min(scored.p.length, outcomes.y.length); i++) if (outcomes.y[i] !== null) joined++;
-    return joined;
+    const rows = outcomes.y.flatMap((label, i) => (label === null ? [] : [{ rowId: `${outcomes.batch}:${i}`, label, at: outcomes.at }]));
+    if (rows.length === 0) return 0;
+    await this.log.appendOutcomes(model, rows, { batchKey: `${model}/outcomes/${outcomes.batch}` });
+    return rows.length;
   }
 
   async liveMetrics(model: string, window: { since: string; until: string; threshold?: number }): Promise<Map<number, LiveMetrics>> {
@@ -69,32 +80,15 @@ export class StorePredictionLog implements PredictionLogPort {
     const until = Date.parse(window.until);
     const threshold = window.threshold ?? 0.5;
     const acc = new Map<number, { rows: number; correct: number }>();
-    for (const key of await this.store.list(`predictions/${model}/outcomes/`)) {
-      const outcomes = await this.read<OutcomeBatch>(key);
-      if (!outcomes) continue;
-      const t = Date.parse(outcomes.at);
+    for (const row of await this.log.joined(model)) {
+      if (row.label === null || row.labelledAt === null) continue;
+      const t = Date.parse(row.labelledAt);
       if (!(t >= since && t <= until)) continue;
-      const scored = await this.read<PredictionBatch>(predictionsKey(model, outcomes.batch));
-      if (!scored) continue;
-      for (let i = 0; i < Math.min(scored.p.length, outcomes.y.length); i++) {
-        const y = outcomes.y[i];
-        if (y === null) continue;
-        const v = scored.versions[i];
-        const m = acc.get(v) ?? { rows: 0, correct: 0 };
-        m.rows++;
-        if ((scored.p[i] > threshold ? 1 : 0) === y) m.correct++;
-        acc.set(v, m);
-      }
+      const m = acc.get(row.version) ?? { rows: 0, correct: 0 };
+      m.rows++;
+      if ((row.score > threshold ? 1 : 0) === row.label) m.correct++;
+      acc.set(row.version, m);
     }
     return new Map([...acc].map(([v, m]) => [v, { ...m, ...(m.rows > 0 ? { accuracy: m.correct / m.rows } : {}) }]));
-  }
-
-  private async read<T>(key: string): Promise<T | null> {
-    try {
-      return await this.store.getJson<T>(key);
-    } catch (e) {
-      if (e instanceof NotFoundError) return null;
-      throw e;
-    }
   }
 }

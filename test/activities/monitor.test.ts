@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createActivities } from '../../activities';
-import type { PredictionBatch } from '../../activities/prediction-log';
+import { StorePredictionLog } from '../../activities/prediction-log';
 import type { DetectorStates, RetrainActivities } from '../../activities/types';
 import { ActivityEnv, config, sandbox, stage, writeSea, type Sandbox } from './helpers';
 
@@ -30,6 +30,7 @@ describe('the monitor check', () => {
   });
 
   it('routes rows to the canary by its weight (within binomial bounds), the same way on a retry, and logs them', async () => {
+    const log = (box.deps.predictionLog as StorePredictionLog).log;
     let toCanary = 0;
     let rows = 0;
     for (let b = 5; b < 10; b++) {
@@ -37,11 +38,12 @@ describe('the monitor check', () => {
       const r = await env().call(acts.checkBatch, input);
       assert.equal(r.scored, 200);
       assert.deepEqual(r.aliases, { production: 1, canary: { version: 2, weight: 0.3 } });
-      const logged = await box.deps.store.getJson<PredictionBatch>(`predictions/sea/scored/batch-${String(b).padStart(8, '0')}.json`);
       const again = await env().call(acts.checkBatch, input);
       assert.equal(again.scored, 200);
-      toCanary += logged.versions.filter((v) => v === 2).length;
-      rows += logged.versions.length;
+      const logged = (await log.predictions('sea')).filter((p) => p.rowId.startsWith(`${b}:`));
+      assert.equal(logged.length, 200, 'a retried check logs each row once');
+      toCanary += logged.filter((p) => p.version === 2 && p.alias === 'canary').length;
+      rows += logged.length;
     }
     const mean = rows * 0.3;
     const sd = Math.sqrt(rows * 0.3 * 0.7);
