@@ -3,21 +3,20 @@
  * event loop stays free to heartbeat, serve and notice cancellation while the model trains. Progress reports
  * arrive as messages, every `checkpointEvery`-th carrying the model so far as JSON (heartbeat it; pass it back as
  * `checkpoint` to resume), and an `AbortSignal` terminates the worker at once. The feature columns travel as typed
- * arrays, copied by structured clone (a memcpy) or, with `transfer`, moved without a copy.
+ * arrays, copied by structured clone (a memcpy) or, with `transfer`, moved without a copy. One idle worker is
+ * kept warm between fits (see `WarmWorker`), so a fit pays neither a worker start nor a cold JIT.
  */
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { MlErrorCodes, MlInputError, MlRangeError, MlTypeError, type MlErrorCode } from '../errors';
 import { GbdtModel, GradientBoostingTrainer } from './gbdt';
+import { ModelKinds, type ModelKind } from './index';
 import { LogisticModel, LogisticRegressionTrainer } from './logistic';
 import type { FeatureMatrix, FitProgress, Labels, Model, SerializedModel } from './types';
 
-export const ThreadTrainerKind = { logistic: 'logistic', gbdt: 'gbdt' } as const;
-export type ThreadTrainerKind = (typeof ThreadTrainerKind)[keyof typeof ThreadTrainerKind];
-
 /** Which trainer to run, with its parameters (validated on the calling thread before a worker starts). */
 export interface TrainerSpec {
-  readonly kind: ThreadTrainerKind;
+  readonly kind: ModelKind;
   readonly params?: unknown;
 }
 
@@ -52,9 +51,9 @@ export class FitAbortedError extends Error {
   }
 }
 
-/** @internal What the worker receives as `workerData`. */
+/** @internal One fit, as the worker receives it in a message. */
 export interface ThreadRequest {
-  readonly kind: ThreadTrainerKind;
+  readonly kind: ModelKind;
   readonly params: unknown;
   readonly names: readonly string[];
   readonly columns: readonly Float64Array[];
@@ -65,7 +64,7 @@ export interface ThreadRequest {
   readonly checkpointEvery?: number;
 }
 
-/** @internal What the worker posts back. */
+/** @internal What the worker posts back; after `done` or `error` it waits for the next request. */
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly progress: ThreadProgress }
   | { readonly type: 'done'; readonly model: SerializedModel }
@@ -81,11 +80,50 @@ const WORKER_FILE = resolve(__dirname, `thread-worker${__filename.endsWith('.ts'
  * registered through its API leaves no execArgv behind), so under tsx the worker is a two-line bootstrap that
  * registers tsx's require hook first. Compiled code starts the .js entry directly.
  */
-function startWorker(workerData: ThreadRequest, transferList: ArrayBuffer[]): Worker {
-  if (!WORKER_FILE.endsWith('.ts')) return new Worker(WORKER_FILE, { workerData, transferList });
+function startWorker(): Worker {
+  if (!WORKER_FILE.endsWith('.ts')) return new Worker(WORKER_FILE);
   const tsx = require.resolve('tsx/cjs');
   const code = `if (!require.extensions['.ts']) require(${JSON.stringify(tsx)});\nrequire(${JSON.stringify(WORKER_FILE)});`;
-  return new Worker(code, { eval: true, workerData, transferList });
+  return new Worker(code, { eval: true });
+}
+
+/**
+ * The pool: at most one idle worker per process, created on the first fit and handed to the next. A new worker
+ * costs tsx's compilation of the trainers (under tsx) and runs the fit on a cold JIT, together about as much as
+ * the fit itself on Elec2; a reused one has neither. The idle worker is `unref`'d, so it never keeps a process
+ * alive, and it is dropped if it dies while idle. A worker that was aborted, crashed, or whose fit was
+ * abandoned is terminated instead of returned, so the next fit starts from a clean one. Concurrent fits each get
+ * a worker; when they finish, one is kept and the rest end.
+ */
+let idle: Worker | undefined;
+
+function acquireWorker(): Worker {
+  const worker = idle ?? startWorker();
+  idle = undefined;
+  worker.removeAllListeners();
+  worker.ref();
+  return worker;
+}
+
+function releaseWorker(worker: Worker): void {
+  worker.removeAllListeners();
+  if (idle !== undefined) {
+    void worker.terminate();
+    return;
+  }
+  idle = worker;
+  worker.unref();
+  // An idle worker has nobody to report to: if it fails, forget it (an 'error' without a listener would throw).
+  const forget = (): void => {
+    if (idle === worker) idle = undefined;
+  };
+  worker.on('error', forget);
+  worker.on('exit', forget);
+}
+
+/** @internal The idle worker the next fit would reuse, if any (for tests of the pool). */
+export function warmWorker(): Worker | undefined {
+  return idle;
 }
 
 /**
@@ -100,13 +138,13 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
       return;
     }
     // Fails fast on bad parameters, without paying for a worker.
-    const trainer = spec.kind === ThreadTrainerKind.gbdt
+    const trainer = spec.kind === ModelKinds.gbdt
       ? new GradientBoostingTrainer(spec.params as never)
-      : spec.kind === ThreadTrainerKind.logistic
+      : spec.kind === ModelKinds.logistic
         ? new LogisticRegressionTrainer(spec.params as never)
         : undefined;
     if (trainer === undefined) {
-      reject(new MlTypeError(MlErrorCodes.PARAM_INVALID, `kind: expected "${ThreadTrainerKind.logistic}" or "${ThreadTrainerKind.gbdt}", got ${JSON.stringify(spec.kind)}`));
+      reject(new MlTypeError(MlErrorCodes.PARAM_INVALID, `kind: expected "${ModelKinds.logistic}" or "${ModelKinds.gbdt}", got ${JSON.stringify(spec.kind)}`));
       return;
     }
     if (opts.checkpoint !== undefined && opts.checkpoint.kind !== spec.kind) {
@@ -137,15 +175,23 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
     }
 
     let settled = false;
-    const worker = startWorker(request, transferList);
-    const finish = (settle: () => void): void => {
+    const worker = acquireWorker();
+    // `reuse`: the worker finished its fit and waits for the next one; otherwise it may still be computing (an
+    // abort, a throwing onProgress) or be broken, and only terminating it stops it.
+    const finish = (reuse: boolean, settle: () => void): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       settle();
-      void worker.terminate();
+      if (reuse) {
+        releaseWorker(worker);
+      } else {
+        worker.removeAllListeners();
+        worker.on('error', () => {}); // it is being terminated; nobody is left to tell
+        void worker.terminate();
+      }
     };
-    const onAbort = (): void => finish(() => reject(new FitAbortedError(signal!.reason)));
+    const onAbort = (): void => finish(false, () => reject(new FitAbortedError(signal!.reason)));
     signal?.addEventListener('abort', onAbort, { once: true });
 
     worker.on('message', (m: WorkerMessage) => {
@@ -154,22 +200,23 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
         try {
           opts.onProgress?.(m.progress);
         } catch (e) {
-          finish(() => reject(e));
+          finish(false, () => reject(e));
         }
       } else if (m.type === 'done') {
-        finish(() => {
+        finish(true, () => {
           try {
-            resolvePromise(m.model.kind === 'gbdt' ? GbdtModel.fromJSON(m.model) : LogisticModel.fromJSON(m.model));
+            resolvePromise(m.model.kind === ModelKinds.gbdt ? GbdtModel.fromJSON(m.model) : LogisticModel.fromJSON(m.model));
           } catch (e) {
             reject(e);
           }
         });
       } else {
-        finish(() => reject(rebuildError(m.error)));
+        finish(true, () => reject(rebuildError(m.error)));
       }
     });
-    worker.on('error', (e) => finish(() => reject(e)));
-    worker.on('exit', (code) => finish(() => reject(new Error(`the training worker exited with code ${code} before it finished`))));
+    worker.on('error', (e) => finish(false, () => reject(e)));
+    worker.on('exit', (code) => finish(false, () => reject(new Error(`the training worker exited with code ${code} before it finished`))));
+    worker.postMessage(request, transferList);
   });
 }
 

@@ -4,7 +4,9 @@ import { Rng } from '../../ml/random';
 import { featureMatrix, type FeatureMatrix } from '../../ml/types';
 import { GbdtModel, gradientBoosting, LogisticModel, logisticRegression, type Model } from '../../ml/trainers';
 import { isMlInputError } from '../../ml/errors';
-import { fitInThread, FitAbortedError, type ThreadProgress } from '../../ml/trainers/thread';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fitInThread, FitAbortedError, warmWorker, type ThreadProgress } from '../../ml/trainers/thread';
 
 /** Rows with an interaction, a noisy linear part, uneven weights and (for trees) 2% missing values in one column. */
 function data(n: number, seed: number, missing = true): { x: FeatureMatrix; y: Uint8Array; w: Float64Array } {
@@ -211,4 +213,77 @@ test('with transfer the columns move to the worker without a copy, leaving the c
   assert.deepEqual(model.toJSON(), direct.toJSON());
   assert.equal(block.length, 0);
   assert.equal(y.length, 0);
+});
+
+test('consecutive fits reuse one warm worker, also after a fit that failed on bad input', async () => {
+  const { x, y } = data(500, 15, false);
+  await fitInThread({ kind: 'logistic' }, x, y);
+  const first = warmWorker();
+  assert.ok(first !== undefined, 'a worker is kept after a fit');
+  await fitInThread({ kind: 'gbdt', params: { maxIter: 5, earlyStopping: false } }, x, y);
+  assert.equal(warmWorker(), first);
+  // The trainer's error was caught in the worker, which is intact and goes back to the pool.
+  await assert.rejects(fitInThread({ kind: 'logistic' }, x, new Uint8Array(y.length)), /both classes/);
+  assert.equal(warmWorker(), first);
+});
+
+test('an aborted fit\'s worker is terminated, never reused, and the next fit gets a fresh one', async () => {
+  const { x, y } = data(20000, 16, false);
+  await fitInThread({ kind: 'logistic' }, x, y);
+  const before = warmWorker();
+  assert.ok(before !== undefined);
+  const controller = new AbortController();
+  const fit = fitInThread({ kind: 'gbdt', params: { maxIter: 500, earlyStopping: false } }, x, y, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.iteration === 2) controller.abort();
+    },
+  });
+  // The running fit holds the worker: a concurrent fit would start its own.
+  assert.equal(warmWorker(), undefined);
+  await assert.rejects(fit, FitAbortedError);
+  assert.equal(warmWorker(), undefined);
+  const model = await fitInThread({ kind: 'logistic' }, x, y);
+  assert.ok(model instanceof LogisticModel);
+  const after = warmWorker();
+  assert.ok(after !== undefined && after !== before && after.threadId !== before.threadId);
+});
+
+test('a warm worker that dies while idle is forgotten and replaced by the next fit', async () => {
+  const { x, y } = data(500, 17, false);
+  await fitInThread({ kind: 'logistic' }, x, y);
+  const dead = warmWorker()!;
+  await dead.terminate();
+  await new Promise((r) => setImmediate(r)); // let its 'exit' event reach the pool
+  assert.equal(warmWorker(), undefined);
+  const direct = logisticRegression().fit(x, y);
+  assert.deepEqual((await fitInThread({ kind: 'logistic' }, x, y)).toJSON(), direct.toJSON());
+  assert.ok(warmWorker() !== undefined && warmWorker() !== dead);
+});
+
+test('concurrent fits each get a worker, both finish, and one worker is kept', async () => {
+  const { x, y } = data(3000, 18);
+  const params = { maxIter: 20, earlyStopping: false };
+  const direct = gradientBoosting(params).fit(x, y, { seed: 5 });
+  const [a, b] = await Promise.all([
+    fitInThread({ kind: 'gbdt', params }, x, y, { seed: 5 }),
+    fitInThread({ kind: 'gbdt', params }, x, y, { seed: 5 }),
+  ]);
+  assert.deepEqual(a.toJSON(), direct.toJSON());
+  assert.deepEqual(b.toJSON(), direct.toJSON());
+  assert.ok(warmWorker() !== undefined);
+});
+
+test('the warm worker does not keep a process alive: a script that fits in a thread exits by itself', () => {
+  const thread = resolve(__dirname, '../../ml/trainers/thread.ts');
+  const script = `
+    const { fitInThread } = require(${JSON.stringify(thread)});
+    const x = { nRows: 4, names: ['a'], columns: [Float64Array.of(0, 1, 2, 3)] };
+    fitInThread({ kind: 'logistic' }, x, Uint8Array.of(0, 0, 1, 1)).then((m) => console.log('fitted', m.kind));
+  `;
+  // The timeout only guards against a hang (the failure this test looks for); it asserts no speed.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, null, `the process did not exit by itself: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'fitted logistic');
 });
