@@ -20,7 +20,14 @@ export {
 // Data: schemas, frames, CSV and Parquet, windows, the training-set policy, synthetic streams.
 export * from './data';
 export { loadCsvFrom, inferCsvSchemaFrom, type CsvSource } from './data/csv';
-export { readParquet, writeParquet, ParquetLabelEncodings, type ParquetLabelEncoding, type WriteParquetOptions } from './data/parquet';
+export {
+  PARQUET_METADATA_KEY,
+  ParquetLabelEncodings,
+  readParquet,
+  writeParquet,
+  type ParquetLabelEncoding,
+  type WriteParquetOptions,
+} from './data/parquet';
 export * from './data/validation';
 
 // Models: the name-aware wrapper most callers want, and the trainers under it.
