@@ -157,41 +157,121 @@ test('percentiles interpolate linearly between order statistics, as NumPy does b
   assert.ok(Math.abs(quantileSorted(sorted, 0.9) - 6.8) < 1e-12); // position 2.7: 4 + 0.7·4
 });
 
-test('binomial draws follow the binomial distribution on both the inversion and the BTRD branch', () => {
-  // Chi-square goodness of fit against the exact pmf; at 1% level each case fails by chance 1 time in 100,
-  // and the seed is fixed.
-  for (const [n, p] of [[12, 0.3], [200, 0.4], [1_000_000, 0.001]] as const) {
-    const rng = new Rng(n);
+/**
+ * Chi-square goodness of fit of observed counts (value → times drawn) against the exact Bin(n, p) pmf, cells
+ * pooled until each expects at least 20 draws; the p-value. Values beyond 7 sd are in the end cells' reach only
+ * through pooling, and their mass (< 1e-11) cannot move the statistic.
+ */
+function binomialFitPValue(counts: Map<number, number>, draws: number, n: number, p: number): number {
+  const mean = n * p;
+  const sd = Math.sqrt(n * p * (1 - p));
+  let chi = 0;
+  let df = -1;
+  let e = 0;
+  let o = 0;
+  const lo = Math.max(0, Math.floor(mean - 7 * sd));
+  const hi = Math.min(n, Math.ceil(mean + 7 * sd));
+  for (const k of counts.keys()) assert.ok(k >= lo && k <= hi, `Bin(${n}, ${p}): drew ${k}, beyond 7 sd of the mean`);
+  for (let k = lo; k <= hi; k++) {
+    e += draws * binomialPmf(k, n, p);
+    o += counts.get(k) ?? 0;
+    if (e >= 20 || k === hi) {
+      chi += (o - e) ** 2 / e;
+      df++;
+      e = 0;
+      o = 0;
+    }
+  }
+  return chiSquareSf(chi, df);
+}
+
+test('binomial draws follow the exact pmf for small and large n·p, on every branch of the sampler', () => {
+  // Inversion below n·p = 10, BTRD above (its short-walk test within 15 of the mode and its squeeze beyond),
+  // and p > 1/2 by symmetry. At the 1% level each case fails by chance 1 time in 100; the seeds are fixed.
+  const cases: [number, number][] = [
+    [12, 0.3], // n·p = 3.6: inversion
+    [1000, 0.0099], // n·p = 9.9: inversion at its edge
+    [1000, 0.0101], // n·p = 10.1: BTRD at its edge, everything within 15 of the mode
+    [200, 0.4], // n·p = 80
+    [50, 0.85], // p > 1/2: n − Bin(n, 0.15), inversion
+    [1_000_000, 0.001], // n·p = 1000
+    [1_000_000, 0.3], // n·p = 300,000: the squeeze and the exact log test
+    [3_000_000, 0.7], // p > 1/2 on BTRD
+  ];
+  for (const [n, p] of cases) {
+    const rng = new Rng(n + Math.round(p * 1e4));
     const draws = 40000;
     const counts = new Map<number, number>();
     for (let i = 0; i < draws; i++) {
       const k = sampleBinomial(rng, n, p);
       counts.set(k, (counts.get(k) ?? 0) + 1);
     }
-    const mean = n * p;
-    const sd = Math.sqrt(n * p * (1 - p));
-    let chi = 0;
-    let df = -1;
-    let e = 0;
-    let o = 0;
-    const lo = Math.max(0, Math.floor(mean - 7 * sd));
-    const hi = Math.min(n, Math.ceil(mean + 7 * sd));
-    for (let k = lo; k <= hi; k++) {
-      e += draws * binomialPmf(k, n, p);
-      o += counts.get(k) ?? 0;
-      if (e >= 20 || k === hi) {
-        chi += (o - e) ** 2 / e;
-        df++;
-        e = 0;
-        o = 0;
-      }
-    }
-    const pValue = chiSquareSf(chi, df);
+    const pValue = binomialFitPValue(counts, draws, n, p);
     assert.ok(pValue > 0.01, `Bin(${n}, ${p}): chi-square p = ${pValue}`);
   }
+});
+
+test('a multinomial draw sums to n, leaves empty categories empty, and each count is binomial', () => {
   const out = sampleMultinomial(new Rng(1), 1000, [1, 0, 3], new Float64Array(3));
   assert.equal(out[0] + out[1] + out[2], 1000);
   assert.equal(out[1], 0);
+  // Category k of Multinomial(n, w) is Bin(n, w_k / Σw) whatever its place in the chain of binomials; the last
+  // one is what the others left over, so it is checked too.
+  const weights = [120, 30, 850];
+  const n = 5000;
+  const draws = 20000;
+  const rng = new Rng(99);
+  const counts = weights.map(() => new Map<number, number>());
+  const draw = new Float64Array(3);
+  for (let i = 0; i < draws; i++) {
+    sampleMultinomial(rng, n, weights, draw);
+    assert.equal(draw[0] + draw[1] + draw[2], n);
+    for (let k = 0; k < 3; k++) counts[k].set(draw[k], (counts[k].get(draw[k]) ?? 0) + 1);
+  }
+  for (let k = 0; k < 3; k++) {
+    const pValue = binomialFitPValue(counts[k], draws, n, weights[k] / 1000);
+    assert.ok(pValue > 0.01, `category ${k}: chi-square p = ${pValue}`);
+  }
+});
+
+test('binomial and multinomial draws are the same for the same seed', () => {
+  const a = new Rng(7);
+  const b = new Rng(7);
+  for (const [n, p] of [[20, 0.2], [100000, 0.4]] as const) {
+    for (let i = 0; i < 100; i++) assert.equal(sampleBinomial(a, n, p), sampleBinomial(b, n, p));
+  }
+  const da = new Float64Array(4);
+  const db = new Float64Array(4);
+  for (let i = 0; i < 100; i++) assert.deepEqual(sampleMultinomial(a, 10000, [1, 2, 3, 4], da), sampleMultinomial(b, 10000, [1, 2, 3, 4], db));
+});
+
+test('the accuracy difference counts every example once, at any threshold, including probabilities on it', () => {
+  // Probabilities on a grid of tenths so that some equal the threshold exactly (p > t is then false).
+  const rng = new Rng(31);
+  const n = 2000;
+  const y = new Uint8Array(n);
+  const pA = new Float64Array(n);
+  const pB = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.next() < 0.5 ? 1 : 0;
+    pA[i] = Math.floor(rng.next() * 11) / 10;
+    pB[i] = Math.floor(rng.next() * 11) / 10;
+  }
+  for (const threshold of [0, 0.3, 0.5, 1, -0.5, 1.5]) {
+    let expected = 0;
+    for (let i = 0; i < n; i++) expected += ((pB[i] > threshold ? 1 : 0) === y[i] ? 1 : 0) - ((pA[i] > threshold ? 1 : 0) === y[i] ? 1 : 0);
+    const fast = pairedBootstrap({ y, pA, pB, metric: 'accuracy', threshold, resamples: 500, seed: 2 });
+    const indices = pairedBootstrap({ y, pA, pB, metric: 'accuracy', threshold, resamples: 500, seed: 2, strategy: 'indices' });
+    assert.equal(fast.estimate, expected / n, `threshold ${threshold}`);
+    assert.equal(indices.estimate, expected / n, `threshold ${threshold} (indices)`);
+  }
+  // Invalid values are still reported by name and position.
+  const bad = pB.slice();
+  bad[17] = NaN;
+  assert.throws(() => pairedBootstrap({ y, pA, pB: bad, metric: 'accuracy', seed: 1 }), /pB\[17\]: expected a probability in \[0, 1\], got NaN/);
+  const badY = y.slice();
+  badY[3] = 2;
+  assert.throws(() => pairedBootstrap({ y: badY, pA, pB, metric: 'accuracy', seed: 1 }), /y\[3\]: expected a label 0 or 1, got 2/);
 });
 
 test('bad input names the arguments: both lengths on a mismatch, the range of the options', () => {
