@@ -526,8 +526,10 @@ export async function modelMonitor(input: MonitorInput): Promise<void> {
     if (shouldContinueAsNew(input)) break;
     const now = Date.now();
     const wakeAt = state.nextWakeAt(now);
-    if (wakeAt === undefined) await condition(() => state.wake);
-    else if (wakeAt > now) await condition(() => state.wake, wakeAt - now);
+    // The history grows with every signal even when nothing else happens, so its length can end the wait too.
+    const woken = () => state.wake || shouldContinueAsNew(input);
+    if (wakeAt === undefined) await condition(woken);
+    else if (wakeAt > now) await condition(woken, wakeAt - now);
   }
 
   // Handlers still running would be cut off by continue-as-new; signals that arrive meanwhile are handled in this

@@ -1,0 +1,105 @@
+/**
+ * The model monitor over a longer life, against the devserver with time skipping and scripted activities: the
+ * initial run, a bad batch that fails validation while the monitor goes on, the built-in check's alerts and aliases,
+ * and continue-as-new with drift signals arriving and a run in flight, losing nothing. Every history is replayed.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import { driftDetectedSignal, monitorStatusQuery, monitorWorkflowId, retrainNowUpdate, runStatusQuery, TASK_QUEUE, type MonitorStatus } from '../../workflows/definitions';
+import type { modelMonitor } from '../../workflows/model-monitor';
+import { config, FakeWorld } from './fake-activities';
+import { eventually, replays, useWorkflowHarness } from './harness';
+
+const world = new FakeWorld();
+const harness = useWorkflowHarness(world.activities());
+
+async function startMonitor(cfg: any, historyLimit?: number): Promise<WorkflowHandle<typeof modelMonitor>> {
+  return harness().env.client.workflow.start<typeof modelMonitor>('modelMonitor', {
+    taskQueue: TASK_QUEUE,
+    workflowId: monitorWorkflowId(cfg.model),
+    args: [{ config: cfg, ...(historyLimit ? { historyLimit } : {}) }],
+  });
+}
+
+const status = (h: WorkflowHandle) => h.query(monitorStatusQuery);
+const finished = (n: number) => (s: MonitorStatus) => s.activeRun === null && s.runs.length === n && s.runs.every((r) => r.decision !== null);
+
+describe('the model monitor over time', () => {
+  test('after a bad batch fails its run at validate, promotes nothing and goes on to the next trigger', async () => {
+    const model = 'life-bad-batch';
+    world.scripts.set(model, {
+      badRuns: [1],
+      // Once a production model exists, the built-in check raises a DDM alert on batch 4.
+      check: (i) => (i.batch === 4 ? { alerts: [{ source: 'builtin:ddm', severity: 'high' }], accuracy: 0.61 } : { accuracy: 0.8 }),
+    });
+    const handle = await startMonitor(config(model, { triggers: { initialBatches: 1, cooldown: '1 hour' }, rollout: { steps: [1] } }));
+    // Batch 0 arrives at once, labelled: the initial run starts and fails validation.
+    let s = await eventually(() => status(handle), finished(1), 'the initial run');
+    assert.equal(s.runs[0].trigger, 'initial');
+    assert.equal(s.runs[0].decision, 'validation_failed');
+    assert.equal(s.productionVersion, null);
+    assert.equal(world.callsOf(model, 'promote').length, 0);
+    assert.equal(world.callsOf(model, 'train').length, 0);
+    // The monitor goes on: an operator's request an hour later retrains from the batch after the bad one.
+    await harness().env.sleep('1 day');
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'after the fix upstream' }] });
+    s = await eventually(() => status(handle), finished(2), 'the second run');
+    assert.equal(s.runs[1].decision, 'promoted');
+    assert.equal(s.productionVersion, 1);
+    assert.equal(world.callsOf(model, 'collect')[1].input.sinceBatch, 1);
+    // With a production model, each new batch is checked; batch 4's alert starts run 3.
+    await harness().env.sleep('3 days');
+    s = await eventually(() => status(handle), finished(3), 'the drift run from the built-in check');
+    assert.equal(s.runs[2].trigger, 'drift');
+    const checks = world.callsOf(model, 'checkBatch');
+    assert.deepEqual(checks.map((c) => c.input.batch).slice(0, 3), [2, 3, 4]);
+    assert.deepEqual(checks[0].input.production, { version: 1 });
+    // Detector state goes in and comes back out, kept by the workflow.
+    assert.equal(checks[2].input.detectors.seen, 2);
+    const trigger = (await harness().env.client.workflow.getHandle(s.runs[2].workflowId).query(runStatusQuery)).trigger;
+    assert.match(trigger.detail, /builtin:ddm/);
+    assert.equal(s.batches?.lastAccuracy !== undefined, true);
+    await replays(handle);
+  });
+
+  test('continues as new with drift signals arriving and a run in flight, and loses none of them', async () => {
+    const model = 'life-can';
+    const handle = await startMonitor(
+      config(model, {
+        triggers: { initialBatches: 1000, builtin: { enabled: false }, cooldown: '1 minute', drift: { debounce: '1 minute' } },
+        // A run that takes a day of canary: it is still running when the monitor continues as new.
+        rollout: { steps: [0.5, 1], observe: '1 day' },
+      }),
+      40,
+    );
+    const firstRunId = (await handle.describe()).runId;
+    await handle.signal(driftDetectedSignal, { eventId: 'start', source: 'grafana', severity: 'high' });
+    await eventually(() => status(handle), (s) => s.activeRun !== null, 'a run in flight');
+    // 80 alerts in bursts of 8 sent at once, a couple below severity and a redelivery in each burst.
+    let sent = 1;
+    for (let burst = 0; burst < 10; burst++) {
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => {
+          const id = burst * 8 + i;
+          sent++;
+          return handle.signal(driftDetectedSignal, { eventId: i === 7 ? `e-${burst * 8}` : `e-${id}`, source: `s-${id % 3}`, severity: i === 6 ? 'low' : 'high' });
+        }),
+      );
+      // Every other burst, let the monitor catch up, so the bursts land in different executions.
+      if (burst % 2 === 1) await eventually(() => status(handle), (x) => (x.drift?.received ?? 0) === sent, `burst ${burst} counted`);
+    }
+    const s = await eventually(() => status(handle), (x) => (x.drift?.received ?? 0) === sent && (x.continuedAsNew ?? 0) >= 2, `all ${sent} alerts counted after continue-as-new`);
+    assert.ok((s.continuedAsNew ?? 0) >= 2, `continued as new ${s.continuedAsNew} times`);
+    assert.equal(s.drift?.duplicates, 10);
+    assert.equal(s.drift?.belowSeverity, 10);
+    const first = harness().env.client.workflow.getHandle(handle.workflowId, firstRunId);
+    assert.equal((await first.describe()).status.name, 'CONTINUED_AS_NEW');
+    // The run started before continue-as-new reports back to the monitor's new execution.
+    await harness().env.sleep('2 days');
+    const done = await eventually(() => status(handle), (x) => x.runs.length >= 1 && x.runs[0].decision === 'promoted', 'the first run reported back');
+    assert.equal(done.productionVersion !== null, true);
+    await replays(first);
+    await replays(harness().env.client.workflow.getHandle(handle.workflowId));
+  });
+});
