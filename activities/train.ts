@@ -10,9 +10,10 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildTrainingSet, FeatureTypes, type Frame } from '../ml/data';
+import { CancelledFailure } from '@temporalio/common';
 import type { SerializedModel } from '../ml/trainers/types';
 import type { ActivityDeps } from './deps';
-import { activityContext, cancellationSignal, heartbeat, putJson, readSnapshot, runKey, writeSnapshot } from './common';
+import { activityContext, putJson, readSnapshot, runKey, writeSnapshot } from './common';
 import { badInput } from './failures';
 import { inferSchema, toFrame } from './schema';
 import { concatTables, parseTable, type Table } from './table';
@@ -52,7 +53,10 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
   }
   const wallStart = performance.now();
   const cpuStart = process.cpuUsage();
+  // The context is captured once: callbacks from a reused training thread run in the async context of whichever
+  // activity first started that thread, so Context.current() inside them could name another activity.
   const ctx = activityContext();
+  const heartbeat = (d: TrainHeartbeat): void => ctx?.heartbeat(d);
   const previous = ctx?.info.heartbeatDetails as TrainHeartbeat | undefined;
   heartbeat({ iteration: previous?.checkpoint?.iteration ?? 0, ...(previous?.checkpoint ? { checkpoint: previous.checkpoint } : {}) } satisfies TrainHeartbeat);
 
@@ -91,7 +95,7 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
   let lastCheckpoint = previous?.checkpoint;
   let writes: Promise<void> = Promise.resolve();
   const attempt = ctx?.info.attempt ?? 1;
-  const signal = cancellationSignal();
+  const signal = ctx?.cancellationSignal;
   const result = await fitCandidate({
     config,
     table: trainingTable,
@@ -122,6 +126,9 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
     },
   });
   await writes;
+  // Cancelled while the last checkpoints were being written: the fit may have finished, but a cancelled attempt
+  // registers nothing (the retry resumes from the last heartbeated checkpoint and registers once).
+  if (signal?.aborted) throw new CancelledFailure('train was cancelled');
   const modelUri = await putJson(deps.store, runKey(input.model, input.n, 'model.json'), result.document);
   const registered = await deps.registry.registerVersion(input.model, {
     artifactUri: modelUri,
