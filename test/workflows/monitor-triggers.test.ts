@@ -18,6 +18,7 @@ import {
   resumeUpdate,
   retrainNowUpdate,
   RetrainStage,
+  RetrainTrigger,
   runStatusQuery,
   TASK_QUEUE,
   type MonitorStatus,
@@ -77,6 +78,14 @@ describe('the model monitor', () => {
     assert.equal(trigger.kind, 'drift');
     assert.equal(trigger.eventIds?.length, 1);
     assert.equal((await handle.describe()).typedSearchAttributes.get(RetrainStage), 'watching');
+    // The Temporal UI's view: the child's static summary from the monitor, the run's and monitor's current details.
+    const described = await run.describe();
+    assert.match((await described.staticSummary()) ?? '', /^storm #1: drift: /);
+    assert.equal(described.typedSearchAttributes.get(RetrainTrigger), 'drift');
+    const runDetails = (await run.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+    assert.match(runDetails ?? '', /\*\*done\*\*.*decision `promoted`/);
+    const monitorDetails = (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+    assert.match(monitorDetails ?? '', /\*\*watching\*\* · production v1/);
     await replays(handle);
     await replays(run);
   });
