@@ -1,37 +1,241 @@
 /**
- * `npm start`: the whole system on one machine, on the embedded defaults. Starts the embedded Temporal-compatible
- * server (devserver/) on 127.0.0.1:7233 (RETRAIN_TEMPORAL_PORT to change it), then stays up until Ctrl-C.
- * Workers and the retraining workflows join here as they land (see ../shared/docs/architecture.md); production
- * uses a real Temporal cluster instead (docker-compose.yml). package.json runs it with node's
- * `--initial-old-space-size=256`, as bin/temporal-devserver (whose header says why).
+ * `npm start`: the whole of Retrain on one machine, without Docker. One process runs the embedded Temporal-compatible
+ * server (devserver/), the workers of both task queues, and the serving endpoint with the drift webhooks
+ * (scripts/demo/system.ts), then the demo (scripts/demo/): a stream with a sudden drift that the monitor detects,
+ * retrains on, asks approval for, canaries and promotes, shown as a live stage list. With `--config FILE` it monitors
+ * that model instead; with `--no-demo` it only serves. It stays up for the `retrain` CLI until Ctrl-C, which shuts
+ * everything down gracefully. package.json runs it with node's `--initial-old-space-size=256`, as
+ * bin/temporal-devserver (whose header says why). Production uses a real Temporal cluster instead (docker-compose.yml).
  */
+import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
-import { startDevServer } from '../devserver';
+import { CliError } from './cli/common';
+import { loadConfigFile } from './cli/config-file';
+import { runDemo, DEFAULT_DEMO } from './demo';
+import { createDisplay } from './demo/progress';
+import { startMonitor } from './demo/story';
+import { dbFilenameSupported, startSystem, type System } from './demo/system';
 
-const Env = z.object({
-  RETRAIN_TEMPORAL_PORT: z.coerce.number().int().min(0).max(65535).default(7233),
-  RETRAIN_TEMPORAL_HOST: z.string().min(1).default('127.0.0.1'),
-});
+/** A port as typed on the command line; the message names the option and repeats what was given. */
+const port = (flag: string) =>
+  z.string().transform((s, ctx) => {
+    const n = /^\d{1,5}$/.test(s.trim()) ? Number(s) : NaN;
+    if (!(n >= 0 && n <= 65535)) {
+      ctx.addIssue({ code: 'custom', message: `${flag}: expected a port number 0-65535, got ${JSON.stringify(s)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
 
-async function main(): Promise<void> {
-  const parsed = Env.safeParse(process.env);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`${issue.path.join('.')}: ${issue.message}`);
-    process.exit(2);
+export const StartOptionsSchema = z
+  .object({
+    host: z.string().min(1, '--host: expected an interface address such as 127.0.0.1'),
+    port: port('--port'),
+    httpPort: port('--http-port'),
+    home: z.string().min(1, '--home: expected a folder'),
+    demo: z.boolean(),
+    config: z.string().min(1, '--config: expected a model config file').optional(),
+    dbFilename: z.string().min(1, '--db-filename: expected a file name').optional(),
+    approveAfter: z.string().transform((s, ctx) => {
+      const n = s.trim() === '' ? NaN : Number(s);
+      if (!(n >= 0 && Number.isFinite(n))) {
+        ctx.addIssue({ code: 'custom', message: `--approve-after: expected 0 or more seconds, got ${JSON.stringify(s)}` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+    webhookToken: z.string().optional(),
+  })
+  .strict();
+export type StartOptions = z.output<typeof StartOptionsSchema>;
+
+export const ExitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+function program(env: NodeJS.ProcessEnv): Command {
+  const cmd = new Command('npm start --')
+    .description('Run Retrain on one machine: the embedded Temporal server, the workers, the serving endpoint and a demo model.')
+    .option('--host <address>', 'interface the server and the HTTP endpoint bind', '127.0.0.1')
+    .option('--port <port>', 'embedded Temporal server gRPC port (env RETRAIN_TEMPORAL_PORT)', env.RETRAIN_TEMPORAL_PORT ?? '7233')
+    .option('--http-port <port>', 'prediction endpoint and drift webhooks HTTP port (env RETRAIN_HTTP_PORT)', env.RETRAIN_HTTP_PORT ?? '8080')
+    .option('--home <dir>', 'RETRAIN_HOME: artifact store, registry, reports and logs (env RETRAIN_HOME)', env.RETRAIN_HOME || '.retrain')
+    .option('--no-demo', 'start the system without the demo model')
+    .option('--config <file>', 'monitor this model config (JSON or YAML) instead of the demo')
+    .option('--approve-after <seconds>', "how long the demo waits for you to approve the drift run before approving as demo-operator", String(DEFAULT_DEMO.approvalPauseMs / 1000));
+  if (dbFilenameSupported()) {
+    cmd.addOption(new Option('--db-filename <file>', "the embedded server's database file, so workflows survive a restart (default: RETRAIN_HOME/temporal.db)"));
   }
-  const env = parsed.data;
-  const server = await startDevServer({ host: env.RETRAIN_TEMPORAL_HOST, port: env.RETRAIN_TEMPORAL_PORT });
-  console.log(`Retrain: embedded Temporal server listening on ${server.address} (namespace "default").`);
-  console.log('Point Temporal clients and workers at it; Ctrl-C stops it.');
-  const stop = async () => {
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  cmd.addHelpText(
+    'after',
+    [
+      '',
+      'Environment: RETRAIN_WEBHOOK_TOKEN (shared token the drift webhook requires), NO_COLOR.',
+      'Then, in another terminal: npx retrain monitor status demo · npx retrain runs · npx retrain registry history demo',
+    ].join('\n'),
+  );
+  return cmd.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+/** Parses argv (without node and the script); throws UsageError naming the option, or CommanderError for --help. */
+export function parseStartOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): StartOptions {
+  const cmd = program(env);
+  cmd.parse([...argv], { from: 'user' });
+  const raw = cmd.opts<Record<string, unknown>>();
+  const home = resolve(String(raw.home));
+  const supported = dbFilenameSupported();
+  const parsed = StartOptionsSchema.safeParse({
+    host: raw.host,
+    port: raw.port,
+    httpPort: raw.httpPort,
+    home,
+    // A config of one's own replaces the demo.
+    demo: raw.demo !== false && raw.config === undefined,
+    ...(raw.config !== undefined ? { config: raw.config } : {}),
+    ...(supported ? { dbFilename: raw.dbFilename ?? resolve(home, 'temporal.db') } : {}),
+    approveAfter: raw.approveAfter,
+    ...(env.RETRAIN_WEBHOOK_TOKEN ? { webhookToken: env.RETRAIN_WEBHOOK_TOKEN } : {}),
+  });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+  return parsed.data;
+}
+
+/** `retrain` as the user would type it against this server. */
+function cliPrefix(system: System): string {
+  return system.address === '127.0.0.1:7233' ? 'npx retrain' : `TEMPORAL_ADDRESS=${system.address} npx retrain`;
+}
+
+/** The person at the keyboard, as an approver name. */
+function you(): string {
+  try {
+    const name = userInfo().username.trim();
+    return name && /^[\w.@-]+$/.test(name) ? name : 'you';
+  } catch {
+    return 'you';
+  }
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  let options: StartOptions;
+  try {
+    options = parseStartOptions(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCodes.ok : ExitCodes.usage;
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\n(npm start -- --help lists the options)`);
+      return ExitCodes.usage;
+    }
+    throw e;
+  }
+
+  // A config of one's own is read before anything starts, so a bad file costs no startup time.
+  let monitored: Awaited<ReturnType<typeof loadConfigFile>> | undefined;
+  if (options.config) {
+    try {
+      monitored = await loadConfigFile(options.config);
+    } catch (e) {
+      console.error(e instanceof Error ? e.message : String(e));
+      return e instanceof CliError ? e.exitCode : ExitCodes.failure;
+    }
+  }
+
+  const tty = Boolean(process.stdout.isTTY);
+  const display = createDisplay({ tty, color: !process.env.NO_COLOR, write: (s) => process.stdout.write(s), clock: () => process.uptime() });
+  const logFile = resolve(options.home, 'logs', 'retrain.log');
+  const system = await startSystem({
+    host: options.host,
+    port: options.port,
+    httpPort: options.httpPort,
+    home: options.home,
+    logFile,
+    ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+    ...(options.webhookToken ? { webhookToken: options.webhookToken } : {}),
+  });
+  const cli = cliPrefix(system);
+  display.event(
+    [
+      `Retrain is running (started in ${process.uptime().toFixed(1)} s):`,
+      `  Temporal server   ${system.address} (namespace "${system.namespace}")${options.dbFilename ? `, database ${options.dbFilename}` : ', in memory'}`,
+      `  workers           task queues retrain, retrain-training`,
+      `  serving           ${system.serving.url}/v1/models/:model/predict · drift webhook ${system.serving.url}/v1/drift${options.webhookToken ? ' (token required)' : ''}`,
+      `  RETRAIN_HOME      ${system.home} (log: ${logFile})`,
+    ].join('\n'),
+  );
+
+  const abort = new AbortController();
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string) =>
+    (stopping ??= (async () => {
+      abort.abort(new Error(why));
+      display.stop();
+      process.stdout.write(`\n${why}: shutting down (workers, serving, server)…\n`);
+      await system.close();
+      process.stdout.write('Stopped.\n');
+    })());
+  const done = new Promise<void>((resolveDone) => {
+    let signals = 0;
+    const onSignal = (name: string) => {
+      if (++signals > 1) process.exit(130);
+      void stop(name).then(resolveDone);
+    };
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+  });
+
+  try {
+    if (monitored) {
+      const { document, config } = monitored;
+      await startMonitor(system.client, document as never, you());
+      display.event(`Monitoring ${config.model} (monitor/${config.model}). Try: ${cli} monitor status ${config.model}`);
+    } else if (options.demo) {
+      const outcome = await runDemo({
+        client: system.client,
+        home: system.home,
+        display,
+        you: you(),
+        cli,
+        settings: { approvalPauseMs: options.approveAfter * 1000 },
+        signal: abort.signal,
+      });
+      display.stop();
+      process.stdout.write(
+        [
+          '',
+          `Demo finished: ${outcome.runWorkflowId} ${outcome.decision} ${process.uptime().toFixed(1)} s after npm start.`,
+          ...(outcome.reportHtml ? [`  HTML report: ${outcome.reportHtml}`] : []),
+          'Retrain stays up for you to try it (Ctrl-C stops it):',
+          `  ${cli} monitor status demo`,
+          `  ${cli} runs --model demo`,
+          `  ${cli} status ${outcome.runWorkflowId}`,
+          `  ${cli} registry history demo`,
+          `  ${cli} report ${outcome.runWorkflowId}`,
+          `  curl -s -X POST ${system.serving.url}/v1/models/demo/predict -H 'content-type: application/json' -d '{"rows":[{"x1":0.1,"x2":0.9,"x3":0.5,"x4":0.3,"x5":0.7}]}'`,
+          '',
+        ].join('\n'),
+      );
+    } else {
+      display.event(`No demo (--no-demo). Start a monitor with: ${cli} monitor start --config FILE`);
+    }
+  } catch (e) {
+    if (!abort.signal.aborted) {
+      display.stop();
+      console.error(`Retrain: ${e instanceof Error ? e.message : String(e)}`);
+      await stop('error');
+      return ExitCodes.failure;
+    }
+  }
+  await done;
+  return ExitCodes.ok;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(ExitCodes.failure);
+    },
+  );
+}

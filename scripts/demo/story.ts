@@ -1,0 +1,235 @@
+/**
+ * The demo's story, driven through the same client API any Retrain user has: start the model's monitor (an
+ * update-with-start of `configure`, as `retrain monitor start` does), then follow it by its `status` queries while
+ * it makes the initial run, promotes it, detects the drift and makes a second run. The demo plays the operator: it
+ * approves the initial run at once, and for the drift run prints the exact `retrain approve` command and waits a
+ * while so a person can run it, approving as `demo-operator` only if nobody did. It ends when a run after the
+ * initial one is promoted, with the path of that run's HTML report; a run that ends otherwise is told and the story
+ * goes on, as the monitor does.
+ */
+import { existsSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import {
+  approvePromotionUpdate,
+  configureUpdate,
+  Decisions,
+  MonitorStages,
+  monitorStatusQuery,
+  monitorWorkflowId,
+  RetrainModel,
+  RetrainStage,
+  runStatusQuery,
+  Stages,
+  TASK_QUEUE,
+  TriggerKinds,
+  WorkflowTypes,
+  type Decision,
+  type ModelConfigInput,
+  type MonitorInput,
+  type MonitorStatus,
+  type RunStatus,
+} from '../../workflows/definitions';
+import type { ProgressDisplay, RunView } from './progress';
+
+export interface DemoStoryOptions {
+  readonly client: Client;
+  readonly config: ModelConfigInput;
+  readonly display: ProgressDisplay;
+  /** The approver the demo acts as when nobody else answers. */
+  readonly operator: string;
+  /** The name the printed approve command uses (someone in the config's approvers). */
+  readonly you: string;
+  /** How long the demo leaves the drift run's approval to a person before approving itself, in ms. */
+  readonly approvalPauseMs: number;
+  /** The prefix of the printed CLI commands (`npx retrain`, with TEMPORAL_ADDRESS when not the default). */
+  readonly cli: string;
+  /** Batches in the stream, for the monitor's line. */
+  readonly totalBatches?: number;
+  readonly pollMs?: number;
+  readonly signal?: AbortSignal;
+  /** `by` of the configure update. */
+  readonly by?: string;
+}
+
+export interface DemoOutcome {
+  readonly runWorkflowId: string;
+  readonly decision: Decision;
+  readonly decidedBy?: string;
+  readonly reportUri?: string;
+  /** The HTML report on disk, when the artifact store is local and it was written. */
+  readonly reportHtml?: string;
+  /** Every run the monitor made, in order, with its decision. */
+  readonly runs: readonly { workflowId: string; trigger: string; decision: Decision | null }[];
+}
+
+/** The local path of a run's report.html, from the JSON report's file:// URI. */
+export function reportHtmlPath(reportUri: string | undefined): string | undefined {
+  if (!reportUri?.startsWith('file://')) return undefined;
+  return fileURLToPath(reportUri).replace(/report\.json$/, 'report.html');
+}
+
+export async function startMonitor(client: Client, config: ModelConfigInput, by: string): Promise<void> {
+  const input: MonitorInput = { config };
+  const startOp = new WithStartWorkflowOperation(WorkflowTypes.modelMonitor, {
+    workflowId: monitorWorkflowId(config.model),
+    taskQueue: TASK_QUEUE,
+    args: [input],
+    // A monitor already running (a durable server restarted) gets the config applied instead of a second start.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: RetrainModel, value: config.model },
+      { key: RetrainStage, value: MonitorStages.watching },
+    ]),
+  });
+  await client.workflow.executeUpdateWithStart(configureUpdate, { args: [{ config, by }], startWorkflowOperation: startOp });
+}
+
+/** Starts the monitor and follows it until a run after the initial one is promoted. */
+export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
+  const { client, display } = o;
+  const model = o.config.model;
+  const t0 = Date.now();
+  await startMonitor(client, o.config, o.by ?? o.operator);
+  display.event(`Started ${monitorWorkflowId(model)}; it replays ${o.totalBatches ?? 'the'} batches of ${describeSource(o.config)}.`);
+
+  const monitor = client.workflow.getHandle(monitorWorkflowId(model));
+  const finished = new Map<string, RunStatus>();
+  const approvals = new Map<string, Promise<void>>();
+  let driftAnnounced = false;
+  const announced = new Set<string>();
+
+  const approve = async (workflowId: string, comment: string): Promise<void> => {
+    try {
+      await client.workflow.getHandle(workflowId).executeUpdate(approvePromotionUpdate, { args: [{ approver: o.operator, comment }] });
+      display.event(`${o.operator} approved ${workflowId}.`);
+    } catch (e) {
+      // Someone (the person at the keyboard) answered first; the validator says so, and that is the point.
+      const msg = (e as Error).message;
+      if (!/already (approved|rejected)|not approve/.test(msg)) display.event(`Could not approve ${workflowId} as ${o.operator}: ${msg}`);
+    }
+  };
+
+  for (;;) {
+    if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+    let status: MonitorStatus;
+    try {
+      status = await monitor.query(monitorStatusQuery);
+    } catch {
+      // The first workflow task may not have run yet; the query answers once it has.
+      await delay(o.pollMs ?? 300);
+      continue;
+    }
+    const views: RunView[] = [];
+    for (const summary of status.runs) {
+      let run = finished.get(summary.workflowId);
+      if (!run) {
+        try {
+          run = await client.workflow.getHandle(summary.workflowId).query(runStatusQuery);
+        } catch {
+          continue;
+        }
+        if (run.decision !== null && run.stage === Stages.done) finished.set(summary.workflowId, run);
+      }
+      views.push(viewOf(run, summary.workflowId, summary.startedAt));
+
+      if (run.trigger.kind === TriggerKinds.drift && !driftAnnounced) {
+        driftAnnounced = true;
+        display.event(`Drift detected: ${run.trigger.detail}. The monitor started ${summary.workflowId}.`);
+      }
+      if (run.stage === Stages.approve && run.decision === null && !approvals.has(summary.workflowId)) {
+        const pending =
+          run.trigger.kind === TriggerKinds.initial
+            ? approve(summary.workflowId, 'the demo approves the initial model at once')
+            : (async () => {
+                const seconds = Math.round(o.approvalPauseMs / 1000);
+                display.event(
+                  [
+                    `${summary.workflowId} is blessed and waits for approval (${run.blessing?.summary ?? 'see its status'}).`,
+                    `  Approve it yourself:  ${o.cli} approve ${summary.workflowId} --as ${o.you}`,
+                    `  (or reject it: ${o.cli} reject ${summary.workflowId} --as ${o.you} --reason "…"); the demo approves as ${o.operator} in ${seconds} s otherwise.`,
+                  ].join('\n'),
+                );
+                await sleepUnlessAnswered(client, summary.workflowId, o.approvalPauseMs, o.signal);
+                const now = await client.workflow.getHandle(summary.workflowId).query(runStatusQuery);
+                if (now.stage === Stages.approve && now.decision === null) await approve(summary.workflowId, `nobody answered within ${seconds} s`);
+              })();
+        approvals.set(summary.workflowId, pending);
+      }
+    }
+    display.update({
+      monitor: {
+        workflowId: monitorWorkflowId(model),
+        state: status.paused ? MonitorStages.paused : status.activeRun ? MonitorStages.running : MonitorStages.watching,
+        arrived: status.batches?.arrived ?? 0,
+        ...(o.totalBatches ? { total: o.totalBatches } : {}),
+        productionVersion: status.productionVersion,
+        ...(status.canary ? { canary: status.canary } : {}),
+        ...(status.batches?.lastAccuracy !== undefined ? { lastAccuracy: status.batches.lastAccuracy } : {}),
+      },
+      runs: views,
+    });
+
+    for (const [id, run] of finished) {
+      if (run.decision !== Decisions.promoted && !announced.has(id)) {
+        announced.add(id);
+        display.event(`${id} ended ${run.decision}${run.error ? `: ${run.error}` : run.blessing && !run.blessing.promote ? `: ${run.blessing.summary}` : ''}; the monitor keeps watching.`);
+      }
+    }
+    const done = [...finished.values()].find((r) => r.trigger.kind !== TriggerKinds.initial && r.decision === Decisions.promoted);
+    if (done) {
+      await Promise.all(approvals.values());
+      const workflowId = status.runs.find((s) => finished.get(s.workflowId) === done)!.workflowId;
+      const reportHtml = reportHtmlPath(done.reportUri);
+      const outcome: DemoOutcome = {
+        runWorkflowId: workflowId,
+        decision: done.decision!,
+        ...(done.decidedBy ? { decidedBy: done.decidedBy } : {}),
+        ...(done.reportUri ? { reportUri: done.reportUri } : {}),
+        ...(reportHtml && existsSync(reportHtml) ? { reportHtml } : {}),
+        runs: status.runs.map((r) => ({ workflowId: r.workflowId, trigger: r.trigger, decision: finished.get(r.workflowId)?.decision ?? r.decision })),
+      };
+      display.event(`The drift is handled: ${workflowId} reached production ${((Date.now() - t0) / 1000).toFixed(1)} s after the monitor started.`);
+      if (outcome.reportHtml) display.event(`Report: ${outcome.reportHtml}`);
+      return outcome;
+    }
+    await delay(o.pollMs ?? 300);
+  }
+}
+
+/** Waits out the pause, returning early once the run leaves the approve stage (someone answered). */
+async function sleepUnlessAnswered(client: Client, workflowId: string, ms: number, signal?: AbortSignal): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (signal?.aborted) return;
+    await delay(Math.min(500, until - Date.now()));
+    const s = await client.workflow.getHandle(workflowId).query(runStatusQuery).catch(() => undefined);
+    if (s && (s.stage !== Stages.approve || s.decision !== null)) return;
+  }
+}
+
+function viewOf(run: RunStatus, workflowId: string, startedAt: string): RunView {
+  const end = run.timeline.length && run.decision !== null ? Date.parse(run.timeline[run.timeline.length - 1].endedAt ?? run.timeline[run.timeline.length - 1].startedAt) : Date.now();
+  let note: string | undefined;
+  if (run.decision === null) {
+    if (run.stage === Stages.approve && run.approval) note = `waiting for ${run.approval.approvers.join(' or ')}`;
+    else if (run.stage === Stages.rollout && run.canary) note = `canary at ${Math.round(run.canary.weight * 100)}%`;
+  }
+  return {
+    workflowId,
+    trigger: run.trigger.kind,
+    stage: run.stage,
+    decision: run.decision,
+    ...(run.decidedBy ? { decidedBy: run.decidedBy } : {}),
+    timeline: run.timeline,
+    elapsedSeconds: Math.max(0, (end - Date.parse(startedAt)) / 1000),
+    ...(note ? { note } : {}),
+  };
+}
+
+function describeSource(config: ModelConfigInput): string {
+  const s = config.data.source;
+  return s.kind === 'csv-replay' ? `${s.path}, ${s.batchRows ?? 1000} rows each` : s.kind;
+}
