@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { ActivityDeps } from './deps';
 import { writeSnapshot } from './common';
 import { failure, badInput } from './failures';
+import { snapshotLabel } from './schema';
 import { openSource } from './sources';
 import { concatTables, isMissing, parseTable, sliceTable, type Table } from './table';
 import { ErrorTypes, type CollectInput, type CollectResult } from './types';
@@ -43,9 +44,10 @@ export async function collect(deps: ActivityDeps, input: CollectInput): Promise<
   const train = sliceTable(fresh, 0, n - holdoutRows);
   const holdout = sliceTable(fresh, n - holdoutRows);
   const meta = { model: input.model, runWorkflowId: input.runWorkflowId };
-  const freshSnap = await writeSnapshot(deps.store, train, { ...meta, role: 'new', batches: [from, labelled] });
-  const holdoutSnap = await writeSnapshot(deps.store, holdout, { ...meta, role: 'holdout', batches: [from, labelled] });
-  const historySnap = history ? await writeSnapshot(deps.store, history, { ...meta, role: 'history', batches: [historyFrom, from] }) : null;
+  const label = snapshotLabel(config);
+  const freshSnap = await writeSnapshot(deps.store, train, { ...meta, role: 'new', batches: [from, labelled] }, label);
+  const holdoutSnap = await writeSnapshot(deps.store, holdout, { ...meta, role: 'holdout', batches: [from, labelled] }, label);
+  const historySnap = history ? await writeSnapshot(deps.store, history, { ...meta, role: 'history', batches: [historyFrom, from] }, label) : null;
   let hardSnap = null;
   if (config.data.hardExamples) {
     const path = resolve(config.data.hardExamples);
@@ -55,7 +57,7 @@ export async function collect(deps: ActivityDeps, input: CollectInput): Promise<
     } catch {
       throw badInput(`config.data.hardExamples: no file at ${path}`);
     }
-    hardSnap = await writeSnapshot(deps.store, parseTable(text, path), { ...meta, role: 'hard_examples' });
+    hardSnap = await writeSnapshot(deps.store, parseTable(text, path), { ...meta, role: 'hard_examples' }, label);
   }
   return {
     fresh: freshSnap,

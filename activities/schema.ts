@@ -6,6 +6,7 @@
  */
 import { FeatureTypes, inferCsvSchemaFromText, parseCsvText, type DataSchema, type Frame } from '../ml/data';
 import type { ModelConfig } from '../workflows/config';
+import type { SnapshotLabel } from './common';
 import { badInput } from './failures';
 import { columnIndex, isMissing, tableToCsv, type Table } from './table';
 
@@ -20,6 +21,12 @@ export function featureNames(config: ModelConfig, header: readonly string[]): st
   }
   const roles = new Set([d.label, ...(d.time ? [d.time] : []), ...d.slices, ...d.protectedGroups]);
   return header.filter((h) => !roles.has(h));
+}
+
+/** What a snapshot of this model's data needs to store its label column as a label (see writeSnapshot). */
+export function snapshotLabel(config: ModelConfig): SnapshotLabel {
+  const d = config.data;
+  return { name: d.label, positive: d.positive, ...(d.negative ? { negative: d.negative } : {}), categorical: d.categorical };
 }
 
 export function labelSpec(config: ModelConfig): DataSchema['label'] {

@@ -89,12 +89,16 @@ export function tableToCsv(t: Table): string {
 export function concatTables(tables: readonly Table[], what: string): Table {
   if (tables.length === 0) throw badInput(`${what}: expected at least one batch`);
   const header = tables[0].header;
-  tables.forEach((t, k) => {
-    if (t.header.join('\u0000') !== header.join('\u0000')) {
+  const aligned = tables.map((t, k) => {
+    if (t.header.join('\u0000') === header.join('\u0000')) return t.rows;
+    // The same columns in another order (a Parquet snapshot keeps the label last, an older CSV where it was): by name.
+    const idx = header.map((h) => t.header.indexOf(h));
+    if (t.header.length !== header.length || idx.some((j) => j < 0)) {
       throw badInput(`${what}: batch ${k} has columns [${t.header.join(', ')}], expected [${header.join(', ')}] as in the first batch`);
     }
+    return t.rows.map((r) => idx.map((j) => r[j]));
   });
-  return { header, rows: tables.flatMap((t) => t.rows) };
+  return { header, rows: aligned.flat() };
 }
 
 export function sliceTable(t: Table, start: number, end?: number): Table {

@@ -13,7 +13,7 @@ import { buildTrainingSet, FeatureTypes, type Frame } from '../ml/data';
 import { CancelledFailure } from '@temporalio/common';
 import type { SerializedModel } from '../ml/trainers/types';
 import type { ActivityDeps } from './deps';
-import { activityContext, putJson, readSnapshot, runKey, writeSnapshot } from './common';
+import { activityContext, putJson, readSnapshot, runKey, writeFrameSnapshot } from './common';
 import { badInput } from './failures';
 import { inferSchema, toFrame } from './schema';
 import { concatTables, parseTable, type Table } from './table';
@@ -77,8 +77,9 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
     ...(ts.maxRows !== undefined ? { maxRows: ts.maxRows } : {}),
   });
   if (set.frame.nRows < 2) throw badInput(`train: the training set has ${set.frame.nRows} rows; at least 2 are needed`);
-  const trainingTable = frameToTable(set.frame, negativeName(all, config.data.label, config.data.positive, config.data.negative));
-  const trainingSnap = await writeSnapshot(deps.store, trainingTable, { model: input.model, runWorkflowId: input.runWorkflowId, role: 'training_set', summary: set.summary });
+  const negative = negativeName(all, config.data.label, config.data.positive, config.data.negative);
+  const trainingTable = frameToTable(set.frame, negative);
+  const trainingSnap = await writeFrameSnapshot(deps.store, set.frame, negative, { model: input.model, runWorkflowId: input.runWorkflowId, role: 'training_set', summary: set.summary });
 
   // Resume from the last heartbeated checkpoint, if the store still has it.
   let checkpoint: SerializedModel | undefined;

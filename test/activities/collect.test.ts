@@ -20,7 +20,7 @@ describe('collect', () => {
     const b = await env.call(acts.collect, { ...stage(cfg, 2), labelledBatches: 6, sinceBatch: 4 });
     assert.equal(a.fresh.uri, b.fresh.uri);
     assert.equal(a.holdout.sha256, b.holdout.sha256);
-    assert.match(a.fresh.uri, new RegExp(`${a.fresh.sha256}\\.csv$`));
+    assert.match(a.fresh.uri, new RegExp(`${a.fresh.sha256}\\.parquet$`));
     assert.deepEqual([a.fromBatch, a.toBatch], [4, 6]);
     const c = await env.call(acts.collect, { ...stage(cfg, 3), labelledBatches: 7, sinceBatch: 4 });
     assert.notEqual(c.fresh.uri, a.fresh.uri);
@@ -39,9 +39,11 @@ describe('collect', () => {
     const trainRows = new Set(fresh.rows.map((x) => x.join(',')));
     assert.ok(holdout.rows.every((x) => !trainRows.has(x.join(','))), 'no holdout row is in the training part');
     // Temporal split: the holdout is the last 100 rows of batches 6-7 (data rows 1301-1600 of the source).
+    // Parquet keeps numbers, not their text ("5.1230" comes back as "5.123"), so rows compare as numbers.
     const lines = readFileSync(path, 'utf8').trim().split('\n');
-    assert.deepEqual(holdout.rows.map((x) => x.join(',')), lines.slice(1501, 1601));
-    assert.deepEqual(fresh.rows.map((x) => x.join(',')), lines.slice(1201, 1501));
+    const numbers = (rows: readonly (readonly string[])[]) => rows.map((x) => x.map(Number));
+    assert.deepEqual(numbers(holdout.rows), numbers(lines.slice(1501, 1601).map((l) => l.split(','))));
+    assert.deepEqual(numbers(fresh.rows), numbers(lines.slice(1201, 1501).map((l) => l.split(','))));
   });
 
   it('uses the last labelled batch when there is nothing new since the last run', async () => {
