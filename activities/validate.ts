@@ -1,155 +1,101 @@
 /**
  * The validate stage: the new data (the training part and the holdout) checked against the training reference
- * (production's training set, or the history on a first run, or on a first run without history only against
- * the config): every expected column present, numeric columns numeric, label values known, missing rates not
- * jumping, numeric values within a tolerance of the reference's range (sentinels such as -999 fail), and the
- * distribution report as evidence. A failed validation is a result (`passed: false`, the failing checks naming
- * columns and rows), not an exception; the full report is an artifact.
+ * (production's training set, else the history) by ml/data's `validateBatch`, the one implementation that decides:
+ * schema, types, missing rates, ranges implied by the reference's own values (sentinels fail), unseen categories,
+ * label values, and distributions as warnings. A first run with neither reference is checked against the config's
+ * schema and the new data's own readable rows (types, labels and columns, but no ranges or rates to compare). A
+ * failed validation is a result (`passed: false`, the failing checks naming columns and rows), not an exception;
+ * the full report is an artifact.
  */
-import { driftReport, type DriftReport } from '../ml/drift';
+import { FeatureTypes, type DataSchema, type Frame } from '../ml/data';
+import { validateBatch, type ValidationFinding, type ValidationReport } from '../ml/data/validation';
 import type { ActivityDeps } from './deps';
 import { putJson, readSnapshot, runKey } from './common';
-import { featureNames, inferSchema, toFrame } from './schema';
-import { concatTables, isMissing, type Table } from './table';
+import { featureNames, inferSchema, labelSpec, toFrame } from './schema';
+import { concatTables, isMissing, tableToCsv, type Table } from './table';
 import type { ValidateInput, ValidateResult } from './types';
 
-/** A missing rate higher than the reference's by more than this fails. */
-const MISSING_RATE_JUMP = 0.1;
-/** Numeric values farther outside the reference range than this many range widths fail. */
-const RANGE_TOLERANCE = 1;
-const MAX_ROWS_NAMED = 10;
+/** The failing checks carried in workflow history; the artifact has them all. */
 const MAX_FAILURES = 20;
+/** A column this share of whose values are numbers is numeric with a few bad values, not categorical. */
+const NUMERIC_SHARE = 0.9;
 
-interface Failure {
-  readonly column?: string;
-  readonly check: string;
-  readonly message: string;
-  readonly rows?: readonly number[];
+interface Reference {
+  readonly kind: 'production' | 'history' | 'config';
+  readonly uri?: string;
+  readonly frame: Frame;
 }
 
 export async function validate(deps: ActivityDeps, input: ValidateInput): Promise<ValidateResult> {
   const { config, collect } = input;
   const fresh = concatTables([await readSnapshot(deps.store, collect.fresh.uri), await readSnapshot(deps.store, collect.holdout.uri)], 'new data');
-  const reference = await referenceTable(deps, input);
-  const failures: Failure[] = [];
-  const where = `the new data (batches ${collect.fromBatch}..${collect.toBatch - 1})`;
-
-  // Schema: the expected columns, by the reference's header (or the config's names without one).
-  const expected = reference
-    ? reference.table.header
-    : [...(config.data.features ?? []), config.data.label, ...config.data.slices, ...config.data.protectedGroups, ...(config.data.time ? [config.data.time] : [])];
-  for (const column of expected) {
-    if (!fresh.header.includes(column)) failures.push({ column, check: 'schema', message: `column ${column}: missing from ${where} (reference columns: ${expected.join(', ')})` });
-  }
-  const features = featureNames(config, reference ? reference.table.header : fresh.header).filter((f) => fresh.header.includes(f));
-
-  // Labels: only the positive value and the accepted negative ones.
-  const lj = fresh.header.indexOf(config.data.label);
-  if (lj >= 0) {
-    const accepted = config.data.negative ? new Set([config.data.positive, ...config.data.negative]) : undefined;
-    const others = new Map<string, number[]>();
-    fresh.rows.forEach((r, i) => {
-      const v = r[lj].trim();
-      if (isMissing(v) || v === config.data.positive || accepted?.has(v)) return;
-      others.set(v, [...(others.get(v) ?? []), i + 1]);
-    });
-    const unknown = accepted ? [...others] : [...others].slice(1); // without declared negatives, one other value is the negative class
-    for (const [value, rows] of unknown) {
-      failures.push({ column: config.data.label, check: 'label', message: `column ${config.data.label}: value ${JSON.stringify(value)} is not ${accepted ? `one of ${[...accepted].map((s) => JSON.stringify(s)).join(', ')}` : `the positive value ${JSON.stringify(config.data.positive)} or the one negative value`} (${rowList(rows)})`, rows: rows.slice(0, MAX_ROWS_NAMED) });
-    }
-  }
-
-  // Types, missing rates and ranges per feature, against the reference's types and statistics.
-  const refStats = reference ? columnStats(reference.table) : undefined;
-  const refTypes = new Map(reference?.types ?? []);
-  for (const f of features) {
-    const j = fresh.header.indexOf(f);
-    const numericExpected = refTypes.size ? refTypes.get(f) === 'numeric' : !config.data.categorical.includes(f) && looksNumeric(fresh, j);
-    let missing = 0;
-    const notNumbers: number[] = [];
-    const outOfRange: number[] = [];
-    const ref = refStats?.get(f);
-    const span = ref && ref.max >= ref.min ? Math.max(ref.max - ref.min, Math.abs(ref.max) * 1e-9, 1e-12) : 0;
-    const lo = ref ? ref.min - RANGE_TOLERANCE * span : -Infinity;
-    const hi = ref ? ref.max + RANGE_TOLERANCE * span : Infinity;
-    fresh.rows.forEach((r, i) => {
-      const v = r[j];
-      if (isMissing(v)) {
-        missing++;
-        return;
-      }
-      if (!numericExpected) return;
-      const x = Number(v);
-      if (!Number.isFinite(x)) notNumbers.push(i + 1);
-      else if (ref && ref.count > 0 && (x < lo || x > hi)) outOfRange.push(i + 1);
-    });
-    if (notNumbers.length) failures.push({ column: f, check: 'type', message: `column ${f}: ${notNumbers.length} values are not numbers in a numeric column (${rowList(notNumbers)})`, rows: notNumbers.slice(0, MAX_ROWS_NAMED) });
-    if (outOfRange.length && ref) {
-      failures.push({ column: f, check: 'range', message: `column ${f}: ${outOfRange.length} values out of range [${fmt(lo)}, ${fmt(hi)}] (the reference's [${fmt(ref.min)}, ${fmt(ref.max)}] widened by its width) (${rowList(outOfRange)})`, rows: outOfRange.slice(0, MAX_ROWS_NAMED) });
-    }
-    const rate = fresh.rows.length ? missing / fresh.rows.length : 0;
-    const refRate = ref ? ref.missingRate : 0;
-    if (rate > refRate + MISSING_RATE_JUMP) {
-      failures.push({ column: f, check: 'missing', message: `column ${f}: ${pct(rate)} missing, the reference has ${pct(refRate)} (more than ${pct(MISSING_RATE_JUMP)} higher)` });
-    }
-  }
-
-  // Distribution shift is evidence, not a failure: new concepts are what retraining is for.
-  let drift: DriftReport | { error: string } | undefined;
-  if (reference && failures.length === 0) {
-    try {
-      const schema = inferSchema(config, reference.table, 'reference');
-      drift = driftReport(toFrame(reference.table, schema), toFrame(fresh, schema), { features: schema.features.map((s) => s.name) });
-    } catch (e) {
-      drift = { error: (e as Error).message };
-    }
-  }
-
-  const passed = failures.length === 0;
-  const reportUri = await putJson(deps.store, runKey(input.model, input.n, 'validation.json'), {
-    runWorkflowId: input.runWorkflowId,
-    passed,
-    reference: reference ? { kind: reference.kind, uri: reference.uri, rows: reference.table.rows.length } : { kind: 'config' },
-    data: { rows: fresh.rows.length, batches: [collect.fromBatch, collect.toBatch], rowNumbering: 'rows are 1-based over the new data in batch order (training part, then holdout)' },
-    rules: { missingRateJump: MISSING_RATE_JUMP, rangeTolerance: RANGE_TOLERANCE },
-    failures,
-    drift,
+  const reference = (await referenceFrame(deps, input)) ?? selfReference(input, fresh);
+  const report = validateBatch(reference.frame, { csv: tableToCsv(fresh) }, {
+    // Against the new data's own rows, ranges and rates say nothing, and the distribution is the same.
+    ...(reference.kind === 'config' ? { distribution: false, ranges: openRanges(reference.frame.schema) } : {}),
   });
-  return { passed, failures: failures.slice(0, MAX_FAILURES).map(({ column, check, message }) => ({ ...(column ? { column } : {}), check, message })), reportUri };
+  const reportUri = await putJson(deps.store, runKey(input.model, input.n, 'validation.json'), {
+    ...report,
+    runWorkflowId: input.runWorkflowId,
+    reference: { kind: reference.kind, ...(reference.uri ? { uri: reference.uri } : {}), rows: reference.frame.nRows },
+    data: { batches: [collect.fromBatch, collect.toBatch], rowNumbering: 'rows are 1-based over the new data in batch order (training part, then holdout)' },
+  } satisfies ValidationReport & Record<string, unknown>);
+  return { passed: report.passed, failures: report.failures.slice(0, MAX_FAILURES).map(status), reportUri };
 }
 
-interface Reference {
-  readonly kind: 'production' | 'history';
-  readonly uri: string;
-  readonly table: Table;
-  readonly types: [string, 'numeric' | 'categorical'][];
+/** A finding as the workflow shows it: the column named in the message, and the rows when it has any. */
+function status(f: ValidationFinding): ValidateResult['failures'][number] {
+  const rows = f.rows && f.rows.length > 0 && !/\brow \d/.test(f.message)
+    ? ` (row${f.rows.length > 1 ? 's' : ''} ${f.rows.slice(0, 10).join(', ')}${(f.count ?? f.rows.length) > 10 ? ` and ${(f.count ?? f.rows.length) - 10} more` : ''})`
+    : '';
+  return { ...(f.column !== null ? { column: f.column } : {}), check: f.check, message: `${f.column !== null ? `column ${f.column}: ` : ''}${f.message}${rows}` };
 }
 
-async function referenceTable(deps: ActivityDeps, input: ValidateInput): Promise<Reference | undefined> {
+async function referenceFrame(deps: ActivityDeps, input: ValidateInput): Promise<Reference | undefined> {
+  const read = async (kind: 'production' | 'history', uri: string): Promise<Reference> => {
+    const table = await readSnapshot(deps.store, uri);
+    return { kind, uri, frame: toFrame(table, inferSchema(input.config, table, `reference (${kind})`)) };
+  };
   if (input.productionVersion !== null) {
     const v = await deps.registry.getVersion(input.model, input.productionVersion);
     const uri = (v.lineage as { trainingSetUri?: string }).trainingSetUri;
-    if (uri) {
-      const table = await readSnapshot(deps.store, uri);
-      return { kind: 'production', uri, table, types: typesOf(input, table) };
-    }
+    if (uri) return read('production', uri);
   }
-  if (input.collect.historical) {
-    const table = await readSnapshot(deps.store, input.collect.historical.uri);
-    return { kind: 'history', uri: input.collect.historical.uri, table, types: typesOf(input, table) };
-  }
+  if (input.collect.historical) return read('history', input.collect.historical.uri);
   return undefined;
 }
 
-function typesOf(input: ValidateInput, table: Table): [string, 'numeric' | 'categorical'][] {
-  try {
-    return inferSchema(input.config, table, 'reference').features.map((f) => [f.name, f.type]);
-  } catch {
-    return [];
-  }
+/**
+ * With no reference: the schema from the config (the feature columns it names, else the new data's) with types
+ * inferred leniently from the new data, and as data its rows that fit that schema, so the validator still
+ * reports the columns absent, the values of the wrong type and the unknown labels, with their rows.
+ */
+function selfReference(input: ValidateInput, fresh: Table): Reference {
+  const d = input.config.data;
+  const names = d.features ? [...d.features] : featureNames(input.config, fresh.header);
+  const categorical = new Set(d.categorical);
+  const features = names.map((name) => {
+    const j = fresh.header.indexOf(name);
+    return { name, type: !categorical.has(name) && (j < 0 || mostlyNumeric(fresh, j)) ? FeatureTypes.numeric : FeatureTypes.categorical };
+  });
+  const label = labelSpec(input.config);
+  const lj = fresh.header.indexOf(d.label);
+  const counts = new Map<string, number>();
+  if (lj >= 0) for (const r of fresh.rows) if (!isMissing(r[lj]) && r[lj].trim() !== label.positive) counts.set(r[lj].trim(), (counts.get(r[lj].trim()) ?? 0) + 1);
+  // Without declared negatives the most frequent other value is the negative class, so a stray one is the error.
+  const negative = label.negative ?? (counts.size ? [[...counts].sort((a, b) => b[1] - a[1])[0][0]] : undefined);
+  const schema: DataSchema = { features, label: { ...label, ...(negative ? { negative: [...negative] } : {}) } };
+  // Columns absent from the new data stay in the reference, empty, so that the validator reports them missing.
+  const header = [...features.map((f) => f.name), d.label];
+  const at = header.map((h) => fresh.header.indexOf(h));
+  const numeric = features.map((f) => f.type === FeatureTypes.numeric);
+  const accepted = new Set([label.positive, ...(negative ?? [])]);
+  const fits = (r: readonly string[]) => lj >= 0 && accepted.has(r[lj].trim()) && numeric.every((isNum, k) => !isNum || at[k] < 0 || isMissing(r[at[k]]) || Number.isFinite(Number(r[at[k]])));
+  const rows = fresh.rows.filter(fits).map((r) => at.map((j) => (j < 0 ? '' : r[j])));
+  return { kind: 'config', frame: toFrame({ header, rows }, schema) };
 }
 
-function looksNumeric(t: Table, j: number): boolean {
+function mostlyNumeric(t: Table, j: number): boolean {
   let numbers = 0;
   let present = 0;
   for (const r of t.rows) {
@@ -157,49 +103,10 @@ function looksNumeric(t: Table, j: number): boolean {
     present++;
     if (Number.isFinite(Number(r[j]))) numbers++;
   }
-  // A column that is mostly numbers is numeric with a few bad values, not categorical.
-  return present > 0 && numbers / present >= 0.9;
+  return present === 0 || numbers / present >= NUMERIC_SHARE;
 }
 
-interface Stats {
-  min: number;
-  max: number;
-  count: number;
-  missingRate: number;
-}
-
-function columnStats(t: Table): Map<string, Stats> {
-  const out = new Map<string, Stats>();
-  t.header.forEach((name, j) => {
-    let min = Infinity;
-    let max = -Infinity;
-    let count = 0;
-    let missing = 0;
-    for (const r of t.rows) {
-      if (isMissing(r[j])) {
-        missing++;
-        continue;
-      }
-      const x = Number(r[j]);
-      if (!Number.isFinite(x)) continue;
-      count++;
-      if (x < min) min = x;
-      if (x > max) max = x;
-    }
-    out.set(name, { min, max, count, missingRate: t.rows.length ? missing / t.rows.length : 0 });
-  });
-  return out;
-}
-
-function rowList(rows: readonly number[]): string {
-  const shown = rows.slice(0, MAX_ROWS_NAMED).join(', ');
-  return `row${rows.length > 1 ? 's' : ''} ${shown}${rows.length > MAX_ROWS_NAMED ? ` and ${rows.length - MAX_ROWS_NAMED} more` : ''}`;
-}
-
-function pct(x: number): string {
-  return `${Number((100 * x).toPrecision(3))}%`;
-}
-
-function fmt(x: number): string {
-  return String(Number(x.toPrecision(4)));
+/** No range limits: the new data's own values say nothing about the range they should have. */
+function openRanges(schema: DataSchema): Record<string, { min: number; max: number }> {
+  return Object.fromEntries(schema.features.filter((f) => f.type === FeatureTypes.numeric).map((f) => [f.name, { min: -Infinity, max: Infinity }]));
 }

@@ -21,8 +21,12 @@ describe('validate', () => {
     const collected = await env.call(acts.collect, { ...stage(cfg, 1), labelledBatches: 6, sinceBatch: 4 });
     const r = await env.call(acts.validate, { ...stage(cfg, 1), collect: collected, productionVersion: null });
     assert.equal(r.passed, true, JSON.stringify(r.failures));
-    const report = await box.deps.store.getJson<{ drift: { features: unknown[] } }>(r.reportUri);
-    assert.equal(report.drift.features.length, 3);
+    // The report is ml/data's validateBatch report: every column's findings (3 features and the label) and the drifted features.
+    const report = await box.deps.store.getJson<{ passed: boolean; columns: { column: string }[]; drifted: string[]; reference: { kind: string } }>(r.reportUri);
+    assert.equal(report.passed, true);
+    assert.deepEqual(report.columns.map((c) => c.column), ['f1', 'f2', 'f3', 'label']);
+    assert.equal(report.reference.kind, 'history');
+    assert.ok(Array.isArray(report.drifted));
   });
 
   it('fails a batch with sentinel values and a missing column, naming the rows and columns', async () => {
@@ -40,14 +44,17 @@ describe('validate', () => {
     const collected = await env.call(acts.collect, { ...stage(cfg, 2), labelledBatches: 4, sinceBatch: 3 });
     const r = await env.call(acts.validate, { ...stage(cfg, 2), collect: collected, productionVersion: null });
     assert.equal(r.passed, false);
-    const range = r.failures.find((f) => f.check === 'range');
+    // validateBatch's check names (out_of_range, missing_rate); f1 never goes below 0 in the reference, so -999 is out.
+    const range = r.failures.find((f) => f.check === 'out_of_range');
     assert.equal(range?.column, 'f1');
-    assert.match(range!.message, /2 values out of range .*rows 5, 17/);
-    const missing = r.failures.find((f) => f.check === 'missing');
+    assert.match(range!.message, /^column f1: 2 values outside the allowed range .*row 5: -999, row 17: -999/);
+    const missing = r.failures.find((f) => f.check === 'missing_rate');
     assert.equal(missing?.column, 'f3');
-    assert.match(missing!.message, /100% missing/);
-    const report = await box.deps.store.getJson<{ passed: boolean; failures: { rows?: number[] }[] }>(r.reportUri);
+    assert.match(missing!.message, /missing rate 100% vs 0% in the reference/);
+    const report = await box.deps.store.getJson<{ passed: boolean; failures: { column: string; check: string; rows?: number[]; count?: number }[] }>(r.reportUri);
     assert.equal(report.passed, false);
+    assert.deepEqual(report.failures.find((f) => f.check === 'out_of_range')?.rows, [5, 17]);
+    assert.equal(report.failures.find((f) => f.check === 'missing_rate')?.count, 200);
   });
 
   it('fails a batch whose column is absent from the file', async () => {
@@ -65,5 +72,30 @@ describe('validate', () => {
     const r = await env.call(acts.validate, { ...stage(folderCfg, 3), collect: collected, productionVersion: null });
     assert.equal(r.passed, false);
     assert.ok(r.failures.some((f) => f.check === 'schema' && f.column === 'f3'), JSON.stringify(r.failures));
+  });
+
+  it('names type errors and unknown labels by row on a first run with no reference', async () => {
+    const lines = seaCsv({ rows: 400, seed: 9 }).trim().split('\n');
+    // No history (sinceBatch 0): the config and the new data's own rows are the reference.
+    const rows = lines.slice(1).map((l, i) => {
+      const [f1, f2, f3, y] = l.split(',');
+      return `${i === 2 ? 'abc' : f1},${f2},${f3},${i === 9 ? 'maybe' : y}`;
+    });
+    const path = join(box.dir, 'first.csv');
+    writeFileSync(path, [lines[0], ...rows].join('\n'));
+    const cfg = config(path);
+    const acts = createActivities(box.deps);
+    const env = new ActivityEnv();
+    const collected = await env.call(acts.collect, { ...stage(cfg, 4), labelledBatches: 2, sinceBatch: 0 });
+    assert.equal(collected.historical, null);
+    assert.match(collected.fresh.uri, /\.csv$/, 'a label the frame cannot code keeps the snapshot CSV, as read');
+    const r = await env.call(acts.validate, { ...stage(cfg, 4), collect: collected, productionVersion: null });
+    assert.equal(r.passed, false);
+    const type = r.failures.find((f) => f.check === 'type');
+    assert.equal(type?.column, 'f1');
+    assert.match(type!.message, /row 3: "abc"/);
+    const label = r.failures.find((f) => f.check === 'label');
+    assert.match(label!.message, /row 10: "maybe"/);
+    assert.equal(r.failures.length, 2, JSON.stringify(r.failures));
   });
 });
