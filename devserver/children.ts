@@ -71,7 +71,7 @@ export function installChildren(engine: Engine): void {
         continueAsNew(run, c.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId);
         return true;
       case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-        startChild(run, c.startChildWorkflowExecutionCommandAttributes ?? {}, completedId);
+        startChild(run, c.startChildWorkflowExecutionCommandAttributes ?? {}, completedId, c.userMetadata);
         return true;
       case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
         signalExternal(run, c.signalExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
@@ -160,6 +160,7 @@ export function installChildren(engine: Engine): void {
     parent: WorkflowRun,
     a: temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes,
     completedId: number,
+    userMetadata: temporal.api.sdk.v1.IUserMetadata | null | undefined,
   ): void {
     const namespace = a.namespace || parent.namespace;
     const taskQueue = a.taskQueue?.name || parent.taskQueue;
@@ -185,7 +186,7 @@ export function installChildren(engine: Engine): void {
       memo: a.memo,
       searchAttributes: a.searchAttributes,
       priority: a.priority,
-    });
+    }, undefined, userMetadata);
     const initiatedEventId = num(initiated.eventId);
     const link: ChildLink = { initiatedEventId, workflowId: a.workflowId ?? '', workflowType, namespace, policy, closed: false };
     children(parent).set(initiatedEventId, link);
@@ -208,7 +209,7 @@ export function installChildren(engine: Engine): void {
             runTimeoutMs: durationMs(a.workflowRunTimeout),
             taskTimeoutMs: durationMs(a.workflowTaskTimeout),
             retryPolicy: a.retryPolicy,
-            cronSchedule: a.cronSchedule ?? undefined,
+            userMetadata,
             parent: { namespace: parent.namespace, execution: parent.execution, initiatedEventId },
             root,
           },
@@ -249,7 +250,8 @@ export function installChildren(engine: Engine): void {
   }
 
   function notifyParent(run: WorkflowRun): void {
-    if (run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) return;
+    // A run continued as new or retried leaves the chain open: the parent hears from the run that closes it.
+    if (run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || run.nextRunId) return;
     const link = run.ext.parent as ParentLink | undefined;
     if (!link) return;
     const { parent, initiatedEventId } = link;

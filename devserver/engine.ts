@@ -22,6 +22,7 @@ import {
   type IPayloads,
 } from './proto';
 import { WorkflowRun, decodeToken, ExecutionStatus, type RunHost, type QueryTask, type TaskToken } from './run';
+import { normalizeRetryPolicy, rejectCron, retryVerdict, startRetryRun, validateRetryPolicy, type RetryVerdict } from './workflow-retry';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? P : never;
@@ -67,6 +68,8 @@ export interface StartParams {
   firstWorkflowTaskBackoffMs?: number;
   lastCompletionResult?: IPayloads | null;
   continuedFailure?: temporal.api.failure.v1.IFailure | null;
+  /** Static summary and details (the SDK's staticSummary / staticDetails), written on the started event. */
+  userMetadata?: temporal.api.sdk.v1.IUserMetadata | null;
   parent?: { namespace: string; execution: temporal.api.common.v1.IWorkflowExecution; initiatedEventId: number };
   root?: temporal.api.common.v1.IWorkflowExecution;
   /** Expiration of the whole chain (execution timeout), kept across continue-as-new and retries. */
@@ -165,6 +168,14 @@ export class Engine implements RunHost {
 
   pendingUpdateMessages(run: WorkflowRun): IMessage[] {
     return this.hooks.pendingMessages.flatMap((h) => h(run));
+  }
+
+  workflowRetry(run: WorkflowRun, failure: temporal.api.failure.v1.IFailure | null | undefined): RetryVerdict {
+    return retryVerdict(run, failure, this.clock.now());
+  }
+
+  startRetry(run: WorkflowRun, verdict: RetryVerdict, failure: temporal.api.failure.v1.IFailure | null | undefined): void {
+    startRetryRun(this, run, verdict, failure);
   }
 
   // ---- lookups ---------------------------------------------------------------------------------------------------
@@ -278,7 +289,7 @@ export class Engine implements RunHost {
       continuedExecutionRunId: p.continuedExecutionRunId,
       initiator: p.initiator,
       attempt: p.attempt ?? 1,
-      retryPolicy: p.retryPolicy,
+      retryPolicy: normalizeRetryPolicy(p.retryPolicy),
       cronSchedule: p.cronSchedule,
       workflowExecutionExpirationTime: expiration !== undefined ? timestamp(expiration) : undefined,
       firstWorkflowTaskBackoff: p.firstWorkflowTaskBackoffMs ? duration(p.firstWorkflowTaskBackoffMs) : undefined,
@@ -299,7 +310,7 @@ export class Engine implements RunHost {
     if (chain) chain.push(run);
     else ns.chains.set(p.workflowId, [run]);
     ns.runs.set(runId, run);
-    run.writeStarted();
+    run.writeStarted(p.userMetadata);
     p.beforeFirstTask?.(run);
     const backoff = p.firstWorkflowTaskBackoffMs ?? 0;
     run.executionTime = run.startTime + backoff;
@@ -394,6 +405,8 @@ export class Engine implements RunHost {
   // ---- WorkflowService: starting, signalling, cancelling -------------------------------------------------------
 
   private startParams(req: Req<'StartWorkflowExecutionRequest'> | Req<'SignalWithStartWorkflowExecutionRequest'>): StartParams {
+    rejectCron(req.cronSchedule);
+    validateRetryPolicy(req.retryPolicy);
     return {
       namespace: requireField(req.namespace, 'Namespace'),
       workflowId: requireField(req.workflowId, 'WorkflowId'),
@@ -409,8 +422,8 @@ export class Engine implements RunHost {
       identity: req.identity ?? '',
       requestId: req.requestId ?? undefined,
       retryPolicy: req.retryPolicy,
-      cronSchedule: req.cronSchedule ?? undefined,
       firstWorkflowTaskBackoffMs: this.nonNegative(req.workflowStartDelay, 'WorkflowStartDelay'),
+      userMetadata: req.userMetadata,
     };
   }
 
@@ -567,6 +580,8 @@ export class Engine implements RunHost {
         workflowExecutionTimeout: started.workflowExecutionTimeout,
         workflowRunTimeout: started.workflowRunTimeout,
         defaultWorkflowTaskTimeout: started.workflowTaskTimeout,
+        // From the started event, where the start request's (or the parent's command's) metadata was written.
+        userMetadata: run.history[0]?.userMetadata ?? undefined,
       },
       workflowExecutionInfo: this.executionInfo(run),
       pendingActivities: [...run.activities.values()].map((a) => ({

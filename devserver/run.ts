@@ -23,6 +23,7 @@ import {
   type IFailure,
   type IPayloads,
 } from './proto';
+import { CRON_UNSUPPORTED, type RetryVerdict } from './workflow-retry';
 
 type PollWftRequest = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest;
 type PollWftResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
@@ -33,6 +34,7 @@ type IRetryPolicy = temporal.api.common.v1.IRetryPolicy;
 type IMemo = temporal.api.common.v1.IMemo;
 type ISearchAttributes = temporal.api.common.v1.ISearchAttributes;
 type StartedAttrs = temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes;
+type IUserMetadata = temporal.api.sdk.v1.IUserMetadata;
 
 const CommandType = enums.CommandType;
 const RetryState = enums.RetryState;
@@ -59,6 +61,10 @@ export interface RunHost {
   applyProtocolMessage(run: WorkflowRun, message: temporal.api.protocol.v1.IMessage): void;
   /** A workflow task that carried update requests ended (completed, failed or timed out): unanswered ones go back. */
   updateTaskEnded(run: WorkflowRun): void;
+  /** The workflow retry policy's verdict on this run closing with `failure` (workflow-retry.ts). */
+  workflowRetry(run: WorkflowRun, failure: IFailure | null | undefined): RetryVerdict;
+  /** Starts the run that retries `run`, closed with `verdict.newRunId` as its `newExecutionRunId`. */
+  startRetry(run: WorkflowRun, verdict: RetryVerdict, failure: IFailure | null | undefined): void;
   log(message: string): void;
 }
 
@@ -293,8 +299,8 @@ export class WorkflowRun {
 
   // ---- history -------------------------------------------------------------------------------------------------
 
-  /** Appends an event now, with the next id. Returns it. */
-  append(type: number, attributes: object, time = this.now): IHistoryEvent {
+  /** Appends an event now, with the next id, and the user metadata (summary, details) of the command or start behind it. Returns it. */
+  append(type: number, attributes: object, time = this.now, userMetadata?: IUserMetadata | null): IHistoryEvent {
     const event: IHistoryEvent = {
       eventId: long(this.history.length + 1),
       eventTime: timestamp(time),
@@ -302,6 +308,7 @@ export class WorkflowRun {
       taskId: long(this.host.nextTaskId()),
       [ATTRIBUTE_FIELD[type]]: attributes,
     };
+    if (userMetadata) event.userMetadata = userMetadata;
     this.history.push(event);
     this.historyBytes += eventSize(event);
     const waiters = this.eventWaiters;
@@ -317,8 +324,8 @@ export class WorkflowRun {
   }
 
   /** Writes the first event. Called once by the host right after construction. */
-  writeStarted(): void {
-    this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, this.started, this.startTime);
+  writeStarted(userMetadata?: IUserMetadata | null): void {
+    this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, this.started, this.startTime, userMetadata);
     const run = this.runTimeoutMs;
     if (run > 0) this.runTimeout = this.host.clock.at(this.startTime + run, () => this.timeOut(this.startTime + run));
     const exec = durationMs(this.started.workflowExecutionTimeout) ?? 0;
@@ -431,9 +438,17 @@ export class WorkflowRun {
       sticky,
     };
     this.wft = wft;
-    this.setWftLock(true);
-    if (delayMs > 0) this.host.clock.after(delayMs, () => this.enqueueWft(wft, offer));
-    else this.enqueueWft(wft, offer);
+    if (delayMs > 0) {
+      // A delayed task (start delay, workflow retry backoff) holds no time-skipping lock while it waits, as in the
+      // Java test server: time skipping jumps over the wait.
+      this.host.clock.after(delayMs, () => {
+        if (this.wft === wft) this.setWftLock(true);
+        this.enqueueWft(wft, offer);
+      });
+    } else {
+      this.setWftLock(true);
+      this.enqueueWft(wft, offer);
+    }
   }
 
   /** Writes a scheduled task's event (unless transient) and offers it. */
@@ -785,6 +800,11 @@ export class WorkflowRun {
         if (!a?.timerId) return bad('TimerId is not set on command.');
         if (this.timers.has(a.timerId) || newTimers.has(a.timerId)) return bad(`TimerId "${a.timerId}" is already in use by an open timer.`);
         newTimers.add(a.timerId);
+      } else if (type === CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION && c.startChildWorkflowExecutionCommandAttributes?.cronSchedule) {
+        // Accepting a cron schedule and never running it would be a silent gap (see workflow-retry.ts).
+        return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, message: CRON_UNSUPPORTED };
+      } else if (type === CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION && c.continueAsNewWorkflowExecutionCommandAttributes?.cronSchedule) {
+        return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, message: CRON_UNSUPPORTED };
       } else if (type === CommandType.COMMAND_TYPE_UNSPECIFIED) {
         return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, message: 'Unknown command type: COMMAND_TYPE_UNSPECIFIED.' };
       }
@@ -852,12 +872,18 @@ export class WorkflowRun {
       }
       case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
         const failure = c.failWorkflowExecutionCommandAttributes?.failure;
+        // The retry policy decides before the event is written: a retried run's event names the run that retries it.
+        const retry = this.host.workflowRetry(this, failure);
         const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, {
           failure,
-          retryState: RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+          retryState: retry.retryState,
           workflowTaskCompletedEventId: completedId,
+          newExecutionRunId: retry.newRunId,
         });
-        return this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, ev);
+        this.nextRunId = retry.newRunId;
+        this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, ev);
+        if (retry.newRunId) this.host.startRetry(this, retry, failure);
+        return;
       }
       case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: {
         const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, {
@@ -942,14 +968,17 @@ export class WorkflowRun {
     // retry policy's verdict, which is RETRY_POLICY_NOT_SET when the workflow has no retry policy.
     const exp = this.started.workflowExecutionExpirationTime;
     const expired = !!exp && deadline >= num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6;
-    const retryState =
-      expired || this.started.retryPolicy ? RetryState.RETRY_STATE_TIMEOUT : RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
+    // A run timeout is retried as a start-to-close timeout failure; the execution deadline ends the whole chain.
+    const failure: IFailure = { message: 'workflow timeout', timeoutFailureInfo: { timeoutType: TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE } };
+    const retry = expired ? { retryState: RetryState.RETRY_STATE_TIMEOUT, delayMs: 0 } : this.host.workflowRetry(this, failure);
+    this.nextRunId = retry.newRunId;
     this.forceClose(
       EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-      { retryState },
+      { retryState: retry.retryState, newExecutionRunId: retry.newRunId },
       ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
       deadline,
     );
+    if (retry.newRunId) this.host.startRetry(this, retry, failure);
   }
 
   requestCancel(cause: string, identity: string, extra: object = {}): void {
