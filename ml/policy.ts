@@ -79,56 +79,52 @@ export const PolicySchema = z
   .object({
     primary: z
       .object({
-        metric,
-        /** The smallest improvement worth a promotion, in the metric's units, in its good direction: H0 is gain ≤ minImprovement. */
-        minImprovement: z.number().min(0).default(0),
-        /** Level of the one-sided test; the reported bound is at confidence 1 − alpha. */
-        alpha: probability.default(0.05),
-        /** Default by metric: DeLong for roc_auc, exact McNemar for accuracy, the paired bootstrap otherwise. */
-        test: z.enum([PrimaryTests.bootstrap, PrimaryTests.delong, PrimaryTests.mcnemar]).optional(),
+        metric: metric.describe('The metric the candidate must improve significantly.'),
+        minImprovement: z.number().min(0).default(0).describe('The smallest improvement worth a promotion, in the metric\'s units, in its good direction: H0 is gain ≤ minImprovement.'),
+        alpha: probability.default(0.05).describe('Level of the one-sided test; the reported bound is at confidence 1 − alpha.'),
+        test: z.enum([PrimaryTests.bootstrap, PrimaryTests.delong, PrimaryTests.mcnemar]).optional().describe('Default by metric: DeLong for roc_auc, exact McNemar for accuracy, the paired bootstrap otherwise.'),
       })
-      .strict(),
+      .strict()
+      .describe('The primary metric: the candidate is promoted only when it is significantly better on it.'),
     guardrails: z
       .array(
         z
           .object({
-            metric,
-            /** Non-inferiority margin: how much worse than production the candidate may be, in the metric's units. */
-            margin: z.number().min(0),
+            metric: metric.describe('A metric the candidate must not make worse.'),
+            margin: z.number().min(0).describe('Non-inferiority margin: how much worse than production the candidate may be, in the metric\'s units.'),
           })
           .strict(),
       )
-      .default([]),
+      .default([])
+      .describe('Metrics that must not get worse by more than their margin (one-sided non-inferiority tests).'),
     /** Refused with an explanation (see REMOVED_FIELDS). */
     guardrailCorrection: z.unknown().optional(),
-    /** Level of each one-sided guardrail test and of each fairness check (no correction: all must pass). */
-    alpha: probability.default(0.05),
-    /** Decision threshold for accuracy-type metrics, McNemar, fairness rates and hard examples (positive when p > threshold). */
-    threshold: probability.default(0.5),
+    alpha: probability.default(0.05).describe('Level of each one-sided guardrail test and of each fairness check (no correction: all must pass).'),
+    threshold: probability.default(0.5).describe('Decision threshold for accuracy-type metrics, McNemar, fairness rates and hard examples (positive when p > threshold).'),
     fairness: z
       .object({
-        /** The column holding the protected attribute; the caller passes its values as `groups`. */
-        groupColumn: z.string().min(1),
-        metrics: z.array(z.enum([FairnessMetrics.demographicParity, FairnessMetrics.equalOpportunity, FairnessMetrics.equalizedOdds])).min(1),
-        /** How much wider than production's a gap may become before a (one-sided, level alpha) test refuses it. */
-        maxWidening: z.number().min(0),
+        groupColumn: z.string().min(1).describe('The column holding the protected attribute; the caller passes its values as `groups`.'),
+        metrics: z.array(z.enum([FairnessMetrics.demographicParity, FairnessMetrics.equalOpportunity, FairnessMetrics.equalizedOdds])).min(1).describe('The fairness gaps checked between groups.'),
+        maxWidening: z.number().min(0).describe('How much wider than production\'s a gap may become before a (one-sided, level alpha) test refuses it.'),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Fairness gaps between the groups of `groupColumn` must not widen beyond `maxWidening`.'),
     hardExamples: z
-      .object({ allowNewFailures: z.number().int().min(0).default(0) })
+      .object({ allowNewFailures: z.number().int().min(0).default(0).describe('How many known-hard examples production gets right the candidate may get wrong.') })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Known-hard examples: the candidate must not newly fail them.'),
     bootstrap: z
       .object({
-        /** Resamples of the paired bootstrap (primary test, guardrails on ECE/precision/recall/F1) and of the fairness bounds. */
-        resamples: z.number().int().min(100).max(1_000_000).default(2000),
-        seed: z.number().int().min(0).default(0),
+        resamples: z.number().int().min(100).max(1_000_000).default(2000).describe('Resamples of the paired bootstrap (primary test, guardrails on ECE/precision/recall/F1) and of the fairness bounds.'),
+        seed: z.number().int().min(0).default(0).describe('Seeds the bootstrap, so a gate decision is reproducible.'),
         /** Refused with an explanation (see REMOVED_FIELDS). */
         confidence: z.unknown().optional(),
       })
       .strict()
-      .default({ resamples: 2000, seed: 0 }),
+      .default({ resamples: 2000, seed: 0 })
+      .describe('The paired bootstrap behind the intervals.'),
   })
   .strict()
   .superRefine((p, ctx) => {

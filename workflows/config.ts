@@ -42,42 +42,34 @@ const name = z.string().min(1);
 
 const CsvReplaySourceSchema = z
   .object({
-    kind: z.literal(SourceKinds.csvReplay),
-    /** A CSV file with a header row, replayed as production traffic. */
-    path: name,
-    /** Rows per batch. */
-    batchRows: z.number().int().positive().default(1000),
-    /** Batch k becomes available `every` after batch k-1, counted from the monitor's start (batch 0 at once). */
-    every: DurationSchema.default(86_400_000),
-    /** Labels (outcomes) of batch k arrive with batch k + labelDelayBatches. */
-    labelDelayBatches: z.number().int().min(0).default(1),
-    /** Stop after this many batches (default: the whole file). */
-    maxBatches: z.number().int().positive().optional(),
+    kind: z.literal(SourceKinds.csvReplay).describe('A CSV file replayed as production traffic, one batch every `every`.'),
+    path: name.describe('A CSV file with a header row, replayed as production traffic.'),
+    batchRows: z.number().int().positive().default(1000).describe('Rows per batch.'),
+    every: DurationSchema.prefault('1 day').describe('Batch k becomes available `every` after batch k-1, counted from the monitor\'s start (batch 0 at once).'),
+    labelDelayBatches: z.number().int().min(0).default(1).describe('Labels (outcomes) of batch k arrive with batch k + labelDelayBatches.'),
+    maxBatches: z.number().int().positive().optional().describe('Stop after this many batches (default: the whole file).'),
   })
   .strict();
 
 const FolderSourceSchema = z
   .object({
-    kind: z.literal(SourceKinds.folder),
-    /** Each CSV file dropped in this folder is one batch, in name order. */
-    path: name,
-    /** How often the monitor looks for new files. */
-    pollEvery: DurationSchema.default(60_000),
-    labelDelayBatches: z.number().int().min(0).default(0),
+    kind: z.literal(SourceKinds.folder).describe('Each CSV file dropped in a folder is one batch, in name order.'),
+    path: name.describe('Each CSV file dropped in this folder is one batch, in name order.'),
+    pollEvery: DurationSchema.prefault('1 minute').describe('How often the monitor looks for new files.'),
+    labelDelayBatches: z.number().int().min(0).default(0).describe('Labels (outcomes) of batch k arrive with batch k + labelDelayBatches.'),
   })
   .strict();
 
 const S3SourceSchema = z
   .object({
-    kind: z.literal(SourceKinds.s3),
-    bucket: name,
-    /** Each object under this prefix is one batch, in key order. */
-    prefix: z.string().default(''),
-    endpoint: z.string().url().optional(),
-    region: z.string().default('us-east-1'),
-    forcePathStyle: z.boolean().default(false),
-    pollEvery: DurationSchema.default(60_000),
-    labelDelayBatches: z.number().int().min(0).default(0),
+    kind: z.literal(SourceKinds.s3).describe('Objects under a bucket prefix, one batch each, in key order.'),
+    bucket: name.describe('The bucket holding the batches.'),
+    prefix: z.string().default('').describe('Each object under this prefix is one batch, in key order.'),
+    endpoint: z.string().url().optional().describe('An S3-compatible endpoint (MinIO, Ceph); default AWS.'),
+    region: z.string().default('us-east-1').describe('The bucket\'s region.'),
+    forcePathStyle: z.boolean().default(false).describe('Path-style URLs (needed by most S3-compatible servers).'),
+    pollEvery: DurationSchema.prefault('1 minute').describe('How often the monitor lists new objects.'),
+    labelDelayBatches: z.number().int().min(0).default(0).describe('Labels (outcomes) of batch k arrive with batch k + labelDelayBatches.'),
   })
   .strict();
 
@@ -85,23 +77,16 @@ export const SourceSchema = z.discriminatedUnion('kind', [CsvReplaySourceSchema,
 
 export const DataConfigSchema = z
   .object({
-    source: SourceSchema,
-    label: name,
-    positive: name,
-    /** The other label values; any value outside positive and these fails validation. */
-    negative: z.array(name).min(1).optional(),
-    /** Feature columns (default: every column but the label, time, slice and group columns). */
-    features: z.array(name).min(1).optional(),
-    /** Columns to treat as categorical even when their values look numeric. */
-    categorical: z.array(name).default([]),
-    /** A time column, if the data has one (rows are otherwise in arrival order). */
-    time: name.optional(),
-    /** Columns whose values define slices reported (and evaluated) separately. */
-    slices: z.array(name).default([]),
-    /** Protected-group columns for the fairness checks (the first one is the policy's group column). */
-    protectedGroups: z.array(name).default([]),
-    /** A CSV of known-hard examples (same columns) every candidate must not newly fail. */
-    hardExamples: name.optional(),
+    source: SourceSchema.describe('Where new data comes from: `csv-replay`, `folder` or `s3`.'),
+    label: name.describe('The label column.'),
+    positive: name.describe('The label value of the positive class.'),
+    negative: z.array(name).min(1).optional().describe('The other label values; any value outside positive and these fails validation.'),
+    features: z.array(name).min(1).optional().describe('Feature columns (default: every column but the label, time, slice and group columns).'),
+    categorical: z.array(name).default([]).describe('Columns to treat as categorical even when their values look numeric.'),
+    time: name.optional().describe('A time column, if the data has one (rows are otherwise in arrival order).'),
+    slices: z.array(name).default([]).describe('Columns whose values define slices reported (and evaluated) separately.'),
+    protectedGroups: z.array(name).default([]).describe('Protected-group columns for the fairness checks (the first one is the policy\'s group column).'),
+    hardExamples: name.optional().describe('A CSV of known-hard examples (same columns) every candidate must not newly fail.'),
   })
   .strict();
 
@@ -113,15 +98,12 @@ const LogisticTrainerSchema = z
   .strict();
 const CommandTrainerSchema = z
   .object({
-    kind: z.literal(TrainerKinds.command),
-    /** argv of the training program; placeholders {data} {model} {params} {schema} are replaced by file paths. */
-    train: z.array(name).min(1),
-    /** argv of the scoring program; placeholders {model} {data} {scores}. */
-    predict: z.array(name).min(1),
-    params: z.record(z.string(), z.unknown()).default({}),
-    /** Working directory (default: the config file's folder). */
-    cwd: z.string().optional(),
-    timeout: DurationSchema.default(3_600_000),
+    kind: z.literal(TrainerKinds.command).describe('Your own training program (Python, anything): see "Bring your own trainer".'),
+    train: z.array(name).min(1).describe('argv of the training program; placeholders {data} {model} {params} {schema} are replaced by file paths.'),
+    predict: z.array(name).min(1).describe('argv of the scoring program; placeholders {model} {data} {scores}.'),
+    params: z.record(z.string(), z.unknown()).default({}).describe('Written to the {params} file as JSON.'),
+    cwd: z.string().optional().describe('Working directory (default: the config file\'s folder).'),
+    timeout: DurationSchema.prefault('1 hour').describe('The program is killed after this long.'),
   })
   .strict();
 
@@ -129,108 +111,83 @@ export const TrainerConfigSchema = z.discriminatedUnion('kind', [GbdtTrainerSche
 
 export const TrainingSetConfigSchema = z
   .object({
-    /** Share of the training set drawn from the new data (the rest from history), in [0, 1]. 1 = new data only. */
-    newFraction: z.number().min(0).max(1).default(0.8),
-    /** How many of the latest labelled batches count as new data (default: those since the last run, at least 1). */
-    newBatches: z.number().int().positive().optional(),
-    /** Keep at most this many batches of history before the new data (default: all). */
-    historyBatches: z.number().int().positive().optional(),
-    /** Recency weighting: a row this many rows older than the newest weighs half as much. */
-    halfLife: z.number().positive().optional(),
-    /** Spread the historical share over the last `period` rows of history. */
-    coverLastSeason: z.object({ period: z.number().positive() }).strict().optional(),
-    maxRows: z.number().int().positive().optional(),
-    seed: z.number().int().default(0),
+    newFraction: z.number().min(0).max(1).default(0.8).describe('Share of the training set drawn from the new data (the rest from history), in [0, 1]. 1 = new data only.'),
+    newBatches: z.number().int().positive().optional().describe('How many of the latest labelled batches count as new data (default: those since the last run, at least 1).'),
+    historyBatches: z.number().int().positive().optional().describe('Keep at most this many batches of history before the new data (default: all).'),
+    halfLife: z.number().positive().optional().describe('Recency weighting: a row this many rows older than the newest weighs half as much.'),
+    coverLastSeason: z.object({ period: z.number().positive() }).strict().optional().describe('Spread the historical share over the last `period` rows of history.'),
+    maxRows: z.number().int().positive().optional().describe('Cap on the training rows, keeping the mix.'),
+    seed: z.number().int().default(0).describe('Seeds the sampling of the training set and the trainer.'),
   })
   .strict();
 
 export const EvaluationConfigSchema = z
   .object({
-    /** Share of the new data held out for evaluation (the most recent rows), never used in training. */
-    holdoutShare: z.number().gt(0).lt(1).default(0.2),
-    /** Fewer holdout rows than this and the gate refuses (too little evidence). */
-    minHoldoutRows: z.number().int().positive().default(100),
-    /** The promotion policy of ml/policy. */
-    policy: PolicySchema.prefault({ primary: { metric: 'roc_auc' }, guardrails: [{ metric: 'accuracy', margin: 0.01 }] }),
+    holdoutShare: z.number().gt(0).lt(1).default(0.2).describe('Share of the new data held out for evaluation (the most recent rows), never used in training.'),
+    minHoldoutRows: z.number().int().positive().default(100).describe('Fewer holdout rows than this and the gate refuses (too little evidence).'),
+    policy: PolicySchema.prefault({ primary: { metric: 'roc_auc' }, guardrails: [{ metric: 'accuracy', margin: 0.01 }] }).describe('The promotion policy of ml/policy.'),
   })
   .strict();
 
 const DriftTriggerSchema = z
   .object({
-    /** Alerts below this severity are recorded and ignored. */
-    minSeverity: SeveritySchema.default(Severities.medium),
-    /** Alerts within this window of the first one are one storm: one run. */
-    debounce: DurationSchema.default(600_000),
-    /** Require k alerts from distinct sources (or detectors) within the debounce window. */
-    k: z.number().int().positive().default(1),
+    minSeverity: SeveritySchema.default(Severities.medium).describe('Alerts below this severity are recorded and ignored.'),
+    debounce: DurationSchema.prefault('10 minutes').describe('Alerts within this window of the first one are one storm: one run.'),
+    k: z.number().int().positive().default(1).describe('Require k alerts from distinct sources (or detectors) within the debounce window.'),
   })
   .strict();
 
 const BuiltinCheckSchema = z
   .object({
-    /** Score each new batch with production and check it for drift. */
-    enabled: z.boolean().default(true),
-    /** Streaming detectors fed with the production model's error stream as labels arrive. */
-    detectors: z.array(z.enum([BuiltinDetectors.adwin, BuiltinDetectors.ddm, BuiltinDetectors.pageHinkley])).default([BuiltinDetectors.ddm]),
-    /** Compare each new batch's features with the training reference (PSI, KS, missing rates). */
-    featureDrift: z.boolean().default(true),
-    /** Feature drift counts as an alert when at least this many features drift. */
-    minDriftedFeatures: z.number().int().positive().default(2),
+    enabled: z.boolean().default(true).describe('Score each new batch with production and check it for drift.'),
+    detectors: z.array(z.enum([BuiltinDetectors.adwin, BuiltinDetectors.ddm, BuiltinDetectors.pageHinkley])).default([BuiltinDetectors.ddm]).describe('Streaming detectors fed with the production model\'s error stream as labels arrive.'),
+    featureDrift: z.boolean().default(true).describe('Compare each new batch\'s features with the training reference (PSI, KS, missing rates).'),
+    minDriftedFeatures: z.number().int().positive().default(2).describe('Feature drift counts as an alert when at least this many features drift.'),
   })
   .strict();
 
 const PerformanceTriggerSchema = z
   .object({
-    metric: z.enum(['accuracy', 'roc_auc', 'log_loss']).default('accuracy'),
-    /** Retrain when the reported (or live) metric is worse than this. */
-    threshold: z.number(),
+    metric: z.enum(['accuracy', 'roc_auc', 'log_loss']).default('accuracy').describe('The metric reported by `performanceReported` (and the built-in check, for accuracy).'),
+    threshold: z.number().describe('Retrain when the reported (or live) metric is worse than this.'),
   })
   .strict();
 
 export const TriggersConfigSchema = z
   .object({
-    /** Periodic retraining. */
-    schedule: z.object({ every: DurationSchema }).strict().optional(),
-    drift: DriftTriggerSchema.prefault({}),
-    builtin: BuiltinCheckSchema.prefault({}),
-    performance: PerformanceTriggerSchema.optional(),
-    /** No new run within this long after the previous run started. */
-    cooldown: DurationSchema.default(3_600_000),
-    /** The first run starts once this many labelled batches have arrived. */
-    initialBatches: z.number().int().positive().default(1),
+    schedule: z.object({ every: DurationSchema }).strict().optional().describe('Periodic retraining.'),
+    drift: DriftTriggerSchema.prefault({}).describe('How drift alerts (signals, webhooks, the built-in check) become runs.'),
+    builtin: BuiltinCheckSchema.prefault({}).describe('The monitor\'s own check of every new batch.'),
+    performance: PerformanceTriggerSchema.optional().describe('Retrain when a performance metric crosses a threshold.'),
+    cooldown: DurationSchema.prefault('1 hour').describe('No new run within this long after the previous run started.'),
+    initialBatches: z.number().int().positive().default(1).describe('The first run starts once this many labelled batches have arrived.'),
   })
   .strict();
 
 export const LabelsConfigSchema = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal(LabelModes.present) }).strict(),
+  z.object({ mode: z.literal(LabelModes.present).describe('Labels arrive with the data.') }).strict(),
   z
     .object({
-      mode: z.literal(LabelModes.approval),
-      approvers: z.array(name).min(1),
-      deadline: DurationSchema.default(2 * 86_400_000),
+      mode: z.literal(LabelModes.approval).describe('A person approves the labels (signal `labelsApproved`) before training.'),
+      approvers: z.array(name).min(1).describe('Who may approve labels.'),
+      deadline: DurationSchema.prefault('2 days').describe('Unapproved this long, the run ends as labels_expired.'),
     })
     .strict(),
 ]);
 
 export const PromotionConfigSchema = z
   .object({
-    /** Who may approve a blessed candidate; empty: the policy decides alone. */
-    approvers: z.array(name).default([]),
-    /** Unanswered this long, the run ends as approval_expired (an escalation goes out at half of it). */
-    deadline: DurationSchema.default(3 * 86_400_000),
+    approvers: z.array(name).default([]).describe('Who may approve a blessed candidate; empty: the policy decides alone.'),
+    deadline: DurationSchema.prefault('3 days').describe('Unanswered this long, the run ends as approval_expired (an escalation goes out at half of it).'),
   })
   .strict();
 
 export const RolloutConfigSchema = z
   .object({
-    /** Canary traffic weights, in increasing order; the last must be 1 (full promotion). */
-    steps: z.array(z.number().gt(0).max(1)).min(1).default([0.1, 0.5, 1]),
-    /** How long each canary step is watched on live metrics. */
-    observe: DurationSchema.default(3_600_000),
-    /** A canary live accuracy worse than production's by more than this rolls back. */
-    liveMargin: z.number().min(0).default(0.02),
-    /** Labelled live rows needed before a step is judged; fewer and the step is judged on what there is. */
-    minLiveRows: z.number().int().min(0).default(100),
+    steps: z.array(z.number().gt(0).max(1)).min(1).default([0.1, 0.5, 1]).describe('Canary traffic weights, in increasing order; the last must be 1 (full promotion).'),
+    observe: DurationSchema.prefault('1 hour').describe('How long each canary step is watched on live metrics.'),
+    liveMargin: z.number().min(0).default(0.02).describe('A canary live accuracy worse than production\'s by more than this rolls back.'),
+    minLiveRows: z.number().int().min(0).default(100).describe('Labelled live rows needed before a step is judged; fewer and the step is judged on what there is.'),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -244,17 +201,16 @@ export const RolloutConfigSchema = z
 
 export const ModelConfigSchema = z
   .object({
-    /** The model's name: letters, digits, '.', '_' and '-' (it is part of workflow ids and paths). */
-    model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
-    description: z.string().optional(),
-    data: DataConfigSchema,
-    trainer: TrainerConfigSchema.prefault({ kind: TrainerKinds.gbdt }),
-    trainingSet: TrainingSetConfigSchema.prefault({}),
-    evaluation: EvaluationConfigSchema.prefault({}),
-    triggers: TriggersConfigSchema.prefault({}),
-    labels: LabelsConfigSchema.prefault({ mode: LabelModes.present }),
-    promotion: PromotionConfigSchema.prefault({}),
-    rollout: RolloutConfigSchema.prefault({}),
+    model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit').describe('The model\'s name: letters, digits, \'.\', \'_\' and \'-\' (it is part of workflow ids and paths).'),
+    description: z.string().optional().describe('Free text shown in reports.'),
+    data: DataConfigSchema.describe('The data: source, label, features, slices, protected groups.'),
+    trainer: TrainerConfigSchema.prefault({ kind: TrainerKinds.gbdt }).describe('`gbdt` (default), `logistic` or `command`, with its params.'),
+    trainingSet: TrainingSetConfigSchema.prefault({}).describe('How the training set mixes history and new data.'),
+    evaluation: EvaluationConfigSchema.prefault({}).describe('The holdout and the promotion policy.'),
+    triggers: TriggersConfigSchema.prefault({}).describe('When to retrain.'),
+    labels: LabelsConfigSchema.prefault({ mode: LabelModes.present }).describe('`present` (labels arrive with the data) or `approval` (a person approves them).'),
+    promotion: PromotionConfigSchema.prefault({}).describe('Operator approval of blessed candidates.'),
+    rollout: RolloutConfigSchema.prefault({}).describe('Canary steps and automatic rollback.'),
   })
   .strict();
 
