@@ -102,7 +102,7 @@ const CommandTrainerSchema = z
     train: z.array(name).min(1).describe('argv of the training program; placeholders {data} {model} {params} {schema} are replaced by file paths.'),
     predict: z.array(name).min(1).describe('argv of the scoring program; placeholders {model} {data} {scores}.'),
     params: z.record(z.string(), z.unknown()).default({}).describe('Written to the {params} file as JSON.'),
-    cwd: z.string().optional().describe('Working directory (default: the config file\'s folder).'),
+    cwd: z.string().optional().describe('Working directory of the program (default: the worker\'s).'),
     timeout: DurationSchema.prefault('1 hour').describe('The program is killed after this long.'),
   })
   .strict();
