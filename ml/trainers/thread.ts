@@ -9,9 +9,9 @@
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { MlErrorCodes, MlInputError, MlRangeError, MlTypeError, type MlErrorCode } from '../errors';
-import { GbdtModel, GradientBoostingTrainer } from './gbdt';
+import { GbdtModel, GradientBoostingTrainer, type GbdtFitInfo, type Tree } from './gbdt';
 import { ModelKinds, type ModelKind } from './index';
-import { LogisticModel, LogisticRegressionTrainer } from './logistic';
+import { LogisticModel, LogisticRegressionTrainer, type LogisticFitInfo } from './logistic';
 import type { FeatureMatrix, FitProgress, Labels, Model, SerializedModel } from './types';
 
 /** Which trainer to run, with its parameters (validated on the calling thread before a worker starts). */
@@ -62,12 +62,37 @@ export interface ThreadRequest {
   readonly seed?: number;
   readonly init?: SerializedModel;
   readonly checkpointEvery?: number;
+  /** Whether the caller listens to progress; without a listener the worker sends neither progress nor checkpoints. */
+  readonly reportProgress: boolean;
 }
+
+/**
+ * @internal A model as the worker sends it: its typed arrays as they are (a structured clone copies them in one
+ * go, where the JSON form would be built, cloned number by number, and parsed and validated again), and for GBDT
+ * only the trees after the first `from`, which the main thread already holds from an earlier message of the same
+ * fit. The worker is our own code, so the main thread rebuilds the model without validating it again.
+ */
+export type WireModel =
+  | {
+      readonly kind: typeof ModelKinds.gbdt;
+      readonly featureNames: readonly string[];
+      readonly baseline: number;
+      readonly from: number;
+      readonly trees: readonly Tree[];
+      readonly info?: GbdtFitInfo;
+    }
+  | {
+      readonly kind: typeof ModelKinds.logistic;
+      readonly featureNames: readonly string[];
+      readonly coef: Float64Array;
+      readonly intercept: number;
+      readonly info?: LogisticFitInfo;
+    };
 
 /** @internal What the worker posts back; after `done` or `error` it waits for the next request. */
 export type WorkerMessage =
-  | { readonly type: 'progress'; readonly progress: ThreadProgress }
-  | { readonly type: 'done'; readonly model: SerializedModel }
+  | { readonly type: 'progress'; readonly progress: FitProgress; readonly checkpoint?: WireModel }
+  | { readonly type: 'done'; readonly model: WireModel }
   | {
       readonly type: 'error';
       readonly error: { readonly name: string; readonly message: string; readonly stack?: string; readonly code?: string };
@@ -161,6 +186,7 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.checkpoint ? { init: opts.checkpoint } : {}),
       ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
+      reportProgress: opts.onProgress !== undefined,
     };
     const transferList: ArrayBuffer[] = [];
     if (opts.transfer) {
@@ -194,18 +220,28 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
     const onAbort = (): void => finish(false, () => reject(new FitAbortedError(signal!.reason)));
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    // The GBDT trees received so far in this fit (each message sends only the ones after its `from`).
+    const trees: Tree[] = [];
+    const rebuild = (w: WireModel): Model => {
+      if (w.kind === ModelKinds.logistic) return new LogisticModel(w.featureNames, w.coef, w.intercept, w.info);
+      trees.length = w.from;
+      trees.push(...w.trees);
+      return new GbdtModel(w.featureNames, w.baseline, trees.slice(), w.info);
+    };
     worker.on('message', (m: WorkerMessage) => {
       if (settled) return;
       if (m.type === 'progress') {
         try {
-          opts.onProgress?.(m.progress);
+          // Rebuilt even with no listener: later messages send only the trees after this one's.
+          const checkpoint = m.checkpoint && rebuild(m.checkpoint);
+          opts.onProgress?.(checkpoint ? withCheckpoint(m.progress, checkpoint) : m.progress);
         } catch (e) {
           finish(false, () => reject(e));
         }
       } else if (m.type === 'done') {
         finish(true, () => {
           try {
-            resolvePromise(m.model.kind === ModelKinds.gbdt ? GbdtModel.fromJSON(m.model) : LogisticModel.fromJSON(m.model));
+            resolvePromise(rebuild(m.model));
           } catch (e) {
             reject(e);
           }
@@ -218,6 +254,18 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
     worker.on('exit', (code) => finish(false, () => reject(new Error(`the training worker exited with code ${code} before it finished`))));
     worker.postMessage(request, transferList);
   });
+}
+
+/**
+ * The progress report with the checkpoint's JSON, built when first read and then kept: a caller that heartbeats
+ * every checkpoint pays for the JSON here, on its own thread, and one that ignores them pays nothing.
+ */
+function withCheckpoint(progress: FitProgress, model: Model): ThreadProgress {
+  let json: SerializedModel | undefined;
+  return Object.defineProperty({ ...progress }, 'checkpoint', {
+    enumerable: true,
+    get: (): SerializedModel => (json ??= model.toJSON()),
+  }) as ThreadProgress;
 }
 
 /**

@@ -92,6 +92,27 @@ test('fitInThread returns the same model as a direct fit, and progress arrives w
   assert.ok(progress.every((p) => typeof p.loss === 'number' && p.total === 30));
 });
 
+test('every checkpoint from the thread is the JSON a direct fit checkpoints, also when resumed from one', async () => {
+  const { x, y } = data(2000, 19);
+  const params = { maxIter: 35, earlyStopping: false, maxLeafNodes: 8 };
+  const direct: unknown[] = [];
+  gradientBoosting(params).fit(x, y, { seed: 4, checkpointEvery: 5, onCheckpoint: (m) => direct.push(m.toJSON()) });
+  const threaded: unknown[] = [];
+  await fitInThread({ kind: 'gbdt', params }, x, y, { seed: 4, checkpointEvery: 5, onProgress: (p) => p.checkpoint && threaded.push(p.checkpoint) });
+  assert.equal(threaded.length, 6);
+  assert.deepEqual(threaded, direct);
+  // Resumed from the third checkpoint: the first message carries the initial trees as well as the new ones.
+  const resumed: unknown[] = [];
+  const model = await fitInThread({ kind: 'gbdt', params }, x, y, {
+    seed: 4,
+    checkpointEvery: 5,
+    checkpoint: threaded[2] as ThreadProgress['checkpoint'],
+    onProgress: (p) => p.checkpoint && resumed.push(p.checkpoint),
+  });
+  assert.deepEqual(resumed, direct.slice(3));
+  assert.deepEqual(model.toJSON(), gradientBoosting(params).fit(x, y, { seed: 4 }).toJSON());
+});
+
 test('fitInThread resumes from a heartbeated checkpoint to the model an uninterrupted fit gives', async () => {
   const { x, y } = data(12000, 8);
   // 12,000 rows: 'auto' early stopping is on, as on real data.
