@@ -1,18 +1,18 @@
 /**
- * The gate stage: the promotion policy of ml/policy applied to both models' holdout predictions (from the
- * evaluation artifact), with the protected-group column and the hard examples when the policy asks for them.
+ * The gate stage: the promotion policy of ml/policy applied to both models' holdout predictions (the evaluate
+ * stage's predictions artifact; runs evaluated before it existed kept them in the evaluation artifact), with the protected-group column and the hard examples when the policy asks for them.
  * Too small a holdout is refused before any test runs, with the reason. The blessing is stored as an artifact.
  */
 import { evaluatePolicy, type Blessing } from '../ml/policy';
 import type { ActivityDeps } from './deps';
 import { putJson, runKey } from './common';
 import { badInput } from './failures';
-import type { EvaluationDetail } from './evaluate';
+import type { EvaluationPredictions } from './evaluate';
 import type { GateInput, GateResult } from './types';
 
 export async function gate(deps: ActivityDeps, input: GateInput): Promise<GateResult> {
   const policy = input.config.evaluation.policy;
-  const detail = await deps.store.getJson<EvaluationDetail>(input.evaluation.evaluationUri);
+  const detail = await deps.store.getJson<EvaluationPredictions>(input.evaluation.predictionsUri ?? input.evaluation.evaluationUri);
   const min = input.config.evaluation.minHoldoutRows;
   let blessing: Blessing;
   if (detail.holdoutRows < min) {

@@ -18,12 +18,10 @@ import type { ActivityDeps } from './deps';
 import { nowIso, readSnapshot } from './common';
 import { labelValues, schemaWith, toFrame } from './schema';
 import { openSource } from './sources';
-import { isMissing, type Table } from './table';
+import type { Table } from './table';
 import { loadScorer, type Scorer } from './trainers';
 import type { CheckBatchInput, CheckBatchResult, DetectorStates, ProbeSourceInput, ProbeSourceResult } from './types';
 
-/** A missing rate higher than the training data's by this much counts as a drifted feature. */
-const MISSING_DRIFT = 0.1;
 
 export async function probeSource(_deps: ActivityDeps, input: ProbeSourceInput): Promise<ProbeSourceResult> {
   const source = openSource(input.config.data.source);
@@ -169,10 +167,8 @@ async function featureDrift(deps: ActivityDeps, config: ModelConfig, production:
   const reference = await readSnapshot(deps.store, production.trainingSetUri!);
   const features = production.scorer.features.filter((f) => batch.header.includes(f.name) && reference.header.includes(f.name));
   if (!features.length) return [];
+  // ml/drift judges the missing rate and unseen categories along with the distribution, each with its reason.
   const drifted = new Set<string>();
-  for (const f of features) {
-    if (missingRate(batch, f.name) > missingRate(reference, f.name) + MISSING_DRIFT) drifted.add(f.name);
-  }
   try {
     // The label column may hold values this schema does not know (a new class): drift is about features only.
     const schema = { ...schemaWith(config, features), label: { name: config.data.label, positive: config.data.positive } };
@@ -183,12 +179,4 @@ async function featureDrift(deps: ActivityDeps, config: ModelConfig, production:
     deps.log.warn(`checkBatch: feature drift report failed: ${(e as Error).message}`);
   }
   return [...drifted];
-}
-
-function missingRate(t: Table, column: string): number {
-  const j = t.header.indexOf(column);
-  if (j < 0 || t.rows.length === 0) return 0;
-  let m = 0;
-  for (const r of t.rows) if (isMissing(r[j])) m++;
-  return m / t.rows.length;
 }

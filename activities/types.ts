@@ -148,6 +148,8 @@ export interface EvaluateResult {
   readonly holdoutRows: number;
   readonly candidate: Readonly<Record<string, MetricWithInterval>>;
   readonly production: Readonly<Record<string, MetricWithInterval>>;
+  /** Holdout labels and both models' predictions (the gate's input). Absent in older runs, whose evaluation artifact held them. */
+  readonly predictionsUri?: string;
 }
 
 export interface GateInput extends StageContext {
