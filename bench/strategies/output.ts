@@ -1,0 +1,59 @@
+/**
+ * What a benchmark run leaves behind: the Markdown table (README material), one SVG plot of production's
+ * accuracy per batch with a marker at every promotion (Vega-Lite rendered by reports/, as in the run reports), and
+ * the JSON lines, all under `bench/strategies/results/`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderSvg, type VegaLiteSpec } from '../../reports/vega';
+import { pct, type StrategySummary, type TargetResult } from './summary';
+
+export function markdownTable(summaries: readonly StrategySummary[], targets: readonly TargetResult[]): string {
+  const head = '| strategy | trainer | accuracy | kappa | kappa-temporal | runs | promotions | gate rejections | labelled rows used | training CPU s |';
+  const rule = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const rows = summaries.map(
+    (s) =>
+      `| ${s.strategy}${s.driftTriggered ? ' (drift)' : ''} | ${s.trainer} | ${pct(s.accuracy)} | ${s.kappa.toFixed(3)} | ${s.kappaTemporal.toFixed(3)} | ${s.runs} | ${s.promotions} | ${s.rejections} | ${s.labelledRowsUsed} | ${s.trainingCpuSeconds.toFixed(1)} |`,
+  );
+  const first = summaries[0];
+  const notes = first
+    ? [
+        '',
+        `Scored on ${first.scoredRows} rows (batches ${first.firstScoredBatch}..${first.batches - 1} of ${first.batches}); the "no change" classifier (previous row's label) gets ${pct(first.noChangeAccuracy)} on the same rows.`,
+      ]
+    : [];
+  const t = targets.map((x) => `- ${x.pass ? 'PASS' : 'FAIL'} (${x.trainer}) ${x.name}: ${x.detail}`);
+  return [head, rule, ...rows, ...notes, ...(t.length ? ['', ...t] : []), ''].join('\n');
+}
+
+/** Accuracy per batch, one line per strategy, a point where a newly promoted model first scored. */
+export function accuracyPlot(summaries: readonly StrategySummary[], title: string): VegaLiteSpec {
+  const lines = summaries.flatMap((s) => s.perBatch.map((b) => ({ strategy: s.strategy, batch: b.batch, accuracy: b.accuracy })));
+  const marks = summaries.flatMap((s) => {
+    const at = new Map(s.perBatch.map((b) => [b.batch, b.accuracy]));
+    return s.promotionBatches.filter((b) => at.has(b)).map((b) => ({ strategy: s.strategy, batch: b, accuracy: at.get(b)! }));
+  });
+  const color = { field: 'strategy', type: 'nominal', title: 'strategy', scale: { scheme: 'tableau20' } };
+  const x = { field: 'batch', type: 'quantitative', title: 'batch (one week each)' };
+  const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy of production on the batch', scale: { zero: false } };
+  return {
+    title,
+    width: 900,
+    height: 360,
+    layer: [
+      { data: { values: lines }, mark: { type: 'line', strokeWidth: 1.2, opacity: 0.8 }, encoding: { x, y, color } },
+      { data: { values: marks }, mark: { type: 'point', filled: true, size: 18, opacity: 0.9 }, encoding: { x, y, color } },
+    ],
+  };
+}
+
+export async function writeResults(dir: string, base: string, summaries: readonly StrategySummary[], targets: readonly TargetResult[], title: string): Promise<{ markdown: string; svg: string; jsonl: string }> {
+  await mkdir(dir, { recursive: true });
+  const markdown = join(dir, `${base}.md`);
+  const svg = join(dir, `${base}.svg`);
+  const jsonl = join(dir, `${base}.jsonl`);
+  await writeFile(markdown, `# ${title}\n\n${markdownTable(summaries, targets)}`);
+  await writeFile(svg, await renderSvg(accuracyPlot(summaries, title)));
+  await writeFile(jsonl, [...summaries, ...targets].map((x) => JSON.stringify(x)).join('\n') + '\n');
+  return { markdown, svg, jsonl };
+}
