@@ -22,6 +22,7 @@ import {
   RetrainModel,
   RetrainStage,
   runStatusQuery,
+  runWorkflowId,
   Stages,
   TASK_QUEUE,
   TriggerKinds,
@@ -64,6 +65,9 @@ export interface DemoOutcome {
   /** Every run the monitor made, in order, with its decision. */
   readonly runs: readonly { workflowId: string; trigger: string; decision: Decision | null }[];
 }
+
+/** The story cannot go on (the initial run was not promoted). */
+export class DemoError extends Error {}
 
 /** The local path of a run's report.html, from the JSON report's file:// URI. */
 export function reportHtmlPath(reportUri: string | undefined): string | undefined {
@@ -131,7 +135,15 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
         } catch {
           continue;
         }
-        if (run.decision !== null && run.stage === Stages.done) finished.set(summary.workflowId, run);
+        // The decision comes before the wrap-up (compensation, the report, telling the monitor): a run is finished
+        // for the story once its workflow has closed, and its last status then carries the report's URI.
+        if (run.decision !== null && run.stage === Stages.done) {
+          const handle = client.workflow.getHandle(summary.workflowId);
+          if ((await handle.describe()).status.name !== 'RUNNING') {
+            run = await handle.query(runStatusQuery);
+            finished.set(summary.workflowId, run);
+          }
+        }
       }
       views.push(viewOf(run, summary.workflowId, summary.startedAt));
 
@@ -172,6 +184,13 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
       runs: views,
     });
 
+    const initial = [...finished.values()].find((r) => r.trigger.kind === TriggerKinds.initial);
+    if (initial && initial.decision !== Decisions.promoted) {
+      // The monitor makes one initial run; without a production model there is nothing for the drift to degrade,
+      // so the story cannot go on. The system stays up for the person to look into it.
+      const why = initial.error ?? initial.blessing?.summary ?? initial.validation?.failures.map((f) => f.message).join('; ') ?? '';
+      throw new DemoError(`the initial run ${runWorkflowId(model, initial.n)} ended ${initial.decision}${why ? `: ${why}` : ''}`);
+    }
     for (const [id, run] of finished) {
       if (run.decision !== Decisions.promoted && !announced.has(id)) {
         announced.add(id);

@@ -1,0 +1,108 @@
+/**
+ * The `npm start` demo end to end, accelerated: the embedded server, the real workers of both task queues and the
+ * serving endpoint in this process (scripts/demo/system.ts), the demo's own stream and config with batches every
+ * second and a one-second canary, and nobody at the keyboard, so the demo approves. The story must run from the
+ * initial run to a drift-triggered run in production: decision, the registry's production alias, and the HTML report
+ * on disk. Also `npm start`'s command line: `--help` and a bad port.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runDemo, DEMO_MODEL, DEMO_OPERATOR, type DemoOutcome } from '../../scripts/demo';
+import { createDisplay } from '../../scripts/demo/progress';
+import { dbFilenameSupported, startSystem, type System } from '../../scripts/demo/system';
+import { runStatusQuery, TriggerKinds } from '../../workflows/definitions';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+describe('npm start demo (accelerated)', () => {
+  let home: string;
+  let system: System | undefined;
+  const printed: string[] = [];
+  let outcome: DemoOutcome;
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'retrain-e2e-demo-'));
+    system = await startSystem({ port: 0, httpPort: 0, home, logFile: join(home, 'logs', 'retrain.log') });
+    const display = createDisplay({ tty: false, write: (s) => void printed.push(s) });
+    outcome = await runDemo({
+      client: system.client,
+      home,
+      display,
+      you: 'alice',
+      cli: 'npx retrain',
+      // Batches every second; the drift at batch 15 leaves the initial run (a few seconds) time to reach production
+      // and production time to score pre-drift batches, which the detector needs to know the normal error rate.
+      settings: { batchRows: 1000, batches: 30, everyMs: 1000, driftAtBatch: 15, observeMs: 1000, approvalPauseMs: 0 },
+    });
+    // A safety net so a broken system fails this file instead of hanging it; the demo itself takes well under it.
+  }, { timeout: 180_000 });
+  after(async () => {
+    await system?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('the initial run is promoted, then the drift is detected and its run promoted on the demo operator’s approval', async () => {
+    assert.equal(outcome.decision, 'promoted');
+    assert.equal(outcome.decidedBy, DEMO_OPERATOR);
+    assert.deepEqual(outcome.runs[0], { workflowId: `retrain/${DEMO_MODEL}/1`, trigger: TriggerKinds.initial, decision: 'promoted' });
+    const run = outcome.runs.find((r) => r.workflowId === outcome.runWorkflowId);
+    assert.equal(run?.trigger, TriggerKinds.drift);
+  });
+
+  test('the registry’s production alias points at the drift run’s candidate', async () => {
+    const status = await system!.client.workflow.getHandle(outcome.runWorkflowId).query(runStatusQuery);
+    const production = await system!.deps.registry.getAlias(DEMO_MODEL, 'production');
+    assert.ok(status.candidateVersion !== undefined);
+    assert.equal(production?.version, status.candidateVersion);
+    assert.equal(await system!.deps.registry.getAlias(DEMO_MODEL, 'canary'), null);
+  });
+
+  test('the drift run’s HTML report is on disk under RETRAIN_HOME', () => {
+    assert.ok(outcome.reportHtml, `no report.html beside ${outcome.reportUri}`);
+    assert.ok(outcome.reportHtml.startsWith(home));
+    assert.ok(existsSync(outcome.reportHtml));
+    assert.match(readFileSync(outcome.reportHtml, 'utf8'), /promoted/);
+  });
+
+  test('the demo printed the exact approve command for the drift run, and the serving endpoint answers with the new model', async () => {
+    const text = printed.join('');
+    assert.ok(text.includes(`npx retrain approve ${outcome.runWorkflowId} --as alice`), text);
+    const production = await system!.deps.registry.getAlias(DEMO_MODEL, 'production');
+    const r = await fetch(`${system!.serving.url}/v1/models/${DEMO_MODEL}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rows: [{ x1: 0.1, x2: 0.9, x3: 0.5, x4: 0.3, x5: 0.7 }] }),
+    });
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { predictions: { version: number }[] };
+    assert.equal(body.predictions[0].version, production?.version);
+  });
+});
+
+describe('npm start command line', () => {
+  const npmStart = (...args: string[]) => spawnSync('npm', ['start', '--silent', '--', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+
+  test('--help lists every option and exits 0', () => {
+    const r = npmStart('--help');
+    assert.equal(r.status, 0, r.stderr);
+    for (const option of ['--port', '--http-port', '--home', '--no-demo', '--config', '--approve-after', ...(dbFilenameSupported() ? ['--db-filename'] : [])]) {
+      assert.ok(r.stdout.includes(option), `${option} missing from:\n${r.stdout}`);
+    }
+  });
+
+  test('--port abc exits 2 naming the option and the value', () => {
+    const r = npmStart('--port', 'abc');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--port: expected a port number 0-65535, got "abc"/);
+  });
+
+  test('an unknown option exits 2', () => {
+    const r = npmStart('--colour');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--colour/);
+  });
+});
