@@ -15,7 +15,7 @@ import { CliError } from './cli/common';
 import { loadConfigFile } from './cli/config-file';
 import { runDemo, DEFAULT_DEMO } from './demo';
 import { createDisplay } from './demo/progress';
-import { startMonitor } from './demo/story';
+import { DemoError, startMonitor } from './demo/story';
 import { dbFilenameSupported, startSystem, type System } from './demo/system';
 
 /** A port as typed on the command line; the message names the option and repeats what was given. */
@@ -219,7 +219,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       display.event(`No demo (--no-demo). Start a monitor with: ${cli} monitor start --config FILE`);
     }
   } catch (e) {
-    if (!abort.signal.aborted) {
+    if (e instanceof DemoError) {
+      // The system is fine; the demo's model is not. Stay up so the person can look into it with the CLI.
+      display.stop();
+      console.error(`Demo stopped: ${e.message}\nRetrain stays up (Ctrl-C stops it); try: ${cli} runs --model demo`);
+    } else if (!abort.signal.aborted) {
       display.stop();
       console.error(`Retrain: ${e instanceof Error ? e.message : String(e)}`);
       await stop('error');
