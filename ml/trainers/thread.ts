@@ -4,7 +4,7 @@
  * arrive as messages, every `checkpointEvery`-th carrying the model so far as JSON (heartbeat it; pass it back as
  * `checkpoint` to resume), and an `AbortSignal` terminates the worker at once. The feature columns travel as typed
  * arrays, copied by structured clone (a memcpy) or, with `transfer`, moved without a copy. One idle worker is
- * kept warm between fits (see `WarmWorker`), so a fit pays neither a worker start nor a cold JIT.
+ * kept warm between fits (the pool below), so a fit pays neither a worker start nor a cold JIT.
  */
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
