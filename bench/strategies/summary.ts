@@ -26,6 +26,8 @@ export interface StrategySummary {
   readonly kappa: number;
   readonly kappaTemporal: number;
   readonly noChangeAccuracy: number;
+  /** Share of scored rows whose label is positive (chance for a label-blind model is the larger of it and 1 − it). */
+  readonly positiveShare: number;
   /** Runs started within the replay (the initial run included), and what became of them. */
   readonly runs: number;
   readonly promotions: number;
@@ -78,6 +80,7 @@ export function summarize(dataset: string, r: ReplayResult, labels: Labels, batc
     kappa: round(kappa(c)),
     kappaTemporal: round(kappaTemporal(c)),
     noChangeAccuracy: round(noChangeAccuracy(c)),
+    positiveShare: c.n ? round(c.actualPositive / c.n) : NaN,
     runs: r.runs.length,
     promotions: promoted,
     rejections: notBlessed,
