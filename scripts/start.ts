@@ -152,7 +152,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     logFile,
     ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
     ...(options.webhookToken ? { webhookToken: options.webhookToken } : {}),
+  }).catch((e: unknown) => {
+    // The usual first-run problem: a Temporal server (or another npm start) already holds a port.
+    const msg = e instanceof Error ? e.message : String(e);
+    const m = /EADDRINUSE[^\d]*[\d.]+:(\d+)/.exec(msg);
+    if (!m) throw e;
+    const flag = Number(m[1]) === options.httpPort ? '--http-port' : '--port';
+    console.error(`port ${m[1]} is already in use (another Temporal server or npm start?): stop it, or pick another with ${flag}`);
+    return undefined;
   });
+  if (!system) return ExitCodes.failure;
   const cli = cliPrefix(system);
   display.event(
     [

@@ -190,7 +190,8 @@ class PlainDisplay implements ProgressDisplay {
       }
     }
     for (const run of s.runs) {
-      const key = `${run.stage}|${run.decision}`;
+      // Once decided, the wrap-up stages (report, telling the monitor) are not news: the decision prints once.
+      const key = run.decision ?? run.stage;
       if (this.seen.get(run.workflowId) === key) continue;
       this.seen.set(run.workflowId, key);
       if (run.decision) this.line(`${run.workflowId}: ${run.decision}${run.decidedBy ? ` (approved by ${run.decidedBy})` : ''}`);
