@@ -13,6 +13,7 @@ import * as openReport from './commands/open-report';
 import * as pauseMonitor from './commands/pause-monitor';
 import * as rejectRun from './commands/reject-run';
 import * as rollbackModel from './commands/rollback-model';
+import * as serveModels from './commands/serve-models';
 import * as showAliasHistory from './commands/show-alias-history';
 import * as showMonitor from './commands/show-monitor';
 import * as showRun from './commands/show-run';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   approveLabels.register(program);
   rollbackModel.register(program);
   openReport.register(program);
+  serveModels.register(program);
 
   const registry = program.command('registry').description('the model registry: versions, aliases and their history (reads RETRAIN_HOME or RETRAIN_S3_*)');
   listVersions.register(registry);
