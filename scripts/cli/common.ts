@@ -6,10 +6,10 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError, NamespaceNotFoundError } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { parseRunWorkflowId, runWorkflowId } from '../../workflows/definitions';
+import { parseRunWorkflowId, runWorkflowId, type RunResult } from '../../workflows/definitions';
 
 export const ExitCodes = {
   ok: 0,
@@ -257,4 +257,43 @@ export function modelOf(name: string): string {
   const r = ModelNameSchema.safeParse(name);
   if (!r.success) throw new CliError(`MODEL ${JSON.stringify(name)}: ${r.error.issues[0].message}`, ExitCodes.usage);
   return r.data;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Answering a run.
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5);
+}
+
+/**
+ * How a closed run ended: its decision (from the run's result), or the workflow status when it did not complete
+ * (`failed`, `terminated`, …). Undefined while it runs.
+ */
+async function endedAs(handle: WorkflowHandle): Promise<string | undefined> {
+  const d = await handle.describe();
+  if (d.status.name === 'RUNNING') return undefined;
+  if (d.status.name === 'COMPLETED') {
+    const r = (await handle.result()) as RunResult | undefined;
+    if (r && typeof r.decision === 'string') return r.decision;
+  }
+  return d.status.name.toLowerCase();
+}
+
+/**
+ * Sends an update to a run (approve, reject). Temporal answers "not found" both for a run that never existed and
+ * for one that already closed (an update needs a running workflow), so on "not found" the run is described: a
+ * closed run is a refusal (exit 4) that says how it ended, and only a run that does not exist stays exit 3.
+ */
+export async function updateRun<T>(handle: WorkflowHandle, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    const ended = await endedAs(handle).catch(() => undefined);
+    if (ended !== undefined) {
+      throw new CliError(`${handle.workflowId} already ended with decision ${ended}: there is nothing left to answer (see \`retrain status ${handle.workflowId}\`)`, ExitCodes.rejected);
+    }
+    throw err;
+  }
 }

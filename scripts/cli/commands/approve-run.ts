@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { approvePromotionUpdate } from '../../../workflows/definitions';
-import { ConnectionOptions, PersonSchema, action, addConnectionOptions, runIdOf, withTemporal } from '../common';
+import { ConnectionOptions, PersonSchema, action, addConnectionOptions, runIdOf, updateRun, withTemporal } from '../common';
 import { formatRunStatus } from '../format';
 
 export const ApproveRunOptions = z.object({ ...ConnectionOptions, as: PersonSchema, comment: z.string().optional() }).strict();
@@ -23,7 +23,8 @@ export function register(program: Command): void {
     action(ApproveRunOptions, async ([ref], opts, out) => {
       const { workflowId } = runIdOf(ref);
       await withTemporal(opts, async ({ client }) => {
-        const status = await client.workflow.getHandle(workflowId).executeUpdate(approvePromotionUpdate, { args: [{ approver: opts.as, ...(opts.comment ? { comment: opts.comment } : {}) }] });
+        const handle = client.workflow.getHandle(workflowId);
+        const status = await updateRun(handle, () => handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: opts.as, ...(opts.comment ? { comment: opts.comment } : {}) }] }));
         out.result({ workflowId, approved: true, ...status }, () => `approved ${workflowId} as ${opts.as}\n${formatRunStatus(workflowId, status)}`);
       });
     }),

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { rejectPromotionUpdate } from '../../../workflows/definitions';
-import { ConnectionOptions, PersonSchema, ReasonSchema, action, addConnectionOptions, runIdOf, withTemporal } from '../common';
+import { ConnectionOptions, PersonSchema, ReasonSchema, action, addConnectionOptions, runIdOf, updateRun, withTemporal } from '../common';
 import { formatRunStatus } from '../format';
 
 export const RejectRunOptions = z.object({ ...ConnectionOptions, as: PersonSchema, reason: ReasonSchema }).strict();
@@ -19,7 +19,8 @@ export function register(program: Command): void {
     action(RejectRunOptions, async ([ref], opts, out) => {
       const { workflowId } = runIdOf(ref);
       await withTemporal(opts, async ({ client }) => {
-        const status = await client.workflow.getHandle(workflowId).executeUpdate(rejectPromotionUpdate, { args: [{ approver: opts.as, reason: opts.reason }] });
+        const handle = client.workflow.getHandle(workflowId);
+        const status = await updateRun(handle, () => handle.executeUpdate(rejectPromotionUpdate, { args: [{ approver: opts.as, reason: opts.reason }] }));
         out.result({ workflowId, rejected: true, ...status }, () => `rejected ${workflowId} as ${opts.as}\n${formatRunStatus(workflowId, status)}`);
       });
     }),

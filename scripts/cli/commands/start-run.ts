@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { Decisions, monitorStatusQuery, monitorWorkflowId, retrainNowUpdate, runStatusQuery, type RunStatus } from '../../../workflows/definitions';
 import { parseDuration } from '../../../workflows/duration';
 import { ConnectionOptions, ExitCodes, PersonSchema, ReasonSchema, action, addConnectionOptions, modelOf, withTemporal, type ExitCode, type Output } from '../common';
@@ -46,22 +47,35 @@ export function register(program: Command): void {
     action(StartRunOptions, async ([model], opts, out) => {
       const monitorId = monitorWorkflowId(modelOf(model));
       return withTemporal(opts, async ({ client }): Promise<ExitCode> => {
-        const r = await client.workflow.getHandle(monitorId).executeUpdate(retrainNowUpdate, { args: [{ requestedBy: opts.as, reason: opts.reason }] });
-        if (!opts.wait) {
-          out.result({ monitor: monitorId, ...r }, () =>
-            r.queued ? `queued behind the active run ${r.runWorkflowId}: it starts when that one ends` : `started ${r.runWorkflowId}\n  follow it: retrain status ${r.runWorkflowId}`,
-          );
-          return ExitCodes.ok;
-        }
+        const monitor = client.workflow.getHandle(monitorId);
+        const r = await monitor.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: opts.as, reason: opts.reason }] });
         let runId = r.runWorkflowId;
         if (r.queued) {
-          out.progress(`queued behind ${runId}; following it, then the queued run`, { queuedBehind: runId });
-          await follow(client, runId, opts.poll, out);
-          const next = await nextRun(client, monitorId, runId, opts.poll);
-          if (!next) throw new Error(`the queued request did not start a run after ${runId} (see \`retrain monitor status ${model}\`)`);
+          // A queued request has no run yet (the monitor answers with the id the next run would take, not the active
+          // run's), so the monitor's status says what it waits for: an active run, or the cooldown.
+          const s = await monitor.query(monitorStatusQuery);
+          if (!s.queuedTrigger && s.activeRun && !opts.wait) {
+            // Released between the update and the query: the queued request is the active run now.
+            out.result({ monitor: monitorId, runWorkflowId: s.activeRun, queued: false }, () => `started ${s.activeRun}\n  follow it: retrain status ${s.activeRun}`);
+            return ExitCodes.ok;
+          }
+          const behind = s.activeRun ? `the active run ${s.activeRun}` : 'the cooldown after the last run';
+          if (!opts.wait) {
+            out.result({ monitor: monitorId, ...r, activeRun: s.activeRun }, () => `queued behind ${behind}: a run starts when it ends (see \`retrain monitor status ${model}\`)`);
+            return ExitCodes.ok;
+          }
+          out.progress(`queued behind ${behind}; following it, then the queued run`, { queuedBehind: s.activeRun });
+          const known = new Set(s.runs.map((x) => x.workflowId));
+          if (!s.queuedTrigger && s.activeRun) known.delete(s.activeRun);
+          else if (s.activeRun) await follow(client, s.activeRun, opts.poll, out, monitorId);
+          const next = await nextRun(client, monitorId, known, opts.poll);
+          if (!next) throw new Error(`the queued request did not start a run (see \`retrain monitor status ${model}\`)`);
           runId = next;
+        } else if (!opts.wait) {
+          out.result({ monitor: monitorId, ...r }, () => `started ${runId}\n  follow it: retrain status ${runId}`);
+          return ExitCodes.ok;
         }
-        const final = await follow(client, runId, opts.poll, out);
+        const final = await follow(client, runId, opts.poll, out, monitorId);
         out.result({ workflowId: runId, ...final }, () => `${runId}: ${final.decision}${final.decidedBy ? ` (by ${final.decidedBy})` : ''}${final.reportUri ? `\n  report: ${final.reportUri}` : ''}`);
         if (final.decision === Decisions.promoted) return ExitCodes.ok;
         return final.decision === Decisions.failed ? ExitCodes.failure : ExitCodes.rejected;
@@ -71,11 +85,21 @@ export function register(program: Command): void {
 }
 
 /** Polls the run's status until it has a decision, printing each new stage. */
-async function follow(client: Client, workflowId: string, pollMs: number, out: Output): Promise<RunStatus> {
+async function follow(client: Client, workflowId: string, pollMs: number, out: Output, monitorId: string): Promise<RunStatus> {
   const handle = client.workflow.getHandle(workflowId);
   let last = '';
   for (;;) {
-    const s = await handle.query(runStatusQuery);
+    const s = await handle.query(runStatusQuery).catch(async (err: unknown) => {
+      // retrainNow reserves the run and the monitor starts it on its next pass: until then the run does not exist.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const m = await client.workflow.getHandle(monitorId).query(monitorStatusQuery);
+      if (m.activeRun !== workflowId) throw err;
+      return undefined;
+    });
+    if (!s) {
+      await sleep(pollMs);
+      continue;
+    }
     const key = `${s.stage}|${s.decision}|${s.approval ? 'approval' : ''}|${s.labeling ? 'labels' : ''}`;
     if (key !== last) {
       last = key;
@@ -87,16 +111,14 @@ async function follow(client: Client, workflowId: string, pollMs: number, out: O
   }
 }
 
-/** After `previous` ends, the monitor starts the queued run: its id once it is active, undefined if none comes. */
-async function nextRun(client: Client, monitorId: string, previous: string, pollMs: number): Promise<string | undefined> {
+/** The run the monitor starts for a queued request: the first run not among `known`; undefined if none comes. */
+async function nextRun(client: Client, monitorId: string, known: ReadonlySet<string>, pollMs: number): Promise<string | undefined> {
   const handle = client.workflow.getHandle(monitorId);
   for (;;) {
     const s = await handle.query(monitorStatusQuery);
-    if (s.activeRun && s.activeRun !== previous) return s.activeRun;
-    if (!s.activeRun && !s.queuedTrigger) {
-      const later = s.runs.find((x) => x.workflowId !== previous && x.startedAt > (s.runs.find((y) => y.workflowId === previous)?.startedAt ?? ''));
-      return later?.workflowId;
-    }
+    const fresh = s.runs.find((x) => !known.has(x.workflowId));
+    if (fresh) return fresh.workflowId;
+    if (!s.activeRun && !s.queuedTrigger) return undefined;
     await sleep(pollMs);
   }
 }
