@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadData, type LoadOptions } from './data';
-import { startHarness } from './harness';
+import { startHarness, type ValidationRanges } from './harness';
 import { replayStrategy } from './replay';
 import { STRATEGIES, WINDOW_BATCHES, type Strategy, type TrainerKind } from './strategies';
 import { judgeTargets, summarize, type StrategySummary, type TargetResult } from './summary';
@@ -20,6 +20,8 @@ export interface BenchmarkOptions {
   readonly trainer: TrainerKind;
   readonly strategies: readonly Strategy[];
   readonly processes?: number;
+  /** The validate stage's range check: the system as is (`strict`, default) or downgraded to a warning. */
+  readonly validationRanges?: ValidationRanges;
   readonly progress?: (line: string) => void;
   /** Each summary as soon as its strategy is done. */
   readonly onSummary?: (s: StrategySummary) => void;
@@ -50,7 +52,7 @@ async function runInProcess(opts: BenchmarkOptions): Promise<StrategySummary[]> 
   const scratch = await mkdtemp(join(tmpdir(), 'retrain-bench-data-'));
   try {
     const data = await loadData({ ...opts.data, copyTo: join(scratch, 'data.csv') });
-    const harness = await startHarness();
+    const harness = await startHarness({ validationRanges: opts.validationRanges ?? 'strict' });
     const out: StrategySummary[] = [];
     try {
       for (const strategy of opts.strategies) {
@@ -82,6 +84,7 @@ async function runInChild(opts: BenchmarkOptions): Promise<StrategySummary[]> {
     '--positive', d.positive,
     '--batch-rows', String(d.batchRows),
     '--trainer', opts.trainer,
+    '--validation-ranges', opts.validationRanges ?? 'strict',
     '--strategies', opts.strategies.map((s) => s.name).join(','),
     ...(d.drop?.length ? ['--drop', d.drop.join(',')] : ['--drop', '']),
     ...(d.firstRows !== undefined ? ['--first-rows', String(d.firstRows)] : []),

@@ -13,12 +13,22 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { createActivities, createDependencies, type ActivityDeps, type RetrainActivities } from '../../activities';
 import { trainingActivities, lightActivities } from '../../activities';
 import type { ActivityLogger } from '../../activities/deps';
+import type { ValidateResult } from '../../activities/types';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE, TRAINING_TASK_QUEUE } from '../../workflows/definitions';
 
 const WORKFLOWS = require.resolve('../../workflows/index');
 /** TestWorkflowEnvironment insists on launching an executable; this one only waits, the real server is ours. */
 const ATTACH = require.resolve('../../test/devserver/fixtures/attach-to-running-server');
+
+/**
+ * How the validate stage's range check counts. `strict` is the system as it is. `warn` is the benchmark's
+ * stop-gap for a deadlock in it: validate checks new data against the range of production's training set, so on
+ * drifting data (Elec2's prices, or its Victoria columns, constant for the first year) every later window fails,
+ * nothing is ever promoted again, and the range never widens. With `warn`, a validation whose only failures are
+ * `out_of_range` passes (the real activity still runs and writes its report; the override is counted).
+ */
+export type ValidationRanges = 'strict' | 'warn';
 
 export interface BenchHarness {
   readonly env: TestWorkflowEnvironment;
@@ -27,6 +37,8 @@ export interface BenchHarness {
   unregister(model: string): void;
   /** Warnings and errors the activities logged, per model (a benchmark run reports them rather than hiding them). */
   problems(model: string): string[];
+  /** Validations passed only because their range failures were downgraded (`warn`), per model. */
+  rangeOverrides(model: string): number;
   close(): Promise<void>;
 }
 
@@ -75,7 +87,8 @@ function modelOf(input: unknown): string {
 
 let runtimeInstalled = false;
 
-export async function startHarness(): Promise<BenchHarness> {
+export async function startHarness(options: { validationRanges?: ValidationRanges } = {}): Promise<BenchHarness> {
+  const ranges = options.validationRanges ?? 'strict';
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -95,6 +108,7 @@ export async function startHarness(): Promise<BenchHarness> {
 
   const routes = new Map<string, RetrainActivities>();
   const logs = new Map<string, string[]>();
+  const overrides = new Map<string, number>();
   const route = (names: Iterable<string>): Record<string, (input: unknown) => Promise<unknown>> => {
     const out: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const name of names) {
@@ -102,7 +116,14 @@ export async function startHarness(): Promise<BenchHarness> {
         const model = modelOf(input);
         const acts = routes.get(model);
         if (!acts) throw new Error(`bench harness: no dependencies registered for model ${model}`);
-        return (acts as unknown as Record<string, (i: unknown) => Promise<unknown>>)[name](input);
+        const call = (acts as unknown as Record<string, (i: unknown) => Promise<unknown>>)[name](input);
+        if (name !== 'validate' || ranges === 'strict') return call;
+        return call.then((r) => {
+          const v = r as ValidateResult;
+          if (v.passed || v.failures.length === 0 || !v.failures.every((f) => f.check === 'out_of_range')) return v;
+          overrides.set(model, (overrides.get(model) ?? 0) + 1);
+          return { ...v, passed: true };
+        });
       };
     }
     return out;
@@ -127,8 +148,10 @@ export async function startHarness(): Promise<BenchHarness> {
     },
     unregister(model) {
       routes.delete(model);
+      overrides.delete(model);
     },
     problems: (model) => logs.get(model) ?? [],
+    rangeOverrides: (model) => overrides.get(model) ?? 0,
     async close() {
       light.shutdown();
       heavy.shutdown();

@@ -9,15 +9,17 @@ import { renderSvg, type VegaLiteSpec } from '../../reports/vega';
 import { pct, type StrategySummary, type TargetResult } from './summary';
 
 export function markdownTable(summaries: readonly StrategySummary[], targets: readonly TargetResult[]): string {
-  const head = '| strategy | trainer | accuracy | kappa | kappa-temporal | runs | promotions | gate rejections | labelled rows used | training CPU s |';
-  const rule = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const head = '| strategy | trainer | accuracy | kappa | kappa-temporal | runs | promotions | gate rejections | other run outcomes | labelled rows used | training CPU s |';
+  const rule = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |';
   const rows = summaries.map(
     (s) =>
-      `| ${s.strategy}${s.driftTriggered ? ' (drift)' : ''} | ${s.trainer} | ${pct(s.accuracy)} | ${s.kappa.toFixed(3)} | ${s.kappaTemporal.toFixed(3)} | ${s.runs} | ${s.promotions} | ${s.rejections} | ${s.labelledRowsUsed} | ${s.trainingCpuSeconds.toFixed(1)} |`,
+      `| ${s.strategy}${s.driftTriggered ? ' (drift)' : ''} | ${s.trainer} | ${pct(s.accuracy)} | ${s.kappa.toFixed(3)} | ${s.kappaTemporal.toFixed(3)} | ${s.runs} | ${s.promotions} | ${s.rejections} | ${Object.entries(s.otherDecisions).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} | ${s.labelledRowsUsed} | ${s.trainingCpuSeconds.toFixed(1)} |`,
   );
   const first = summaries[0];
   const notes = first
     ? [
+        '',
+        `Accuracy is prequential: each batch scored by the model in production when it arrived (the prediction log), labels one batch late. Validations let through despite range failures (the validate deadlock, see bench/strategies/README.md): ${summaries.map((s) => `${s.strategy} ${s.validationRangeOverrides}`).join(', ')}.`,
         '',
         `Scored on ${first.scoredRows} rows (batches ${first.firstScoredBatch}..${first.batches - 1} of ${first.batches}); the "no change" classifier (previous row's label) gets ${pct(first.noChangeAccuracy)} on the same rows.`,
       ]

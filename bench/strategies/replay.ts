@@ -58,6 +58,8 @@ export interface ReplayResult {
   readonly prequentialViolations: readonly { batch: number; version: number; trainedThrough: number }[];
   readonly wallSeconds: number;
   readonly problems: readonly string[];
+  /** Validations that failed only on ranges and were let through (harness `warn` mode). */
+  readonly rangeOverrides: number;
   readonly monitor: MonitorStatus | null;
 }
 
@@ -98,6 +100,7 @@ export async function replayStrategy(h: BenchHarness, opts: ReplayOptions): Prom
     let lastArrived = -1;
     let status: MonitorStatus | null = null;
     let lastLine = 0;
+    const decisions = new Map<string, string | null>();
     for (;;) {
       await delay(POLL_MS);
       try {
@@ -106,11 +109,12 @@ export async function replayStrategy(h: BenchHarness, opts: ReplayOptions): Prom
         continue;
       }
       const arrived = status.batches?.arrived ?? 0;
+      // The status lists the last 50 runs; polled this often, every decision passes through it at least once.
+      for (const r of status.runs) decisions.set(r.workflowId, r.decision);
       if (arrived !== lastArrived && (performance.now() - lastLine > 2000 || arrived === totalBatches)) {
         lastLine = performance.now();
-        const runs = status.runs.length;
-        const promoted = status.runs.filter((r) => r.decision === 'promoted').length;
-        progress(`[${strategy.name}/${trainer}] batch ${arrived}/${totalBatches} runs ${runs}${status.nextRunNumber - 1 > runs ? ` (${status.nextRunNumber - 1} in all)` : ''} promotions ${promoted}${status.activeRun ? ' (running)' : ''}`);
+        const promoted = [...decisions.values()].filter((d) => d === 'promoted').length;
+        progress(`[${strategy.name}/${trainer}] batch ${arrived}/${totalBatches} runs ${status.nextRunNumber - 1} promotions ${promoted}${status.activeRun ? ' (running)' : ''}`);
       }
       lastArrived = arrived;
       if (arrived < totalBatches || status.activeRun !== null || status.queuedTrigger) continue;
@@ -144,6 +148,7 @@ export async function replayStrategy(h: BenchHarness, opts: ReplayOptions): Prom
       prequentialViolations: violations,
       wallSeconds: (performance.now() - started) / 1000,
       problems: h.problems(model),
+      rangeOverrides: h.rangeOverrides(model),
       monitor: status,
     };
   } finally {

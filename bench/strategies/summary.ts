@@ -39,6 +39,8 @@ export interface StrategySummary {
   readonly labelledRowsUsed: number;
   readonly trainingCpuSeconds: number;
   readonly prequentialViolations: number;
+  /** Runs whose validation failed only on ranges and went on anyway (`--validation-ranges warn`). */
+  readonly validationRangeOverrides: number;
   readonly wallSeconds: number;
   /** Per scored batch: accuracy, and the version that scored it. */
   readonly perBatch: readonly { batch: number; accuracy: number; version: number }[];
@@ -88,6 +90,7 @@ export function summarize(dataset: string, r: ReplayResult, labels: Labels, batc
     labelledRowsUsed: r.runs.reduce((s, x) => s + x.trainingRows + x.holdoutRows, 0),
     trainingCpuSeconds: round(r.runs.reduce((s, x) => s + x.cpuSeconds, 0), 2),
     prequentialViolations: r.prequentialViolations.length,
+    validationRangeOverrides: r.rangeOverrides,
     wallSeconds: round(r.wallSeconds, 1),
     perBatch: r.batches.map((b) => ({ batch: b.batch, accuracy: round(b.correct / b.rows), version: b.versions[0] })),
     promotionBatches: r.promotionsAt.map((p) => p.batch),

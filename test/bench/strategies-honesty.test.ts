@@ -27,10 +27,13 @@ test('no strategy beats chance on labels that are a function of the future', asy
     trainer: 'gbdt',
     strategies: selectStrategies(['weekly', 'continuous', 'ddm'], undefined),
     processes: 1,
+    validationRanges: 'warn',
     progress: () => undefined,
   });
   for (const s of result.summaries) {
-    assert.ok(s.scoredRows >= BATCH_ROWS * (BATCHES - 6), `${s.strategy}: only ${s.scoredRows} rows scored`);
+    // On noise the gate promotes a first model only when it happens to beat the majority baseline, so production may
+    // start late; five batches still give the bound the power to see a leak (a memorising model scores ~0.6+).
+    assert.ok(s.scoredRows >= BATCH_ROWS * 5, `${s.strategy}: only ${s.scoredRows} rows scored`);
     assert.ok(s.runs >= 1);
     assert.equal(s.prequentialViolations, 0, `${s.strategy}: a batch was scored by a model trained on it`);
     // Chance is the better of the two constant guesses on the scored rows: the most a label-blind model gets.

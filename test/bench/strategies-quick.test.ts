@@ -43,6 +43,7 @@ test('the quick benchmark scores every batch after the first model, for every st
     trainer: 'gbdt',
     strategies: selectStrategies(undefined, QUICK_STRATEGIES),
     processes: 1,
+    validationRanges: 'warn',
     progress: (l) => lines.push(l),
   });
   assert.deepEqual(result.summaries.map((s) => s.strategy), [...QUICK_STRATEGIES]);
