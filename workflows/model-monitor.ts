@@ -319,6 +319,7 @@ export class MonitorState implements MonitorCarried {
     if (this.activeRun?.workflowId !== result.workflowId) return;
     this.activeRun = null;
     if (result.decision === Decisions.promoted && result.productionVersion !== null) {
+      if (result.productionVersion !== this.productionVersion) this.detectors = {};
       this.productionVersion = result.productionVersion;
       this.canary = null;
     }
@@ -337,7 +338,9 @@ export class MonitorState implements MonitorCarried {
 
   onCheck(batch: number, r: CheckBatchResult): void {
     this.checked++;
-    this.detectors = r.detectors;
+    // The detectors watch one model's error stream: a different production model (a promotion, or an operator's
+    // rollback seen here first) starts a new stream, and the old one's statistics would raise false alarms on it.
+    this.detectors = r.aliases.production !== this.productionVersion ? {} : r.detectors;
     if (r.accuracy !== undefined) this.lastAccuracy = r.accuracy;
     this.productionVersion = r.aliases.production;
     this.canary = r.aliases.canary;
