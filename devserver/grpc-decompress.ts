@@ -19,6 +19,15 @@ const Z_FINISH = zlib.constants.Z_FINISH;
 type Decompress = (this: { maxReceiveMessageSize: number }, message: Buffer, encoding: string) => Promise<Buffer> | Buffer;
 
 let installed = false;
+/** grpc-js's own decompressMessage, kept to put back (`uninstallFastRequestDecompression`). */
+let originalDecompress: { proto: { decompressMessage?: Decompress }; fn: Decompress } | undefined;
+/** Whether the reused inflater is used; the start-up self-test (self-test.ts) turns it off when it misbehaves. */
+let reuseInflater = true;
+
+/** Makes `inflateMessage` use node's public zlib.gunzipSync / inflateSync (true) or the reused inflater again (false). */
+export function usePublicInflater(on: boolean): void {
+  reuseInflater = !on;
+}
 
 /** The native handle inside a node:zlib stream object (node 18 to 22): synchronous writes and reset. */
 interface ZlibHandle {
@@ -92,7 +101,7 @@ const inflate = new ReusedInflater(() => zlib.createInflate());
  */
 export function inflateMessage(contents: Buffer, encoding: 'gzip' | 'deflate', max: number): Buffer {
   try {
-    const reused = (encoding === 'gzip' ? gunzip : inflate).run(contents, max);
+    const reused = reuseInflater ? (encoding === 'gzip' ? gunzip : inflate).run(contents, max) : undefined;
     if (reused) return reused;
     const options: zlib.ZlibOptions = Number.isFinite(max) ? { maxOutputLength: max } : {};
     return encoding === 'gzip' ? zlib.gunzipSync(contents, options) : zlib.inflateSync(contents, options);
@@ -116,6 +125,7 @@ export function installFastRequestDecompression(): boolean {
   }
   const original = proto?.decompressMessage;
   if (!proto || typeof original !== 'function' || original.length !== 2) return false;
+  originalDecompress = { proto, fn: original };
   proto.decompressMessage = function (this: { maxReceiveMessageSize: number }, message: Buffer, encoding: string) {
     if ((encoding !== 'gzip' && encoding !== 'deflate') || message.length - 5 > SYNC_LIMIT_BYTES) {
       return original.call(this, message, encoding);
@@ -129,4 +139,12 @@ export function installFastRequestDecompression(): boolean {
   };
   installed = true;
   return true;
+}
+
+/** Puts grpc-js's own request decompression back (the self-test's fallback); installFastRequestDecompression redoes it. */
+export function uninstallFastRequestDecompression(): void {
+  if (!installed || !originalDecompress) return;
+  originalDecompress.proto.decompressMessage = originalDecompress.fn;
+  originalDecompress = undefined;
+  installed = false;
 }

@@ -9,6 +9,7 @@ import { ServerError, Status } from './errors';
 import { installExtensions } from './extensions';
 import { installFastRequestDecompression } from './grpc-decompress';
 import { framedResponseEncoder, isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
+import { probeGzipCall, selfTestCallPaths } from './self-test';
 import { serveUnaryCalls, type ServiceErrorLike, type UnaryCallContext, type UnaryRoute } from './unary-calls';
 
 export interface DevServerOptions {
@@ -34,6 +35,8 @@ export interface DevServerOptions {
   unaryCalls?: 'devserver' | 'grpc-js';
   /** The largest request and response message, in bytes (128 MiB by default). */
   maxMessageBytes?: number;
+  /** For tests: wraps the start-up self-test's probe (self-test.ts), to inject failures. */
+  selfTestProbe?: (probe: () => Promise<string | null>) => Promise<string | null>;
 }
 
 export interface DevServer {
@@ -123,6 +126,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     engine.log('unary calls stay with grpc-js: its internals are not the ones unary-calls.ts expects');
     unaryCalls = 'grpc-js';
   }
+  // A real gzip-compressed call to ourselves through whichever layer serves it; falls back to public paths on failure.
+  unaryCalls = await selfTestCallPaths({
+    server,
+    unaryCalls,
+    probe: () => {
+      const real = () => probeGzipCall(host, port, engineOptions.namespace);
+      return options.selfTestProbe ? options.selfTestProbe(real) : real();
+    },
+    log: engineOptions.log,
+  });
   return {
     address: `${host}:${port}`,
     port,

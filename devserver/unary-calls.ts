@@ -244,6 +244,18 @@ function ignore(): void {}
 
 type StreamListener = (stream: Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
+/** grpc-js's stream listeners this layer stands in front of, per server, to put back (`stopServingUnaryCalls`). */
+const replaced = new WeakMap<grpc.Server, Array<[http2.Http2Server, StreamListener]>>();
+
+/** Hands every stream of `server` back to grpc-js (the start-up self-test's fallback); calls already started finish. */
+export function stopServingUnaryCalls(server: grpc.Server): void {
+  for (const [h2, grpcJs] of replaced.get(server) ?? []) {
+    h2.removeAllListeners('stream');
+    h2.on('stream', grpcJs);
+  }
+  replaced.delete(server);
+}
+
 /**
  * Serves the unary calls of `routes` (by path) on every http2 server the grpc-js `server` listens with (call after
  * binding), in front of grpc-js's own stream handler, which keeps everything else. Returns false, changing nothing,
@@ -254,8 +266,11 @@ export function serveUnaryCalls(server: grpc.Server, routes: ReadonlyMap<string,
   if (!(servers instanceof Map) || servers.size === 0) return false;
   const h2s = [...servers.keys()] as http2.Http2Server[];
   if (!h2s.every((h2) => typeof h2?.listeners === 'function' && h2.listeners('stream').length === 1)) return false;
+  const pairs: Array<[http2.Http2Server, StreamListener]> = [];
+  replaced.set(server, pairs);
   for (const h2 of h2s) {
     const grpcJs = h2.listeners('stream')[0] as StreamListener;
+    pairs.push([h2, grpcJs]);
     h2.removeAllListeners('stream');
     h2.on('stream', (stream: Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       const route = routes.get(headers[':path'] as string);
