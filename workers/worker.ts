@@ -48,6 +48,8 @@ export interface StartWorkersOptions {
   /** How long running activities may go on after shutdown begins, before they are cancelled. Default 10 s. */
   readonly shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   readonly identity?: string;
+  /** Worker interceptors (both queues), e.g. to time activities in a benchmark. */
+  readonly interceptors?: WorkerOptions['interceptors'];
 }
 
 export interface RunningWorkers {
@@ -68,6 +70,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
     namespace: options.namespace,
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
   };
   const workers: Worker[] = [];
   for (const q of queues) {

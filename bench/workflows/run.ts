@@ -17,7 +17,7 @@
  *
  * Everything is self-contained: a temporary RETRAIN_HOME, the devserver executable in its own process on a free
  * port (no time skipping; bench/devserver/server-process.ts), the real workflows and activities, all closed at the
- * end. The workers are bench/workflows/workers.ts's copy of `startWorkers` with an activity interceptor that times
+ * end. The workers are `startWorkers`' own, with an activity interceptor (bench/workflows/workers.ts) that times
  * each execution on the worker (the devserver stamps ActivityTaskStarted at completion).
  *
  * Prints one JSON object per line on stdout, progress on stderr:
