@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Engine, StartParams } from './engine';
 import { ServerError, Status } from './errors';
 import { enums, EventType, temporal, durationMs, long, num } from './proto';
-import { ExecutionStatus, type WorkflowRun } from './run';
+import { attributeField, ExecutionStatus, type WorkflowRun } from './run';
 
 type ICommand = temporal.api.command.v1.ICommand;
 const CommandType = enums.CommandType;
@@ -218,8 +218,10 @@ export function installChildren(engine: Engine): void {
       } catch (e) {
         if (!(e instanceof ServerError) || (e.code !== Status.ALREADY_EXISTS && e.code !== Status.NOT_FOUND)) throw e;
         link.closed = true;
-        parent.deliver(() =>
-          parent.append(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED, {
+        parent.deliver({
+          k: 'event',
+          type: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+          attrs: {
             namespace,
             workflowId: a.workflowId,
             workflowType: a.workflowType,
@@ -230,24 +232,89 @@ export function installChildren(engine: Engine): void {
             control: a.control,
             initiatedEventId,
             workflowTaskCompletedEventId: completedId,
-          }),
-        );
+          },
+        });
         return;
       }
       child.ext.parent = { parent, initiatedEventId } satisfies ParentLink;
-      link.runId = child.runId;
-      parent.deliver(() => {
-        const ev = parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, {
-          namespace,
-          initiatedEventId,
-          workflowExecution: child.execution,
-          workflowType: { name: workflowType },
-          header: a.header,
-        });
-        link.startedEventId = num(ev.eventId);
-      });
+      childStarted(parent, link, child, a.header);
     });
   }
+
+  /** Tells the parent its child started (after the start, and after a restart that lost the delivery). */
+  function childStarted(parent: WorkflowRun, link: ChildLink, child: WorkflowRun, header: temporal.api.common.v1.IHeader | null | undefined): void {
+    link.runId = child.runId;
+    parent.deliver(() => {
+      const ev = parent.append(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, {
+        namespace: link.namespace,
+        initiatedEventId: link.initiatedEventId,
+        workflowExecution: child.execution,
+        workflowType: { name: link.workflowType },
+        header,
+      });
+      link.startedEventId = num(ev.eventId);
+    });
+  }
+
+  // After a restart: the links between parents and children are rebuilt from both sides' histories, and the started
+  // and closed notifications a child had not yet delivered to its parent (they were buffered, or the process died
+  // before the delivery ran) are delivered now.
+  engine.hooks.restored.push((runs) => {
+    const CHILD_CLOSED = new Set<number>([
+      EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+      EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+      EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+      EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+      EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+      EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    ]);
+    for (const run of runs) {
+      for (const ev of run.history) {
+        const type = ev.eventType as number;
+        if (type === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
+          const a = ev.startChildWorkflowExecutionInitiatedEventAttributes!;
+          const id = num(ev.eventId);
+          children(run).set(id, {
+            initiatedEventId: id,
+            workflowId: a.workflowId ?? '',
+            workflowType: a.workflowType?.name ?? '',
+            namespace: a.namespace || run.namespace,
+            policy: a.parentClosePolicy || ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,
+            closed: false,
+          });
+        } else if (type === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) {
+          const a = ev.childWorkflowExecutionStartedEventAttributes!;
+          const link = children(run).get(num(a.initiatedEventId));
+          if (link) {
+            link.runId = a.workflowExecution?.runId ?? undefined;
+            link.startedEventId = num(ev.eventId);
+          }
+        } else if (CHILD_CLOSED.has(type)) {
+          const a = (ev as Record<string, unknown>)[attributeField(type)] as { initiatedEventId?: unknown };
+          const link = children(run).get(num(a?.initiatedEventId as number));
+          if (link) link.closed = true;
+        }
+      }
+    }
+    for (const run of runs) {
+      const s = run.started;
+      const pe = s.parentWorkflowExecution;
+      if (!pe?.runId) continue;
+      const parent = engine.namespaces.get(s.parentWorkflowNamespace || run.namespace)?.runs.get(pe.runId);
+      if (parent) run.ext.parent = { parent, initiatedEventId: num(s.parentInitiatedEventId) } satisfies ParentLink;
+    }
+    for (const run of runs) {
+      const link = run.ext.parent as ParentLink | undefined;
+      if (!link || !link.parent.isOpen) continue;
+      const child = children(link.parent).get(link.initiatedEventId);
+      if (!child || child.closed) continue;
+      if (!child.runId && run.runId === run.firstRunId) {
+        const initiated = link.parent.history[link.initiatedEventId - 1];
+        childStarted(link.parent, child, run, initiated?.startChildWorkflowExecutionInitiatedEventAttributes?.header);
+      }
+      if (!run.isOpen) notifyParent(run);
+    }
+  });
 
   function notifyParent(run: WorkflowRun): void {
     // A run continued as new or retried leaves the chain open: the parent hears from the run that closes it.
@@ -356,25 +423,29 @@ export function installChildren(engine: Engine): void {
       const target = findTarget(namespace, a.execution);
       if (target) {
         target.signal(a.signalName ?? '', a.input, '', a.header, { externalWorkflowExecution: run.execution });
-        run.deliver(() =>
-          run.append(EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, {
+        run.deliver({
+          k: 'event',
+          type: EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+          attrs: {
             initiatedEventId,
             namespace,
             workflowExecution: { workflowId: target.workflowId, runId: a.execution?.runId ?? '' },
             control: a.control,
-          }),
-        );
+          },
+        });
       } else {
-        run.deliver(() =>
-          run.append(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, {
+        run.deliver({
+          k: 'event',
+          type: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+          attrs: {
             cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
             workflowTaskCompletedEventId: completedId,
             namespace,
             workflowExecution: a.execution,
             initiatedEventId,
             control: a.control,
-          }),
-        );
+          },
+        });
       }
     });
   }
@@ -403,24 +474,28 @@ export function installChildren(engine: Engine): void {
           externalInitiatedEventId: initiatedEventId,
           externalWorkflowExecution: run.execution,
         });
-        run.deliver(() =>
-          run.append(EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, {
+        run.deliver({
+          k: 'event',
+          type: EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+          attrs: {
             initiatedEventId,
             namespace,
             workflowExecution: execution,
-          }),
-        );
+          },
+        });
       } else {
-        run.deliver(() =>
-          run.append(EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, {
+        run.deliver({
+          k: 'event',
+          type: EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+          attrs: {
             cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
             workflowTaskCompletedEventId: completedId,
             namespace,
             workflowExecution: execution,
             initiatedEventId,
             control: a.control,
-          }),
-        );
+          },
+        });
       }
     });
   }

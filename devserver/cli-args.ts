@@ -4,7 +4,8 @@
  * (`server start-dev --port P --namespace N --ip IP ... [--search-attribute Name=Type]...`), and people run it
  * by hand with `--port P [--time-skipping]`. Unknown flags are accepted and ignored. Our own flags:
  * `--suggest-continue-as-new-after-events N` and `--suggest-continue-as-new-after-bytes N` set when workflow tasks
- * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB.
+ * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB. As the real dev
+ * server, `--db-filename PATH` keeps state in a file across restarts (here an append-only journal, see journal.ts).
  */
 import type { DevServerOptions } from './server';
 
@@ -16,7 +17,7 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
     opts.port = Number(args.shift());
     opts.timeSkipping = true;
   } else if (args[0] === 'server' && args[1] === 'start-dev') args.splice(0, 2);
-  const valueFlags = new Set(['--log-format', '--log-level', '--dynamic-config-value', '--db-filename', '--ui-port', '--ui-ip', '--http-port', '--metrics-port', '--config', '--log-config']);
+  const valueFlags = new Set(['--log-format', '--log-level', '--dynamic-config-value', '--ui-port', '--ui-ip', '--http-port', '--metrics-port', '--config', '--log-config']);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -31,6 +32,7 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
     } else if (a === '--ip') opts.host = value();
     else if (a === '--namespace' || a === '-n') opts.namespace = value();
     else if (a === '--time-skipping') opts.timeSkipping = true;
+    else if (a === '--db-filename') opts.dbFilename = value();
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--search-attribute') {
       const v = value();

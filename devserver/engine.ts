@@ -21,8 +21,16 @@ import {
   type IHistoryEvent,
   type IPayloads,
 } from './proto';
-import { WorkflowRun, decodeToken, ExecutionStatus, type RunHost, type QueryTask, type TaskToken } from './run';
+import { WorkflowRun, decodeToken, ExecutionStatus, type RunHost, type RunJournal, type QueryTask, type TaskToken } from './run';
 import { normalizeRetryPolicy, rejectCron, retryVerdict, startRetryRun, validateRetryPolicy, type RetryVerdict } from './workflow-retry';
+
+/** The journal as the engine and its extensions write to it (journal-state.ts). */
+export interface JournalWriter extends RunJournal {
+  namespace(ns: Namespace): void;
+  whenDurable(): Promise<void> | null;
+  /** A state change of an extension (search attribute registrations) under its own record kind. */
+  record(kind: string, head: object): void;
+}
 
 type WS = typeof temporal.api.workflowservice.v1;
 type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? P : never;
@@ -81,11 +89,14 @@ export interface StartParams {
 }
 
 export class Namespace {
-  readonly id = randomUUID();
   /** The runs of each workflow id, oldest first; the last is the current one. */
   readonly chains = new Map<string, WorkflowRun[]>();
   readonly runs = new Map<string, WorkflowRun>();
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** Kept across restarts by the journal (clients and child events carry it). */
+    public id: string = randomUUID(),
+  ) {}
 
   current(workflowId: string): WorkflowRun | undefined {
     const chain = this.chains.get(workflowId);
@@ -106,6 +117,8 @@ export class Engine implements RunHost {
   readonly namespaces = new Map<string, Namespace>();
   private readonly pendingQueries = new Map<string, QueryTask & { run: WorkflowRun }>();
   private taskId = 1;
+  /** The journal writer with `--db-filename` (set by journal-state.ts once the journal is replayed), else null. */
+  journal: JournalWriter | null = null;
   /** Counts of RPCs by method, for the benchmark's idle-rate figure. */
   readonly rpcCounts = new Map<string, number>();
   /** Extensions (children, updates, visibility) register here; see extensions.ts. */
@@ -118,7 +131,10 @@ export class Engine implements RunHost {
     runClosed: Array<(run: WorkflowRun) => void>;
     runStarted: Array<(run: WorkflowRun) => void>;
     runChanged: Array<(run: WorkflowRun) => void>;
+    /** After a restart, once every run is rebuilt from the journal and resumed (all of them, open and closed). */
+    restored: Array<(runs: WorkflowRun[]) => void>;
   } = {
+    restored: [],
     crossRunCommand: [],
     messages: [],
     pendingMessages: [],
@@ -136,10 +152,35 @@ export class Engine implements RunHost {
     this.namespaces.set(options.namespace, new Namespace(options.namespace));
   }
 
+  /** Handlers of extension record kinds read back from the journal (search attribute registrations). */
+  readonly recordHandlers = new Map<string, (head: Record<string, unknown>) => void>();
+
+  /** Resolves once what the calls so far wrote is durable; null when nothing waits to be (or there is no journal). */
+  whenDurable(): Promise<void> | null {
+    return this.journal ? this.journal.whenDurable() : null;
+  }
+
+  /** Rebuilds a run from its journalled start event (journal-state.ts); the later events follow with replayEvent. */
+  restoreRun(ns: Namespace, runId: string, started: IHistoryEvent): WorkflowRun {
+    const a = started.workflowExecutionStartedEventAttributes!;
+    const workflowId = a.workflowId!;
+    const run = new WorkflowRun(this, ns.name, workflowId, runId, a.workflowType!.name!, a.taskQueue!.name!, a, a.firstExecutionRunId || runId);
+    const chain = ns.chains.get(workflowId);
+    if (chain) chain.push(run);
+    else ns.chains.set(workflowId, [run]);
+    ns.runs.set(runId, run);
+    run.replayEvent(started);
+    return run;
+  }
+
   // ---- RunHost ---------------------------------------------------------------------------------------------------
 
   nextTaskId(): number {
     return this.taskId++;
+  }
+
+  noteTaskId(taskId: number): void {
+    if (taskId >= this.taskId) this.taskId = taskId + 1;
   }
 
   log(message: string): void {
@@ -235,7 +276,10 @@ export class Engine implements RunHost {
               : Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL;
         }
         if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
-          if (p.requestId) existing.requestIds.add(p.requestId);
+          if (p.requestId) {
+            existing.requestIds.add(p.requestId);
+            this.journal?.requestId(existing, 'start', p.requestId);
+          }
           return { run: existing, started: false };
         }
         if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL) throw this.alreadyStarted(existing);
@@ -311,6 +355,7 @@ export class Engine implements RunHost {
     else ns.chains.set(p.workflowId, [run]);
     ns.runs.set(runId, run);
     run.writeStarted(p.userMetadata);
+    if (p.requestId) this.journal?.requestId(run, 'start', p.requestId);
     p.beforeFirstTask?.(run);
     const backoff = p.firstWorkflowTaskBackoffMs ?? 0;
     run.executionTime = run.startTime + backoff;
@@ -369,7 +414,9 @@ export class Engine implements RunHost {
         value: {},
       });
     }
-    this.namespaces.set(name, new Namespace(name));
+    const ns = new Namespace(name);
+    this.namespaces.set(name, ns);
+    this.journal?.namespace(ns);
     return {};
   }
 
@@ -450,6 +497,7 @@ export class Engine implements RunHost {
     if (req.requestId) {
       if (run.signalRequestIds.has(req.requestId)) return {};
       run.signalRequestIds.add(req.requestId);
+      this.journal?.requestId(run, 'signal', req.requestId);
     }
     run.signal(signalName, req.input, req.identity ?? '', req.header);
     return {};

@@ -415,6 +415,18 @@ function isUint(x: unknown): boolean {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
+/**
+ * Decodes a history event read back from the journal, keeping a copy of its bytes as its cached encoding (the bytes
+ * are what was written, so answers after a restart carry exactly the events served before it).
+ */
+export function decodeHistoryEvent(bytes: Uint8Array): IHistoryEvent {
+  const e = HistoryEventType.decode(bytes) as unknown as IHistoryEvent;
+  const copy = eventBytes(bytes.length);
+  copy.set(bytes);
+  Object.defineProperty(e, ENCODED, { value: new Uint8Array(copy.buffer, copy.byteOffset, copy.length) });
+  return e;
+}
+
 /** The byte length of a history event on the wire, for `historySizeBytes`. */
 export function eventSize(e: IHistoryEvent): number {
   return encodedEvent(e).length;

@@ -66,7 +66,42 @@ export interface RunHost {
   /** Starts the run that retries `run`, closed with `verdict.newRunId` as its `newExecutionRunId`. */
   startRetry(run: WorkflowRun, verdict: RetryVerdict, failure: IFailure | null | undefined): void;
   log(message: string): void;
+  /** The journal's writer when the server runs with `--db-filename` (and is not replaying it), else null. */
+  readonly journal: RunJournal | null;
+  /** A task id seen while replaying: new ones must come after it. */
+  noteTaskId?(taskId: number): void;
 }
+
+/** What a run writes to the journal besides its events (journal-state.ts implements it). */
+export interface RunJournal {
+  event(run: WorkflowRun, event: IHistoryEvent): void;
+  /** An activity's attempt, state, heartbeat details or retry time changed: none of them is in history. */
+  activity(run: WorkflowRun, act: ActivityState): void;
+  /** An event waits behind the started workflow task; it is in no history yet. */
+  buffered(run: WorkflowRun, d: Deferred): void;
+  /** The buffered events were written (or dropped when the run closed). */
+  flushed(run: WorkflowRun): void;
+  /** A start or signal request id the run has seen (deduplication survives a restart). */
+  requestId(run: WorkflowRun, kind: 'start' | 'signal', id: string): void;
+}
+
+/**
+ * An event that arrives from outside the workflow, as data rather than a closure, so that one buffered behind a
+ * started workflow task can be journalled and written after a restart by the same code (`writeDeferred`).
+ */
+export type Deferred =
+  | { k: 'event'; type: number; attrs: object; timerId?: string }
+  | {
+      k: 'activity';
+      scheduledEventId: number;
+      attempt: number;
+      /** Whether the activity was started (ActivityTaskStarted is written lazily, just before its close event). */
+      started: boolean;
+      identity: string;
+      lastFailure: IFailure | null | undefined;
+      type: number;
+      attrs: object;
+    };
 
 export interface TaskToken {
   k: 'w' | 'a' | 'q';
@@ -152,6 +187,43 @@ interface Buffered {
   write: () => void;
 }
 
+/** Events that ask for a workflow task when written (deliveries), as opposed to those a task's commands write. */
+const DELIVERED_EVENTS = new Set<number>([
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+  EventType.EVENT_TYPE_TIMER_FIRED,
+  EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+  EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+  EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+]);
+
+const CLOSE_STATUS: Record<number, number> = {
+  [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED]: ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+  [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED]: ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED,
+  [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED]: ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED,
+  [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED]: ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+  [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT]: ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+  [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW]: ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+};
+
+/** What a replayed journal says about a run beyond its events; `resume` turns it into live state. */
+export interface RestoredRunState {
+  activities: Map<number, { attempt: number; state: 'scheduled' | 'started' | 'backoff'; attemptScheduledTime: number; startedTime?: number; lastHeartbeatTime?: number; retryAt?: number; identity?: string; heartbeatDetails?: IPayloads | null; lastFailure?: IFailure | null }>;
+  buffered: Deferred[];
+}
+
 export interface ActivityState {
   scheduledEventId: number;
   activityId: string;
@@ -182,6 +254,8 @@ export interface ActivityState {
   lastWorkerIdentity?: string;
   cancelRequested: boolean;
   cancelRequestedEventId?: number;
+  /** When a retry in backoff is due (journalled, so a restart keeps the backoff). */
+  retryAt?: number;
   locked: boolean;
   timers: { scheduleToStart?: ClockTimer; startToClose?: ClockTimer; heartbeat?: ClockTimer; scheduleToClose?: ClockTimer; retry?: ClockTimer };
 }
@@ -208,6 +282,11 @@ const CLOSE_COMMANDS = new Set<number>([
   CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
   CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
 ]);
+
+/** The `…EventAttributes` field of an event type. */
+export function attributeField(type: number): string {
+  return ATTRIBUTE_FIELD[type];
+}
 
 const ATTRIBUTE_FIELD: Record<number, string> = {};
 for (const [name, value] of Object.entries(EventType)) {
@@ -311,6 +390,7 @@ export class WorkflowRun {
     if (userMetadata) event.userMetadata = userMetadata;
     this.history.push(event);
     this.historyBytes += eventSize(event);
+    this.host.journal?.event(this, event);
     const waiters = this.eventWaiters;
     if (waiters.length) {
       this.eventWaiters = [];
@@ -326,6 +406,11 @@ export class WorkflowRun {
   /** Writes the first event. Called once by the host right after construction. */
   writeStarted(userMetadata?: IUserMetadata | null): void {
     this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, this.started, this.startTime, userMetadata);
+    this.armRunTimeouts();
+  }
+
+  /** Arms the run and execution timeouts from the started event (at start, and again after a restart). */
+  private armRunTimeouts(): void {
     const run = this.runTimeoutMs;
     if (run > 0) this.runTimeout = this.host.clock.at(this.startTime + run, () => this.timeOut(this.startTime + run));
     const exec = durationMs(this.started.workflowExecutionTimeout) ?? 0;
@@ -359,9 +444,12 @@ export class WorkflowRun {
    * Delivers an event that arrives from outside the workflow (signal, activity result, timer, cancel request): now
    * when no workflow task is started, else buffered until the started task completes.
    */
-  deliver(write: () => void, meta: Omit<Buffered, 'write'> = { kind: 'other' }): void {
+  deliver(d: Deferred | (() => void), meta: Omit<Buffered, 'write'> = { kind: 'other' }): void {
     if (!this.isOpen) return;
+    const write = typeof d === 'function' ? d : () => this.writeDeferred(d);
     if (this.wft?.state === 'started') {
+      // Closures (cross-run deliveries) are not journalled: a restart re-derives them from the other run's history.
+      if (typeof d !== 'function') this.host.journal?.buffered(this, d);
       this.buffer.push({ ...meta, write });
       return;
     }
@@ -400,7 +488,18 @@ export class WorkflowRun {
     const items = this.buffer;
     this.buffer = [];
     for (const b of items) b.write();
+    this.host.journal?.flushed(this);
     return true;
+  }
+
+  /** Writes a delivered event (or an activity's lazily recorded start and its close). */
+  writeDeferred(d: Deferred): void {
+    if (d.k === 'event') {
+      this.append(d.type, d.attrs);
+      return;
+    }
+    const startedEventId = d.started ? this.writeActivityStarted(d, d.identity, d.lastFailure) : 0;
+    this.append(d.type, { ...d.attrs, scheduledEventId: d.scheduledEventId, startedEventId });
   }
 
   // ---- workflow tasks ------------------------------------------------------------------------------------------
@@ -840,13 +939,7 @@ export class WorkflowRun {
           searchAttributes: sa,
           workflowTaskCompletedEventId: completedId,
         });
-        const fields = { ...(this.searchAttributes.indexedFields ?? {}) };
-        for (const [k, v] of Object.entries(sa.indexedFields ?? {})) {
-          const raw = v?.data ? Buffer.from(v.data).toString('utf8') : '';
-          if (!v?.data || v.data.length === 0 || raw === 'null' || raw === '[]') delete fields[k];
-          else fields[k] = v;
-        }
-        this.searchAttributes = { indexedFields: fields };
+        this.upsertSearchAttributes(sa);
         return;
       }
       case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
@@ -855,12 +948,7 @@ export class WorkflowRun {
           upsertedMemo: memo,
           workflowTaskCompletedEventId: completedId,
         });
-        const fields = { ...(this.memo?.fields ?? {}) };
-        for (const [k, v] of Object.entries(memo.fields ?? {})) {
-          if (!v?.data || v.data.length === 0) delete fields[k];
-          else fields[k] = v;
-        }
-        this.memo = { fields };
+        this.upsertMemo(memo);
         return;
       }
       case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
@@ -904,6 +992,245 @@ export class WorkflowRun {
     }
   }
 
+  private upsertSearchAttributes(sa: ISearchAttributes): void {
+    const fields = { ...(this.searchAttributes.indexedFields ?? {}) };
+    for (const [k, v] of Object.entries(sa.indexedFields ?? {})) {
+      const raw = v?.data ? Buffer.from(v.data).toString('utf8') : '';
+      if (!v?.data || v.data.length === 0 || raw === 'null' || raw === '[]') delete fields[k];
+      else fields[k] = v;
+    }
+    this.searchAttributes = { indexedFields: fields };
+  }
+
+  private upsertMemo(memo: IMemo): void {
+    const fields = { ...(this.memo?.fields ?? {}) };
+    for (const [k, v] of Object.entries(memo.fields ?? {})) {
+      if (!v?.data || v.data.length === 0) delete fields[k];
+      else fields[k] = v;
+    }
+    this.memo = { fields };
+  }
+
+  // ---- restart ---------------------------------------------------------------------------------------------------
+
+  /** The last workflow task's events while replaying: scheduled (and started) without an outcome yet. */
+  private replayWft: { scheduledEventId: number; attempt: number; scheduledTime: number; startedEventId: number } | null = null;
+  /** Whether the last workflow-task outcome replayed was a failure or timeout, and its attempt. */
+  private replayFailedAttempt = 0;
+  /** Whether an event that asks for a workflow task came after the last task's outcome. */
+  private replayNeedsWft = false;
+
+  /**
+   * Applies one journalled event to the run's state while the journal is replayed: the history, and what the live
+   * path derives from the same event (status, timers, activities, search attributes, memo, the last workflow task).
+   * Activities and timers are built by the same methods the live path uses (`trackActivity`, `armTimer` in `resume`).
+   */
+  replayEvent(ev: IHistoryEvent): void {
+    this.history.push(ev);
+    this.historyBytes += eventSize(ev);
+    const type = num(ev.eventType as number);
+    const time = timestampMs(ev.eventTime) ?? this.now;
+    if (DELIVERED_EVENTS.has(type)) this.replayNeedsWft = true;
+    switch (type) {
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
+        const backoff = durationMs(ev.workflowExecutionStartedEventAttributes?.firstWorkflowTaskBackoff) ?? 0;
+        this.startTime = time;
+        this.executionTime = time + backoff;
+        return;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        this.replayWft = { scheduledEventId: num(ev.eventId), attempt: ev.workflowTaskScheduledEventAttributes?.attempt || 1, scheduledTime: time, startedEventId: 0 };
+        this.replayNeedsWft = false;
+        return;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        if (this.replayWft) this.replayWft.startedEventId = num(ev.eventId);
+        return;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        this.lastCompletedStartedId = num(ev.workflowTaskCompletedEventAttributes?.startedEventId);
+        this.replayWft = null;
+        this.replayFailedAttempt = 0;
+        this.replayNeedsWft = false;
+        return;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+        this.replayFailedAttempt = this.replayWft?.attempt ?? 1;
+        this.replayWft = null;
+        this.replayNeedsWft = false;
+        return;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        this.cancelRequested = true;
+        return;
+      case EventType.EVENT_TYPE_TIMER_STARTED: {
+        const a = ev.timerStartedEventAttributes!;
+        // Parked with a no-op handle; resume() arms it (the clock must not fire anything mid-replay).
+        this.timers.set(a.timerId!, { startedEventId: num(ev.eventId), handle: { cancel() {} } as ClockTimer });
+        return;
+      }
+      case EventType.EVENT_TYPE_TIMER_FIRED:
+      case EventType.EVENT_TYPE_TIMER_CANCELED:
+        this.timers.delete((ev.timerFiredEventAttributes ?? ev.timerCanceledEventAttributes)?.timerId ?? '');
+        return;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        this.trackActivity(ev);
+        return;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: {
+        const act = this.activities.get(num(ev.activityTaskCancelRequestedEventAttributes?.scheduledEventId));
+        if (act) {
+          act.cancelRequested = true;
+          act.cancelRequestedEventId = num(ev.eventId);
+        }
+        return;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: {
+        const a =
+          ev.activityTaskCompletedEventAttributes ??
+          ev.activityTaskFailedEventAttributes ??
+          ev.activityTaskTimedOutEventAttributes ??
+          ev.activityTaskCanceledEventAttributes;
+        const act = this.activities.get(num(a?.scheduledEventId));
+        if (act) {
+          this.activities.delete(act.scheduledEventId);
+          this.activityIds.delete(act.activityId);
+        }
+        return;
+      }
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        this.upsertSearchAttributes(ev.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes ?? {});
+        return;
+      case EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+        this.upsertMemo(ev.workflowPropertiesModifiedEventAttributes?.upsertedMemo ?? {});
+        return;
+      default:
+        if (CLOSE_STATUS[type] !== undefined) {
+          this.status = CLOSE_STATUS[type];
+          this.closeTime = time;
+          this.closeEvent = ev;
+          this.timers.clear();
+          this.activities.clear();
+          this.activityIds.clear();
+          this.replayWft = null;
+        }
+    }
+  }
+
+  /** A request id replayed from the journal. */
+  replayRequestId(kind: 'start' | 'signal', id: string): void {
+    (kind === 'start' ? this.requestIds : this.signalRequestIds).add(id);
+  }
+
+  /**
+   * Turns a replayed run into a live one: timeouts, timers and activities armed again at their original deadlines
+   * (a deadline passed while the server was down fires at once), activities that were waiting put back on their
+   * queues, and the workflow task that was pending rescheduled. A task started before the restart is gone with the
+   * worker's connection to the old process: it is timed out now (as the real server would once its timeout passed)
+   * and scheduled again at attempt 1, as after a sticky worker's loss. Events that waited behind it are written then.
+   */
+  resume(state: RestoredRunState): void {
+    this.taskIdFloor();
+    if (!this.isOpen) return;
+    this.armRunTimeouts();
+    // What waited behind the started task already left the live state: its activity finished, its timer fired.
+    for (const d of state.buffered) {
+      if (d.k === 'activity') {
+        const act = this.activities.get(d.scheduledEventId);
+        if (act) this.finishActivity(act);
+      } else if (d.timerId) this.timers.delete(d.timerId);
+    }
+    for (const [timerId, t] of [...this.timers]) {
+      const started = this.history[t.startedEventId - 1];
+      const due = (timestampMs(started.eventTime) ?? this.now) + (durationMs(started.timerStartedEventAttributes?.startToFireTimeout) ?? 0);
+      this.armTimer(timerId, t.startedEventId, due);
+    }
+    for (const act of [...this.activities.values()]) {
+      const saved = state.activities.get(act.scheduledEventId);
+      if (saved) {
+        act.attempt = saved.attempt;
+        act.lastFailure = saved.lastFailure;
+        act.heartbeatDetails = saved.heartbeatDetails;
+        act.lastHeartbeatTime = saved.lastHeartbeatTime;
+        act.lastWorkerIdentity = saved.identity;
+      }
+      this.armScheduleToClose(act);
+      if (act.cancelRequested && saved?.state !== 'started') {
+        // A cancel request for an activity that was not running closes it at once (requestCancelActivity); only a
+        // journal cut between the two events leaves one behind, and a restart settles it the same way.
+        this.finishActivity(act);
+        this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
+          latestCancelRequestedEventId: act.cancelRequestedEventId,
+          scheduledEventId: act.scheduledEventId,
+          startedEventId: 0,
+          identity: '',
+        });
+        this.replayNeedsWft = true;
+        continue;
+      }
+      if (saved?.state === 'started') {
+        // The worker may still be running it and may still report with its task token; if it died, the
+        // start-to-close or heartbeat timeout retries it, as the real server does.
+        act.state = 'started';
+        act.startedTime = saved.startedTime;
+        this.lockActivity(act, true);
+        this.armStarted(act);
+      } else if (saved?.state === 'backoff') {
+        act.state = 'backoff';
+        act.retryAt = saved.retryAt;
+        this.armRetry(act);
+      } else {
+        this.offerActivity(act, saved?.attemptScheduledTime ?? act.firstScheduledTime);
+      }
+    }
+    for (const d of state.buffered) {
+      this.buffer.push({ kind: d.k === 'event' && d.timerId ? 'timerFired' : 'other', timerId: d.k === 'event' ? d.timerId : undefined, write: () => this.writeDeferred(d) });
+    }
+    const pending = this.replayWft;
+    this.replayWft = null;
+    if (pending && pending.startedEventId) {
+      this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
+        scheduledEventId: pending.scheduledEventId,
+        startedEventId: pending.startedEventId,
+        timeoutType: TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+      });
+      this.wftAttempt = 1;
+      this.flushBuffer();
+      this.scheduleWft();
+    } else if (pending) {
+      // Scheduled, not started: offered again as it was (its scheduled event is already in history).
+      const wft: WorkflowTaskState = {
+        scheduledEventId: pending.scheduledEventId,
+        startedEventId: 0,
+        attempt: pending.attempt,
+        state: 'scheduled',
+        transient: false,
+        scheduledTime: pending.scheduledTime,
+        startedTime: 0,
+        messages: [],
+        queueKey: '',
+        sticky: null,
+      };
+      this.wft = wft;
+      this.setWftLock(true);
+      if (this.flushBuffer()) this.replayNeedsWft = false;
+      this.offerWft(wft);
+    } else {
+      if (this.flushBuffer()) this.replayNeedsWft = true;
+      if (this.replayFailedAttempt) {
+        // The last task failed: its retry (a transient attempt) was in no history and is scheduled again.
+        this.wftAttempt = this.replayNeedsWft ? 1 : this.replayFailedAttempt + 1;
+        this.scheduleWft();
+      } else if (this.replayNeedsWft || this.history.length === 1) {
+        this.scheduleWft(Math.max(0, this.executionTime - this.now));
+      }
+    }
+  }
+
+  private taskIdFloor(): void {
+    const last = this.history[this.history.length - 1];
+    if (last) this.host.noteTaskId?.(num(last.taskId));
+  }
+
   // ---- closing -------------------------------------------------------------------------------------------------
 
   /** Marks the run closed after its close event was written, and releases everything it held. */
@@ -914,6 +1241,7 @@ export class WorkflowRun {
     this.closeTime = timestampMs(closeEvent.eventTime) ?? this.now;
     this.closeEvent = closeEvent;
     this.dropWft();
+    if (this.buffer.length) this.host.journal?.flushed(this);
     this.buffer = [];
     this.runTimeout?.cancel();
     this.executionTimeout?.cancel();
@@ -984,15 +1312,11 @@ export class WorkflowRun {
   requestCancel(cause: string, identity: string, extra: object = {}): void {
     if (this.cancelRequested) return;
     this.cancelRequested = true;
-    this.deliver(() =>
-      this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, { cause, identity, ...extra }),
-    );
+    this.deliver({ k: 'event', type: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, attrs: { cause, identity, ...extra } });
   }
 
   signal(signalName: string, input: IPayloads | null | undefined, identity: string, header: unknown, extra: object = {}): void {
-    this.deliver(() =>
-      this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { signalName, input, identity, header, ...extra }),
-    );
+    this.deliver({ k: 'event', type: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, attrs: { signalName, input, identity, header, ...extra } });
   }
 
   // ---- timers --------------------------------------------------------------------------------------------------
@@ -1003,12 +1327,15 @@ export class WorkflowRun {
       startToFireTimeout: a.startToFireTimeout,
       workflowTaskCompletedEventId: completedId,
     });
-    const timerId = a.timerId!;
-    const startedEventId = num(ev.eventId);
-    const handle = this.host.clock.after(durationMs(a.startToFireTimeout) ?? 0, () => {
+    this.armTimer(a.timerId!, num(ev.eventId), this.now + (durationMs(a.startToFireTimeout) ?? 0));
+  }
+
+  /** Arms a started timer to fire at `due` (when started, and again after a restart). */
+  private armTimer(timerId: string, startedEventId: number, due: number): void {
+    const handle = this.host.clock.at(due, () => {
       if (this.timers.get(timerId)?.startedEventId !== startedEventId) return;
       this.timers.delete(timerId);
-      this.deliver(() => this.append(EventType.EVENT_TYPE_TIMER_FIRED, { timerId, startedEventId }), {
+      this.deliver({ k: 'event', type: EventType.EVENT_TYPE_TIMER_FIRED, attrs: { timerId, startedEventId }, timerId }, {
         kind: 'timerFired',
         timerId,
       });
@@ -1086,7 +1413,19 @@ export class WorkflowRun {
       useWorkflowBuildId: a.useWorkflowBuildId,
       priority: a.priority,
     });
-    const now = this.now;
+    const act = this.trackActivity(ev);
+    this.armScheduleToClose(act);
+    // Eager dispatch (the real server's default, system.enableActivityEagerExecution): the task is handed out in the
+    // response to this workflow task completion instead of through the task queue (see completeWft).
+    if (a.requestEagerExecution && this.eagerActivities) this.eagerActivities.push(act);
+    else this.offerActivity(act);
+  }
+
+  /** An activity's state from its scheduled event (the normalised timeouts are in it), when scheduled or replayed. */
+  private trackActivity(ev: IHistoryEvent): ActivityState {
+    const a = ev.activityTaskScheduledEventAttributes!;
+    const retryPolicy = a.retryPolicy ?? {};
+    const scheduled = timestampMs(ev.eventTime) ?? this.now;
     const act: ActivityState = {
       scheduledEventId: num(ev.eventId),
       activityId: a.activityId!,
@@ -1095,32 +1434,36 @@ export class WorkflowRun {
       input: a.input,
       header: a.header,
       retry: {
-        initialMs,
+        initialMs: durationMs(retryPolicy.initialInterval)!,
         maxMs: durationMs(retryPolicy.maximumInterval)!,
         backoffCoefficient: retryPolicy.backoffCoefficient!,
         maximumAttempts: retryPolicy.maximumAttempts!,
         nonRetryable: retryPolicy.nonRetryableErrorTypes ?? [],
       },
       retryPolicy,
-      scheduleToCloseMs: s2c,
-      scheduleToStartMs: s2s,
-      startToCloseMs: st2c,
-      heartbeatMs: hb,
+      scheduleToCloseMs: durationMs(a.scheduleToCloseTimeout) ?? 0,
+      scheduleToStartMs: durationMs(a.scheduleToStartTimeout) ?? 0,
+      startToCloseMs: durationMs(a.startToCloseTimeout) ?? 0,
+      heartbeatMs: durationMs(a.heartbeatTimeout) ?? 0,
       attempt: 1,
       state: 'scheduled',
-      firstScheduledTime: now,
-      attemptScheduledTime: now,
+      firstScheduledTime: scheduled,
+      attemptScheduledTime: scheduled,
       cancelRequested: false,
       locked: false,
       timers: {},
     };
     this.activities.set(act.scheduledEventId, act);
     this.activityIds.set(act.activityId, act.scheduledEventId);
-    if (s2c > 0) act.timers.scheduleToClose = this.host.clock.after(s2c, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE));
-    // Eager dispatch (the real server's default, system.enableActivityEagerExecution): the task is handed out in the
-    // response to this workflow task completion instead of through the task queue (see completeWft).
-    if (a.requestEagerExecution && this.eagerActivities) this.eagerActivities.push(act);
-    else this.offerActivity(act);
+    return act;
+  }
+
+  private armScheduleToClose(act: ActivityState): void {
+    if (act.scheduleToCloseMs > 0) {
+      act.timers.scheduleToClose = this.host.clock.at(act.firstScheduledTime + act.scheduleToCloseMs, () =>
+        this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE),
+      );
+    }
   }
 
   private lockActivity(act: ActivityState, on: boolean): void {
@@ -1130,12 +1473,16 @@ export class WorkflowRun {
     else this.host.clock.unlock();
   }
 
-  private offerActivity(act: ActivityState): void {
+  /** Puts an attempt on its task queue; `scheduledAt` is given when a restart puts back one scheduled before it. */
+  private offerActivity(act: ActivityState, scheduledAt?: number): void {
     act.state = 'scheduled';
-    act.attemptScheduledTime = this.now;
+    act.attemptScheduledTime = scheduledAt ?? this.now;
+    act.retryAt = undefined;
+    // The first attempt is implied by the scheduled event; later ones are in no event.
+    if (act.attempt > 1 && scheduledAt === undefined) this.host.journal?.activity(this, act);
     this.lockActivity(act, true);
     if (act.scheduleToStartMs > 0) {
-      act.timers.scheduleToStart = this.host.clock.after(act.scheduleToStartMs, () =>
+      act.timers.scheduleToStart = this.host.clock.at(act.attemptScheduledTime + act.scheduleToStartMs, () =>
         this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
       );
     }
@@ -1157,10 +1504,8 @@ export class WorkflowRun {
     act.startedTime = now;
     act.lastWorkerIdentity = req.identity ?? '';
     act.timers.scheduleToStart?.cancel();
-    if (act.startToCloseMs > 0) {
-      act.timers.startToClose = this.host.clock.after(act.startToCloseMs, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE));
-    }
-    this.armHeartbeat(act);
+    this.armStarted(act);
+    this.host.journal?.activity(this, act);
     return {
       taskToken: encodeToken({ k: 'a', ns: this.namespace, r: this.runId, s: act.scheduledEventId, a: attempt }),
       workflowNamespace: this.namespace,
@@ -1182,10 +1527,24 @@ export class WorkflowRun {
     };
   }
 
+  /** A started attempt's start-to-close and heartbeat timeouts, counted from its start (and last heartbeat). */
+  private armStarted(act: ActivityState): void {
+    if (act.startToCloseMs > 0) {
+      act.timers.startToClose = this.host.clock.at(act.startedTime! + act.startToCloseMs, () =>
+        this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
+      );
+    }
+    this.armHeartbeat(act);
+  }
+
   private armHeartbeat(act: ActivityState): void {
     act.timers.heartbeat?.cancel();
     if (act.heartbeatMs > 0) {
-      act.timers.heartbeat = this.host.clock.after(act.heartbeatMs, () => this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_HEARTBEAT));
+      // From this attempt's last heartbeat, or its start (a heartbeat of an earlier attempt does not count).
+      const from = Math.max(act.lastHeartbeatTime ?? 0, act.startedTime ?? this.now);
+      act.timers.heartbeat = this.host.clock.at(from + act.heartbeatMs, () =>
+        this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_HEARTBEAT),
+      );
     }
   }
 
@@ -1210,6 +1569,8 @@ export class WorkflowRun {
     act.heartbeatDetails = details ?? act.heartbeatDetails;
     act.lastHeartbeatTime = this.now;
     this.armHeartbeat(act);
+    // Heartbeat details are a checkpoint the next attempt resumes from: they must survive a restart.
+    this.host.journal?.activity(this, act);
     return { cancelRequested: act.cancelRequested };
   }
 
@@ -1226,7 +1587,7 @@ export class WorkflowRun {
   }
 
   /** Writes the lazily recorded ActivityTaskStarted; returns its id. */
-  private writeActivityStarted(act: ActivityState, identity: string, lastFailure: IFailure | null | undefined): number {
+  private writeActivityStarted(act: { scheduledEventId: number; attempt: number }, identity: string, lastFailure: IFailure | null | undefined): number {
     const ev = this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
       scheduledEventId: act.scheduledEventId,
       identity,
@@ -1240,16 +1601,7 @@ export class WorkflowRun {
   completeActivity(act: ActivityState, result: IPayloads | null | undefined, identity: string): void {
     if (act.state !== 'started') throw notFound('activity is not running');
     this.finishActivity(act);
-    const lastFailure = act.lastFailure;
-    this.deliver(() => {
-      const startedEventId = this.writeActivityStarted(act, identity, lastFailure);
-      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, {
-        result,
-        scheduledEventId: act.scheduledEventId,
-        startedEventId,
-        identity,
-      });
-    });
+    this.deliver(this.activityClose(act, true, identity, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, { result, identity }));
   }
 
   failActivity(act: ActivityState, failure: IFailure | null | undefined, identity: string, lastHeartbeatDetails?: IPayloads | null): void {
@@ -1261,33 +1613,27 @@ export class WorkflowRun {
       return;
     }
     this.finishActivity(act);
-    const previous = act.lastFailure;
-    this.deliver(() => {
-      const startedEventId = this.writeActivityStarted(act, identity, previous);
-      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, {
-        failure,
-        scheduledEventId: act.scheduledEventId,
-        startedEventId,
-        identity,
-        retryState: decision.retryState,
-      });
-    });
+    this.deliver(
+      this.activityClose(act, true, identity, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, { failure, identity, retryState: decision.retryState }),
+    );
   }
 
   cancelActivityReported(act: ActivityState, details: IPayloads | null | undefined, identity: string): void {
     if (act.state !== 'started') throw notFound('activity is not running');
     if (!act.cancelRequested) throw failedPrecondition('activity cancellation was not requested');
     this.finishActivity(act);
-    this.deliver(() => {
-      const startedEventId = this.writeActivityStarted(act, identity, act.lastFailure);
-      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
+    this.deliver(
+      this.activityClose(act, true, identity, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
         details,
         latestCancelRequestedEventId: act.cancelRequestedEventId,
-        scheduledEventId: act.scheduledEventId,
-        startedEventId,
         identity,
-      });
-    });
+      }),
+    );
+  }
+
+  /** An activity's close event as a delivery: its started event (when it ran) comes first, with the attempt's failure. */
+  private activityClose(act: ActivityState, started: boolean, identity: string, type: number, attrs: object): Deferred {
+    return { k: 'activity', scheduledEventId: act.scheduledEventId, attempt: act.attempt, started, identity, lastFailure: act.lastFailure, type, attrs };
   }
 
   private retryDecision(act: ActivityState, failure: IFailure | null | undefined): { retryState: number; delayMs: number } {
@@ -1335,9 +1681,15 @@ export class WorkflowRun {
       delete act.timers[k];
     }
     act.state = 'backoff';
+    act.retryAt = this.now + delayMs;
+    this.host.journal?.activity(this, act);
+    this.armRetry(act);
+  }
+
+  private armRetry(act: ActivityState): void {
     // No lock during backoff: with time skipping the wait is skipped, as in the Java test server.
     this.lockActivity(act, false);
-    act.timers.retry = this.host.clock.after(delayMs, () => {
+    act.timers.retry = this.host.clock.at(act.retryAt!, () => {
       if (this.activities.get(act.scheduledEventId) !== act || !this.isOpen) return;
       act.attempt++;
       this.offerActivity(act);
@@ -1383,17 +1735,9 @@ export class WorkflowRun {
           cause: act.lastFailure ?? undefined,
         }
       : { ...timeoutFailure, cause: act.lastFailure ?? undefined };
-    const previous = act.lastFailure;
-    const identity = act.lastWorkerIdentity ?? '';
-    this.deliver(() => {
-      const startedEventId = wasStarted ? this.writeActivityStarted(act, identity, previous) : 0;
-      this.append(EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, {
-        failure,
-        scheduledEventId: act.scheduledEventId,
-        startedEventId,
-        retryState,
-      });
-    });
+    this.deliver(
+      this.activityClose(act, wasStarted, act.lastWorkerIdentity ?? '', EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, { failure, retryState }),
+    );
   }
 
   private requestCancelActivity(scheduledEventId: number, completedId: number): void {

@@ -8,6 +8,7 @@ import { Engine, type CallContext, type EngineOptions } from './engine';
 import { ServerError, Status } from './errors';
 import { installExtensions } from './extensions';
 import { installFastRequestDecompression } from './grpc-decompress';
+import { openJournal } from './journal-state';
 import { framedResponseEncoder, isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
 import { probeGzipCall, selfTestCallPaths } from './self-test';
 import { serveUnaryCalls, type ServiceErrorLike, type UnaryCallContext, type UnaryRoute } from './unary-calls';
@@ -37,6 +38,11 @@ export interface DevServerOptions {
   maxMessageBytes?: number;
   /** For tests: wraps the start-up self-test's probe (self-test.ts), to inject failures. */
   selfTestProbe?: (probe: () => Promise<string | null>) => Promise<string | null>;
+  /**
+   * The journal file that keeps the server's state across restarts (the real dev server's `--db-filename`): read back
+   * at start, appended and fsynced before each call that changed state is answered. Without it, state is in memory only.
+   */
+  dbFilename?: string;
 }
 
 export interface DevServer {
@@ -46,6 +52,8 @@ export interface DevServer {
   readonly engine: Engine;
   /** The layer serving unary calls (grpc-js when asked for, or when the own layer could not be installed). */
   readonly unaryCalls: 'devserver' | 'grpc-js';
+  /** The journal's path, or null when state is in memory only. */
+  readonly dbFilename: string | null;
   close(): Promise<void>;
 }
 
@@ -81,6 +89,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
   const engine = new Engine(engineOptions);
   const extensionHandlers = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
+  const journal = options.dbFilename ? openJournal(engine, options.dbFilename, engineOptions.log) : null;
+  engineOptions.log(
+    journal
+      ? journal.summary
+      : 'state is kept in memory only and is lost when the server stops (pass --db-filename PATH to keep it)',
+  );
 
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const server = new grpc.Server({
@@ -141,9 +155,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     port,
     unaryCalls,
     engine,
+    dbFilename: options.dbFilename ?? null,
     close: () =>
       new Promise<void>((resolve) => {
         engine.close();
+        journal?.close();
         server.tryShutdown(() => resolve());
         // Held long polls would otherwise delay shutdown until their timeout.
         setTimeout(() => server.forceShutdown(), 500).unref();
@@ -201,9 +217,21 @@ function invoke(method: string, handler: Handler | undefined, engine: Engine, lo
   }
   try {
     const result = handler(request, call);
-    if (result instanceof Promise) result.then((r) => call.answer(null, r), (e) => answerError(method, engine, call, e));
-    else call.answer(null, result);
+    if (result instanceof Promise) result.then((r) => answerDurably(method, engine, call, null, r), (e) => answerDurably(method, engine, call, e));
+    else answerDurably(method, engine, call, null, result);
   } catch (e) {
-    answerError(method, engine, call, e);
+    answerDurably(method, engine, call, e);
   }
+}
+
+/**
+ * Answers once what the call wrote is durable (with a journal; at once without one, or when nothing is waiting to be
+ * written). Errors wait too: a rejected workflow task completion still writes its failure event.
+ */
+function answerDurably(method: string, engine: Engine, call: UnaryCallContext, err: unknown, result?: unknown): void {
+  const durable = engine.whenDurable();
+  const answer = () => (err === null ? call.answer(null, result) : answerError(method, engine, call, err));
+  if (!durable) answer();
+  else
+    durable.then(answer, (e: Error) => call.answer({ code: Status.UNAVAILABLE, details: `${method}: state could not be made durable: ${e.message}` }));
 }

@@ -119,6 +119,39 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     }
   });
 
+  // After a restart: updates accepted into history are rebuilt from it (accepted, or completed with their outcome), so
+  // their callers' retries and polls find them. Updates admitted but not yet accepted were in no history and are gone,
+  // as on the real server; their callers' UpdateWorkflowExecution fails with the connection and the client retries it.
+  engine.hooks.restored.push((runs) => {
+    for (const run of runs) {
+      for (const ev of run.history) {
+        if (ev.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) {
+          const a = ev.workflowExecutionUpdateAcceptedEventAttributes!;
+          const id = a.protocolInstanceId ?? '';
+          const u: UpdateState = { id, request: a.acceptedRequest ?? {}, state: 'accepted', acceptedEventId: Number(ev.eventId), waiters: [] };
+          updates(run).set(id, u);
+          openUpdates(run).set(id, u);
+        } else if (ev.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) {
+          const a = ev.workflowExecutionUpdateCompletedEventAttributes!;
+          const u = updates(run).get(a.meta?.updateId ?? '');
+          if (u) {
+            u.state = 'completed';
+            u.outcome = a.outcome ?? undefined;
+          }
+        }
+      }
+      const m = run.ext.updates as Map<string, UpdateState> | undefined;
+      if (!run.isOpen && m) {
+        for (const u of m.values()) {
+          if (u.state === 'accepted') {
+            u.state = 'completed';
+            u.outcome = { failure: acceptedUpdateCompletedWorkflow() };
+          }
+        }
+      }
+    }
+  });
+
   engine.hooks.messages.push((run, messages) => {
     // Rejections write nothing to history; handle them before the commands.
     for (const msg of messages) {

@@ -81,6 +81,15 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
   engine.hooks.runStarted.push(index);
   engine.hooks.runChanged.push(index);
   engine.hooks.runClosed.push(index);
+  // After a restart the records are rebuilt from the runs, which were rebuilt from their histories.
+  engine.hooks.restored.push((runs) => runs.forEach(index));
+  // Registrations made through the OperatorService are journalled; launch flags are applied again at each start.
+  engine.recordHandlers.set('sa', (h) => {
+    if (!registry.customAttributes().has(h.name as string)) registry.add(h.name as string, h.type as never);
+  });
+  engine.recordHandlers.set('sa-rm', (h) => {
+    if (registry.customAttributes().has(h.name as string)) registry.remove(h.name as string);
+  });
 
   const checkAttributes = (sa: temporal.api.common.v1.ISearchAttributes | null | undefined) =>
     asInvalidArgument(() => decodeSearchAttributes(sa?.indexedFields, registry));
@@ -120,7 +129,11 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
       const entries = Object.entries(req.searchAttributes ?? {});
       if (!entries.length) throw invalidArgument('SearchAttributes is not set on request.');
       asInvalidArgument(() => {
-        for (const [name, type] of entries) registry.add(name, fromProtoIndexedValueType(type));
+        for (const [name, type] of entries) {
+          const t = fromProtoIndexedValueType(type);
+          registry.add(name, t);
+          engine.journal?.record('sa', { name, type: t });
+        }
       });
       return {};
     },
@@ -128,7 +141,10 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
       const names = req.searchAttributes ?? [];
       if (!names.length) throw invalidArgument('SearchAttributes is not set on request.');
       asInvalidArgument(() => {
-        for (const name of names) registry.remove(requireField(name, 'SearchAttributes[]'));
+        for (const name of names) {
+          registry.remove(requireField(name, 'SearchAttributes[]'));
+          engine.journal?.record('sa-rm', { name });
+        }
       });
       return {};
     },

@@ -1,0 +1,268 @@
+/**
+ * `--db-filename`: the server process is SIGKILLed and started again on the same journal and port, with real SDK
+ * workers and clients connected throughout; runs waiting on a timer, an activity (running, and not yet started), a
+ * signal and an update finish as if nothing happened, and their histories replay. Then the journal's failure modes
+ * (a torn last record, a corrupt one before it) and kill-and-restart rounds under load, where no acknowledged start or
+ * signal may be lost.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { DEVSERVER_EXECUTABLE } from '../../devserver';
+import { parseJournal } from '../../devserver/journal';
+import { eventTypes, quietRuntime, workflowBundle } from './helpers';
+import { addSignal, awaitsUpdate, collects, doneSignal, releaseSignal, runsActivity, setUpdate, sleepsThenReturns } from './fixtures/durable-workflows';
+
+const WORKFLOWS = require.resolve('./fixtures/durable-workflows');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface ServerProcess {
+  child: ChildProcess;
+  stderr(): string;
+}
+
+/** Starts bin/temporal-devserver on `port` with the journal `db`; resolves once it listens, rejects if it exits first. */
+function startServer(port: number, db: string): Promise<ServerProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(DEVSERVER_EXECUTABLE, ['--port', String(port), '--db-filename', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      err += d;
+      if (err.includes('listening on')) resolve({ child, stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`devserver exited with code ${code}: ${err}`)));
+  });
+}
+
+/** The exit code and stderr of a server that is expected not to start. */
+function failedStart(port: number, db: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(DEVSERVER_EXECUTABLE, ['--port', String(port), '--db-filename', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      err += d;
+      if (err.includes('listening on')) child.kill('SIGKILL');
+    });
+    child.on('exit', (code) => resolve({ code, stderr: err }));
+  });
+}
+
+async function kill(server: ServerProcess): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGKILL');
+  await exited;
+}
+
+/** Waits until the handle's history has an event of `type` (polling: the server writes it on its own schedule). */
+async function untilEvent(handle: WorkflowHandle, type: string): Promise<void> {
+  while (!(await eventTypes(handle)).includes(type)) await sleep(50);
+}
+
+async function assertReplays(handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle(WORKFLOWS) }, history, handle.workflowId);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'retrain-durability-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+before(() => quietRuntime());
+
+describe('a server restarted on its journal', () => {
+  test('runs waiting on a timer, a running activity, a queued activity, a signal and an update complete after SIGKILL and restart; histories replay', async () => {
+    const db = join(dir, 'restart.db');
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    let server = await startServer(port, db);
+    assert.match(server.stderr(), /journal .*restart\.db: 0 records replayed/);
+    const connection = await Connection.connect({ address });
+    const client = new Client({ connection });
+    const native = await NativeConnection.connect({ address });
+    const tq = `durable-${process.pid}`;
+    let entered!: () => void;
+    const activityEntered = new Promise<void>((r) => (entered = r));
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    const workflows = await Worker.create({ connection: native, taskQueue: tq, workflowBundle: await workflowBundle(WORKFLOWS) });
+    const gated = await Worker.create({
+      connection: native,
+      taskQueue: `${tq}-gated`,
+      activities: {
+        async gatedEcho(s: string) {
+          entered();
+          await gate;
+          return s;
+        },
+      },
+    });
+    const running = [workflows.run(), gated.run()];
+    try {
+      const timer = await client.workflow.start(sleepsThenReturns, { taskQueue: tq, workflowId: 'timer', args: [3000] });
+      const activity = await client.workflow.start(runsActivity, { taskQueue: tq, workflowId: 'activity', args: [`${tq}-gated`, 'ran'] });
+      const queued = await client.workflow.start(runsActivity, { taskQueue: tq, workflowId: 'queued', args: [`${tq}-later`, 'queued'] });
+      const signals = await client.workflow.start(collects, { taskQueue: tq, workflowId: 'signals' });
+      const update = await client.workflow.start(awaitsUpdate, { taskQueue: tq, workflowId: 'update' });
+      await signals.signal(addSignal, 'before');
+      const updateHandle = await update.startUpdate(setUpdate, { args: ['v'], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      await activityEntered;
+      await untilEvent(timer, 'TIMER_STARTED');
+      await untilEvent(queued, 'ACTIVITY_TASK_SCHEDULED');
+      await untilEvent(signals, 'WORKFLOW_EXECUTION_SIGNALED');
+
+      await kill(server);
+      server = await startServer(port, db);
+      assert.match(server.stderr(), /records replayed .*\(5 runs, 5 open\)/);
+
+      const later = await Worker.create({ connection: native, taskQueue: `${tq}-later`, activities: { echo: async (s: string) => s } });
+      running.push(later.run());
+      await signals.signal(addSignal, 'after');
+      await signals.signal(doneSignal);
+      await update.signal(releaseSignal);
+      openGate();
+
+      assert.equal(await timer.result(), 'slept');
+      assert.equal(await activity.result(), 'ran');
+      assert.equal(await queued.result(), 'queued');
+      assert.deepEqual(await signals.result(), ['before', 'after']);
+      assert.equal(await updateHandle.result(), 'set v');
+      assert.equal(await update.result(), 'v');
+      for (const h of [timer, activity, queued, signals, update]) await assertReplays(h);
+      // The running activity was not run again: its worker reported it with the task token from before the restart.
+      const activityEvents = await eventTypes(activity);
+      assert.equal(activityEvents.filter((t) => t === 'ACTIVITY_TASK_STARTED').length, 1);
+      later.shutdown();
+    } finally {
+      openGate();
+      workflows.shutdown();
+      gated.shutdown();
+      await Promise.allSettled(running);
+      await native.close();
+      await connection.close();
+      await kill(server);
+    }
+
+    // The same journal, its last record torn by a crash mid-write: dropped with a warning, and the server starts.
+    const torn = join(dir, 'torn.db');
+    copyFileSync(db, torn);
+    truncateSync(torn, statSync(torn).size - 3);
+    const restarted = await startServer(port, torn);
+    try {
+      assert.match(restarted.stderr(), /WARNING: journal .*torn\.db: torn last record at offset \d+/);
+      const whole = parseJournal(readFileSync(db), db).records.length;
+      assert.match(restarted.stderr(), new RegExp(`: ${whole - 1} records replayed .*\\(5 runs, `));
+      const c = await Connection.connect({ address });
+      const listed = await new Client({ connection: c }).workflow.count();
+      assert.equal(listed.count, 5);
+      await c.close();
+    } finally {
+      await kill(restarted);
+    }
+
+    // A corrupt record before the last is not a crash's doing: the server refuses to start and names its offset.
+    const corrupt = join(dir, 'corrupt.db');
+    const bytes = readFileSync(db);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(corrupt, bytes);
+    const failed = await failedStart(port, corrupt);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /corrupt record at offset \d+/);
+  });
+
+  test('20 kill-and-restart rounds under load lose no acknowledged start or signal', async () => {
+    const db = join(dir, 'load.db');
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    let server = await startServer(port, db);
+    // No retry interceptor: a call made while the server is down fails at once instead of being retried, so every
+    // success the loop records is one the server acknowledged.
+    // grpc-js backs off reconnecting for up to two minutes by default; the rounds are shorter than that.
+    const channelArgs = { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 };
+    const connection = await Connection.connect({ address, interceptors: [], channelArgs });
+    const client = new Client({ connection });
+    const native = await NativeConnection.connect({ address });
+    const tq = `load-${process.pid}`;
+    const worker = await Worker.create({ connection: native, taskQueue: tq, workflowBundle: await workflowBundle(WORKFLOWS) });
+    const running = worker.run();
+    const acked = new Map<string, string[]>();
+    let stop = false;
+    let seq = 0;
+    let failures = 0;
+    const load = async () => {
+      while (!stop) {
+        const ids = [...acked.keys()];
+        try {
+          if (ids.length < 20 || seq % 4 === 0) {
+            const id = `load-${++seq}`;
+            await client.workflow.start(collects, { taskQueue: tq, workflowId: id });
+            acked.set(id, []);
+          } else {
+            const id = ids[seq % ids.length];
+            const payload = `s${++seq}`;
+            await client.workflow.getHandle(id).signal(addSignal, payload);
+            acked.get(id)!.push(payload);
+          }
+        } catch {
+          failures++;
+          await sleep(20);
+        }
+      }
+    };
+    const loops = [load(), load()];
+    try {
+      for (let round = 0; round < 20; round++) {
+        await sleep(300);
+        await kill(server);
+        server = await startServer(port, db);
+        if (process.env.DURABILITY_DEBUG) console.error(new Date().toISOString(), 'round', round, server.stderr().split('\n').filter((l) => l.includes('journal')).join(' | '));
+      }
+      await sleep(200);
+      stop = true;
+      await Promise.all(loops);
+      assert.ok(failures > 0, 'some calls met the server down (the rounds did interrupt the load)');
+      const signalled = [...acked.values()].reduce((n, s) => n + s.length, 0);
+      assert.ok(acked.size >= 20 && signalled > 20, `load made progress: ${acked.size} starts, ${signalled} signals acknowledged`);
+      const retrying = new Client({ connection: await Connection.connect({ address }) });
+      const t0 = Date.now();
+      await Promise.all(
+        [...acked].map(async ([id, payloads]) => {
+          const handle = retrying.workflow.getHandle<typeof collects>(id);
+          await handle.signal(doneSignal);
+          const got = await handle.result();
+          // Every acknowledged signal arrived, in the order acknowledged (a retried call may add a duplicate).
+          const seen = got.filter((s) => payloads.includes(s));
+          assert.deepEqual([...new Set(seen)], payloads, `workflow ${id}`);
+        }),
+      );
+      if (process.env.DURABILITY_DEBUG) console.error(`${acked.size} results in ${Date.now() - t0} ms`);
+      for (const id of [...acked.keys()].slice(0, 3)) await assertReplays(retrying.workflow.getHandle(id));
+      await retrying.connection.close();
+    } finally {
+      stop = true;
+      await Promise.allSettled(loops);
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await native.close();
+      await connection.close();
+      await kill(server);
+    }
+  });
+});
