@@ -24,7 +24,7 @@ export function formatMonitorStatus(workflowId: string, s: MonitorStatus): strin
 }
 
 export function formatRunStatus(workflowId: string, s: RunStatus): string {
-  const lines = [`run ${workflowId}: ${s.decision ? `done, ${s.decision}${s.decidedBy ? ` by ${s.decidedBy}` : ''}` : `stage ${s.stage}`}`, `  trigger: ${s.trigger.kind}: ${s.trigger.detail}`];
+  const lines = [`run ${workflowId}: ${s.decision ? `done, ${s.decision}${s.decidedBy ? ` by ${s.decidedBy}` : ''}` : `stage ${s.stage}`}`, `  trigger: ${s.trigger.detail.startsWith(`${s.trigger.kind}:`) ? s.trigger.detail : `${s.trigger.kind}: ${s.trigger.detail}`}${s.trigger.requestedBy ? ` (asked by ${s.trigger.requestedBy})` : ''}`];
   if (s.candidateVersion !== undefined) lines.push(`  candidate v${s.candidateVersion}, production ${s.productionVersion == null ? 'none' : `v${s.productionVersion}`}`);
   if (s.blessing) lines.push(`  gate: ${s.blessing.promote ? 'blessed' : 'not blessed'}: ${s.blessing.summary}`);
   if (s.validation && !s.validation.passed) for (const f of s.validation.failures) lines.push(`  validation: ${f.column ? `${f.column}: ` : ''}${f.message}`);

@@ -179,6 +179,10 @@ describe('the retrain CLI against the real workflows and activities', () => {
     assert.equal(r.html, join(home, 'reports', 'sea', '1', 'report.html'));
     assert.match(readFileSync(r.html, 'utf8'), /^<!doctype html>/i);
     assert.equal(JSON.parse(readFileSync(r.json, 'utf8')).decision, 'promoted');
+    // With a RETRAIN_HOME that is not the workers' (npm start --home DIR, the CLI run elsewhere), the run says where.
+    const elsewhere = await retrain(['report', 'sea/1', '--json'], { ...env, RETRAIN_HOME: join(dir, 'elsewhere') });
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.equal(elsewhere.json.html, r.html);
   });
 
   test('run --wait follows the run live; approve-labels and reject answer it, and it exits 4 (not promoted)', async () => {

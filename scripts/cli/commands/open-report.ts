@@ -1,16 +1,20 @@
 /**
  * `retrain report RUN [--open]`: prints the paths of the run's report (report.html and report.json under
  * RETRAIN_HOME/reports/<model>/<n>/); `--open` opens the HTML file with the desktop's opener (xdg-open, open).
+ * When RETRAIN_HOME has no report (the workers write to another home, as `npm start --home DIR` does), the run
+ * itself is asked where its report is: its status carries the report's URI.
  */
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { retrainHome } from '../../../storage';
-import { CliError, ExitCodes, JsonOption, action, addJsonOption, runIdOf } from '../common';
+import { runStatusQuery } from '../../../workflows/definitions';
+import { CliError, ConnectionOptions, ExitCodes, action, addConnectionOptions, runIdOf, withTemporal, type ConnectionOpts } from '../common';
 
-export const OpenReportOptions = z.object({ ...JsonOption, open: z.boolean().default(false) }).strict();
+export const OpenReportOptions = z.object({ ...ConnectionOptions, open: z.boolean().default(false) }).strict();
 
 /** Where the report files of run `n` of `model` are. */
 export function reportPaths(model: string, n: number, env: NodeJS.ProcessEnv = process.env): { dir: string; html: string; json: string } {
@@ -19,10 +23,11 @@ export function reportPaths(model: string, n: number, env: NodeJS.ProcessEnv = p
 }
 
 export function register(program: Command): void {
-  addJsonOption(program.command('report').description("print the path of a run's report (HTML and JSON)").argument('<run>', 'retrain/MODEL/N or MODEL/N').option('--open', 'open the HTML report with xdg-open (Linux) or open (macOS)')).action(
+  addConnectionOptions(program.command('report').description("print the path of a run's report (HTML and JSON)").argument('<run>', 'retrain/MODEL/N or MODEL/N').option('--open', 'open the HTML report with xdg-open (Linux) or open (macOS)')).action(
     action(OpenReportOptions, async ([ref], opts, out) => {
       const { workflowId, model, n } = runIdOf(ref);
-      const paths = reportPaths(model, n);
+      let paths = reportPaths(model, n);
+      if (!existsSync(paths.html) && !existsSync(paths.json)) paths = (await reportPathsFromRun(workflowId, opts)) ?? paths;
       const html = existsSync(paths.html) ? paths.html : undefined;
       const json = existsSync(paths.json) ? paths.json : undefined;
       if (!html && !json) {
@@ -35,6 +40,19 @@ export function register(program: Command): void {
       out.result({ workflowId, html: html ?? null, json: json ?? null, opened: opts.open }, () => [html, json].filter(Boolean).join('\n'));
     }),
   );
+}
+
+/** Where the run says its report is (a local file: URI), or undefined when it cannot say (no server, no run, S3). */
+async function reportPathsFromRun(workflowId: string, opts: ConnectionOpts): Promise<{ dir: string; html: string; json: string } | undefined> {
+  try {
+    const uri = await withTemporal(opts, async ({ client }) => (await client.workflow.getHandle(workflowId).query(runStatusQuery)).reportUri);
+    if (!uri?.startsWith('file:')) return undefined;
+    const json = fileURLToPath(uri);
+    const dir = dirname(json);
+    return { dir, html: join(dir, 'report.html'), json };
+  } catch {
+    return undefined;
+  }
 }
 
 function openFile(path: string): Promise<void> {

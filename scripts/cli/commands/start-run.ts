@@ -103,7 +103,7 @@ async function follow(client: Client, workflowId: string, pollMs: number, out: O
     const key = `${s.stage}|${s.decision}|${s.approval ? 'approval' : ''}|${s.labeling ? 'labels' : ''}`;
     if (key !== last) {
       last = key;
-      const waiting = s.decision ? '' : s.labeling ? ` (waiting for labels: retrain approve-labels ${workflowId} --as NAME)` : s.approval && s.stage === 'approve' ? ` (waiting for approval: retrain approve ${workflowId} --as NAME)` : '';
+      const waiting = s.decision ? '' : s.labeling ? ` (waiting for labels from ${s.labeling.approvers.join(' or ')}: retrain approve-labels ${workflowId} --as NAME)` : s.approval && s.stage === 'approve' ? ` (waiting for approval by ${s.approval.approvers.join(' or ')}: retrain approve ${workflowId} --as NAME)` : '';
       out.progress(`${workflowId}  ${s.stage}${waiting}`, { workflowId, stage: s.stage, decision: s.decision });
     }
     if (s.decision !== null) return s;
