@@ -711,12 +711,16 @@ export class Engine implements RunHost {
     return { history: { events }, nextPageToken: more ? Buffer.from(String(next)) : undefined };
   }
 
-  private waitFor(register: (cb: () => void) => unknown, ctx: CallContext): Promise<void> {
+  /**
+   * Waits for what `register` watches, at most the history poll timeout. A wait that ends without it (timeout, or
+   * the caller went away) withdraws its callback, so unanswered long polls leave nothing behind on the run.
+   */
+  private waitFor(register: (cb: () => void) => () => void, ctx: CallContext): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.options.historyPollTimeoutMs);
       // Inline arrows: a named closure would cost a defineProperty per call under tsx's keepNames.
-      register(() => (clearTimeout(timer), resolve()));
-      ctx.onCancel(() => (clearTimeout(timer), resolve()));
+      const timer = setTimeout(() => (withdraw(), resolve()), this.options.historyPollTimeoutMs);
+      const withdraw = register(() => (clearTimeout(timer), resolve()));
+      ctx.onCancel(() => (clearTimeout(timer), withdraw(), resolve()));
     });
   }
 

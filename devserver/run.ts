@@ -421,9 +421,22 @@ export class WorkflowRun {
     }
   }
 
-  onClose(cb: () => void): void {
-    if (!this.isOpen) cb();
-    else this.closeWaiters.push(cb);
+  /** Calls `cb` when the run closes (now if it has). Returns a function that withdraws it (a wait that timed out). */
+  onClose(cb: () => void): () => void {
+    if (!this.isOpen) {
+      cb();
+      return () => {};
+    }
+    this.closeWaiters.push(cb);
+    return () => {
+      const i = this.closeWaiters.indexOf(cb);
+      if (i >= 0) this.closeWaiters.splice(i, 1);
+    };
+  }
+
+  /** Callbacks waiting for this run's close or its next event (for tests: waits that ended must leave none behind). */
+  get waiterCount(): number {
+    return this.closeWaiters.length + this.eventWaiters.length;
   }
 
   /** Resolves when an event after `afterEventId` exists, or the run closes. */

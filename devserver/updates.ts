@@ -68,6 +68,13 @@ function stageOf(u: UpdateState): number {
   return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED;
 }
 
+/** Callbacks waiting on the run's updates (for tests: waits that ended must leave none behind). */
+export function updateWaiterCount(run: WorkflowRun): number {
+  let n = 0;
+  for (const u of (run.ext.updates as Map<string, UpdateState> | undefined)?.values() ?? []) n += u.waiters.length;
+  return n;
+}
+
 export function installUpdates(engine: Engine): Record<string, unknown> {
   engine.hooks.pendingMessages.push((run) => {
     const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
@@ -207,15 +214,22 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
         }
         return false;
       };
-      const timer = setTimeout(resolve, timeoutMs);
-      if (check()) return;
+      // A wait that ends without the stage (timeout, or the caller went away) withdraws its callback: otherwise every
+      // unanswered poll would leave one behind on the update.
+      const withdraw = () => {
+        const i = u.waiters.indexOf(w);
+        if (i >= 0) u.waiters.splice(i, 1);
+      };
+      const timer = setTimeout(() => (withdraw(), resolve()), timeoutMs);
       const w = () => {
         if (!check()) u.waiters.push(w);
       };
+      if (check()) return;
       u.waiters.push(w);
       // A run that closes notifies every update's waiters (runClosed above), so check() sees it.
       ctx.onCancel(() => {
         clearTimeout(timer);
+        withdraw();
         resolve();
       });
     });

@@ -232,7 +232,6 @@ describe('a server restarted on its journal', () => {
         await sleep(300);
         await kill(server);
         server = await startServer(port, db);
-        if (process.env.DURABILITY_DEBUG) console.error(new Date().toISOString(), 'round', round, server.stderr().split('\n').filter((l) => l.includes('journal')).join(' | '));
       }
       await sleep(200);
       stop = true;
@@ -241,7 +240,6 @@ describe('a server restarted on its journal', () => {
       const signalled = [...acked.values()].reduce((n, s) => n + s.length, 0);
       assert.ok(acked.size >= 20 && signalled > 20, `load made progress: ${acked.size} starts, ${signalled} signals acknowledged`);
       const retrying = new Client({ connection: await Connection.connect({ address }) });
-      const t0 = Date.now();
       await Promise.all(
         [...acked].map(async ([id, payloads]) => {
           const handle = retrying.workflow.getHandle<typeof collects>(id);
@@ -252,7 +250,6 @@ describe('a server restarted on its journal', () => {
           assert.deepEqual([...new Set(seen)], payloads, `workflow ${id}`);
         }),
       );
-      if (process.env.DURABILITY_DEBUG) console.error(`${acked.size} results in ${Date.now() - t0} ms`);
       for (const id of [...acked.keys()].slice(0, 3)) await assertReplays(retrying.workflow.getHandle(id));
       await retrying.connection.close();
     } finally {
