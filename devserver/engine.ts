@@ -379,7 +379,7 @@ export class Engine implements RunHost {
         countGroupByExecutionStatus: true,
         eagerWorkflowStart: false,
         buildIdBasedVersioning: false,
-        supportsSchedules: false,
+        supportsSchedules: true,
       },
     };
   }

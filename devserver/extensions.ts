@@ -6,7 +6,7 @@
 import { installChildren } from './children';
 import type { Engine } from './engine';
 import { installUpdates } from './updates';
-import { scheduleHandlers } from './schedules';
+import { installSchedules } from './schedules';
 import { installVisibility } from './visibility-service';
 
 export type ServiceHandlers = Partial<Record<'workflow' | 'operator' | 'test' | 'health', Record<string, unknown>>>;
@@ -14,5 +14,5 @@ export type ServiceHandlers = Partial<Record<'workflow' | 'operator' | 'test' | 
 export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
   installChildren(engine);
   const visibility = installVisibility(engine, opts.searchAttributes);
-  return { workflow: { ...installUpdates(engine), ...visibility.workflow, ...scheduleHandlers() }, operator: visibility.operator };
+  return { workflow: { ...installUpdates(engine), ...visibility.workflow, ...installSchedules(engine) }, operator: visibility.operator };
 }

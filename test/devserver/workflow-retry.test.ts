@@ -3,7 +3,7 @@
  * retried with attempt + 1 after the policy's backoff (observed in virtual time on each run's history), the chain's
  * links on every started event, result() following it from the first handle, non-retryable failures, maximum
  * attempts, the execution deadline, a child's retries invisible to its parent; and the features the server does not
- * implement answering a clear error: cron schedules on start and the Schedule RPCs.
+ * implement answering a clear error: cron schedules on start (Schedules are covered by schedules.test.ts).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,19 +188,5 @@ describe('features the server does not implement answer a clear error', { timeou
       .then(() => assert.fail('expected a rejection'), (e: unknown) => e as Error & { cause?: { code?: number; details?: string } });
     assert.equal(err.cause?.code, 3);
     assert.match(err.cause?.details ?? '', /cron schedules are not supported by the embedded server; use a Schedule or a workflow timer/);
-  });
-
-  test('client.schedule.create answers UNIMPLEMENTED with a message', async () => {
-    const { env, taskQueue } = h();
-    const err = await env.client.schedule
-      .create({
-        scheduleId: 'nightly',
-        spec: { intervals: [{ every: '1 day' }] },
-        action: { type: 'startWorkflow', workflowType: failsUntil, args: [1], taskQueue },
-      })
-      .then(() => assert.fail('expected a rejection'), (e: unknown) => e as Error & { cause?: { code?: number; details?: string } });
-    const grpcErr = (err.cause ?? err) as { code?: number; details?: string };
-    assert.equal(grpcErr.code, 12);
-    assert.match(grpcErr.details ?? '', /^CreateSchedule: Schedules are not implemented by the embedded Retrain devserver/);
   });
 });
