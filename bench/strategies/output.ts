@@ -8,20 +8,28 @@ import { join } from 'node:path';
 import { renderSvg, type VegaLiteSpec } from '../../reports/vega';
 import { pct, type StrategySummary, type TargetResult } from './summary';
 
+/** A figure for the table; a strategy that never had a production model has none (NaN, or null after JSON). */
+function fixed(x: number | null, digits: number): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+function percent(x: number | null): string {
+  return typeof x === 'number' && Number.isFinite(x) ? pct(x) : 'no model';
+}
+
 export function markdownTable(summaries: readonly StrategySummary[], targets: readonly TargetResult[]): string {
   const head = '| strategy | trainer | accuracy | kappa | kappa-temporal | runs | promotions | gate rejections | other run outcomes | labelled rows used | training CPU s |';
   const rule = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |';
   const rows = summaries.map(
     (s) =>
-      `| ${s.strategy}${s.driftTriggered ? ' (drift)' : ''} | ${s.trainer} | ${pct(s.accuracy)} | ${s.kappa.toFixed(3)} | ${s.kappaTemporal.toFixed(3)} | ${s.runs} | ${s.promotions} | ${s.rejections} | ${Object.entries(s.otherDecisions).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} | ${s.labelledRowsUsed} | ${s.trainingCpuSeconds.toFixed(1)} |`,
+      `| ${s.strategy}${s.driftTriggered ? ' (drift)' : ''} | ${s.trainer} | ${percent(s.accuracy)} | ${fixed(s.kappa, 3)} | ${fixed(s.kappaTemporal, 3)} | ${s.runs} | ${s.promotions} | ${s.rejections} | ${Object.entries(s.otherDecisions).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} | ${s.labelledRowsUsed} | ${fixed(s.trainingCpuSeconds, 1)} |`,
   );
-  const first = summaries[0];
+  const first = summaries.find((s) => s.scoredRows > 0);
   const notes = first
     ? [
         '',
         `Accuracy is prequential: each batch scored by the model in production when it arrived (the prediction log), labels one batch late. Validations let through despite range failures (the validate deadlock, see bench/strategies/README.md): ${summaries.map((s) => `${s.strategy} ${s.validationRangeOverrides}`).join(', ')}.`,
         '',
-        `Scored on ${first.scoredRows} rows (batches ${first.firstScoredBatch}..${first.batches - 1} of ${first.batches}); the "no change" classifier (previous row's label) gets ${pct(first.noChangeAccuracy)} on the same rows.`,
+        `Scored on ${first.scoredRows} rows (batches ${first.firstScoredBatch}..${first.batches - 1} of ${first.batches}); the "no change" classifier (previous row's label) gets ${percent(first.noChangeAccuracy)} on the same rows.`,
       ]
     : [];
   const t = targets.map((x) => `- ${x.pass ? 'PASS' : 'FAIL'} (${x.trainer}) ${x.name}: ${x.detail}`);

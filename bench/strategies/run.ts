@@ -4,12 +4,13 @@
  * writes the Markdown table, the SVG plot and the JSON lines to bench/strategies/results/ (and the strategies'
  * model configs to bench/strategies/configs/, for users to copy). Defaults replay Elec2 in weekly batches.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { runBenchmark, selectStrategies } from './benchmark';
 import { writeResults } from './output';
 import { QUICK_STRATEGIES, STRATEGIES, type DataSpec } from './strategies';
+import { judgeTargets, type StrategySummary } from './summary';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ELEC2 = resolve(ROOT, '..', 'shared', 'data', 'elec2.csv');
@@ -32,6 +33,8 @@ export const OptionsSchema = z
     processes: z.coerce.number().int().min(1).max(4).optional(),
     dataset: z.string().optional(),
     out: z.string().default(join(__dirname, 'results')),
+    /** Rewrite the table and plot from a saved JSON-lines output (the strategies' lines) instead of running. */
+    fromJsonl: z.string().optional(),
     /** Internal: run as a shard of a parent benchmark, writing summaries to this file. */
     shardOutput: z.string().optional(),
   })
@@ -84,12 +87,22 @@ async function main(): Promise<void> {
     // The configs users copy name the data path relative to the project root, as the README's examples do.
     await writeConfigs({ path: relative(ROOT, ELEC2), label: o.label, positive: o.positive, batchRows: o.batchRows, features: ['day', 'period', 'nswprice', 'nswdemand', 'vicprice', 'vicdemand', 'transfer'] }, o.trainer, join(__dirname, 'configs'));
   }
+  const base = `${dataset}${o.quick ? '-quick' : ''}-${o.trainer}${o.validationRanges === 'strict' ? '-strict' : ''}`;
+  const title = `${dataset}${o.quick ? ' (first rows)' : ''}: production accuracy per batch, ${o.trainer} (dots: a new model's first batch)`;
+  if (o.fromJsonl) {
+    const saved = (await readFile(o.fromJsonl, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string });
+    const order = new Map(STRATEGIES.map((s, i) => [s.name, i]));
+    const summaries = saved.filter((x): x is StrategySummary => x.kind === 'strategy').sort((a, b) => (order.get(a.strategy) ?? 99) - (order.get(b.strategy) ?? 99));
+    const targets = judgeTargets(dataset, o.trainer, summaries);
+    for (const t of targets) process.stdout.write(`${JSON.stringify(t)}\n`);
+    const files = await writeResults(o.out, base, summaries, targets, title);
+    progress(`wrote ${Object.values(files).map((f) => relative(process.cwd(), f)).join(', ')}`);
+    return;
+  }
   const processes = o.processes ?? (o.quick ? 1 : 2);
   const result = await runBenchmark({ dataset, data, trainer: o.trainer, strategies, processes, validationRanges: o.validationRanges, progress, onSummary: (s) => process.stdout.write(`${JSON.stringify(s)}\n`) });
   for (const t of result.targets) process.stdout.write(`${JSON.stringify(t)}\n`);
   process.stdout.write(`${JSON.stringify({ kind: 'run', dataset, trainer: o.trainer, strategies: strategies.length, processes, wallSeconds: Math.round(result.wallSeconds) })}\n`);
-  const base = `${dataset}${o.quick ? '-quick' : ''}-${o.trainer}${o.validationRanges === 'strict' ? '-strict' : ''}`;
-  const title = `${dataset}${o.quick ? ' (first rows)' : ''}: production accuracy per batch, ${o.trainer} (dots: a new model's first batch)`;
   const files = await writeResults(o.out, base, result.summaries, result.targets, title);
   progress(`wrote ${Object.values(files).map((f) => relative(process.cwd(), f)).join(', ')}`);
 }

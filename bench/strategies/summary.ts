@@ -114,12 +114,14 @@ export interface TargetResult {
  */
 export function judgeTargets(dataset: string, trainer: string, summaries: readonly StrategySummary[]): TargetResult[] {
   const retrains = (s: StrategySummary) => Math.max(0, s.runs - 1);
-  const weekly = summaries.filter((s) => s.strategy.startsWith('weekly')).sort((a, b) => b.accuracy - a.accuracy)[0];
-  const drift = summaries.filter((s) => s.driftTriggered).sort((a, b) => b.accuracy - a.accuracy);
+  // A strategy that never had a production model scored nothing: it counts as 0 here, and says so in the detail.
+  const acc = (s: StrategySummary) => (typeof s.accuracy === 'number' && Number.isFinite(s.accuracy) ? s.accuracy : 0);
+  const weekly = summaries.filter((s) => s.strategy.startsWith('weekly')).sort((a, b) => acc(b) - acc(a))[0];
+  const drift = summaries.filter((s) => s.driftTriggered).sort((a, b) => acc(b) - acc(a));
   const out: TargetResult[] = [];
   if (weekly && drift.length) {
     const best = drift[0];
-    const pass = best.accuracy >= weekly.accuracy - 0.01 && retrains(best) <= retrains(weekly) / 2;
+    const pass = best.scoredRows > 0 && acc(best) >= acc(weekly) - 0.01 && retrains(best) <= retrains(weekly) / 2;
     out.push({
       kind: 'target',
       dataset,
@@ -130,7 +132,7 @@ export function judgeTargets(dataset: string, trainer: string, summaries: readon
     });
   }
   if (drift.length) {
-    const hit = drift.find((s) => s.accuracy >= 0.8 && retrains(s) <= 60);
+    const hit = drift.find((s) => acc(s) >= 0.8 && retrains(s) <= 60);
     const best = drift[0];
     out.push({
       kind: 'target',
@@ -144,8 +146,8 @@ export function judgeTargets(dataset: string, trainer: string, summaries: readon
   return out;
 }
 
-export function pct(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
+export function pct(x: number | null): string {
+  return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'no model';
 }
 
 function round(x: number, digits = 4): number {
