@@ -81,7 +81,7 @@ test('every strategy is a valid model config: no approvers, one-step rollout, th
 });
 
 test('targets: drift within a point of weekly at half the retrains passes; more retrains fails', () => {
-  const s = (strategy: string, acc: number, runs: number, driftTriggered: boolean) => ({ strategy, accuracy: acc, runs, driftTriggered }) as StrategySummary;
+  const s = (strategy: string, acc: number, runs: number, driftTriggered: boolean) => ({ strategy, accuracy: acc, runs, driftTriggered, scoredRows: 1000 }) as StrategySummary;
   const ok = judgeTargets('d', 'gbdt', [s('weekly', 0.78, 101, false), s('ddm', 0.775, 51, true)]);
   assert.equal(ok[0].pass, true);
   assert.equal(ok[1].pass, false);
