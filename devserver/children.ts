@@ -190,55 +190,69 @@ export function installChildren(engine: Engine): void {
     const initiatedEventId = num(initiated.eventId);
     const link: ChildLink = { initiatedEventId, workflowId: a.workflowId ?? '', workflowType, namespace, policy, closed: false };
     children(parent).set(initiatedEventId, link);
-    later(() => {
-      if (!parent.isOpen) return;
-      let child: WorkflowRun;
-      try {
-        const root = parent.started.rootWorkflowExecution ?? parent.execution;
-        ({ run: child } = engine.startRun(
-          {
-            namespace,
-            workflowId: a.workflowId ?? '',
-            workflowType,
-            taskQueue,
-            input: a.input,
-            header: a.header,
-            memo: a.memo,
-            searchAttributes: a.searchAttributes,
-            executionTimeoutMs: durationMs(a.workflowExecutionTimeout),
-            runTimeoutMs: durationMs(a.workflowRunTimeout),
-            taskTimeoutMs: durationMs(a.workflowTaskTimeout),
-            retryPolicy: a.retryPolicy,
-            userMetadata,
-            parent: { namespace: parent.namespace, execution: parent.execution, initiatedEventId },
-            root,
-          },
-          { reuse: a.workflowIdReusePolicy ?? undefined, conflict: enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL },
-        ));
-      } catch (e) {
-        if (!(e instanceof ServerError) || (e.code !== Status.ALREADY_EXISTS && e.code !== Status.NOT_FOUND)) throw e;
-        link.closed = true;
-        parent.deliver({
-          k: 'event',
-          type: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
-          attrs: {
-            namespace,
-            workflowId: a.workflowId,
-            workflowType: a.workflowType,
-            cause:
-              e.code === Status.ALREADY_EXISTS
-                ? enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
-                : enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND,
-            control: a.control,
-            initiatedEventId,
-            workflowTaskCompletedEventId: completedId,
-          },
-        });
-        return;
-      }
-      child.ext.parent = { parent, initiatedEventId } satisfies ParentLink;
-      childStarted(parent, link, child, a.header);
-    });
+    later(() => launchChild(parent, a, link, completedId, userMetadata));
+  }
+
+  /**
+   * Starts the child an initiated event asked for and tells the parent how it went: after the workflow task that
+   * initiated it, and after a restart that lost the start (the initiated event was durable, the start was not yet).
+   */
+  function launchChild(
+    parent: WorkflowRun,
+    a: temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes,
+    link: ChildLink,
+    completedId: number,
+    userMetadata: temporal.api.sdk.v1.IUserMetadata | null | undefined,
+  ): void {
+    const { namespace, workflowType, initiatedEventId } = link;
+    const taskQueue = a.taskQueue?.name || parent.taskQueue;
+    if (!parent.isOpen) return;
+    let child: WorkflowRun;
+    try {
+      const root = parent.started.rootWorkflowExecution ?? parent.execution;
+      ({ run: child } = engine.startRun(
+        {
+          namespace,
+          workflowId: a.workflowId ?? '',
+          workflowType,
+          taskQueue,
+          input: a.input,
+          header: a.header,
+          memo: a.memo,
+          searchAttributes: a.searchAttributes,
+          executionTimeoutMs: durationMs(a.workflowExecutionTimeout),
+          runTimeoutMs: durationMs(a.workflowRunTimeout),
+          taskTimeoutMs: durationMs(a.workflowTaskTimeout),
+          retryPolicy: a.retryPolicy,
+          userMetadata,
+          parent: { namespace: parent.namespace, execution: parent.execution, initiatedEventId },
+          root,
+        },
+        { reuse: a.workflowIdReusePolicy ?? undefined, conflict: enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL },
+      ));
+    } catch (e) {
+      if (!(e instanceof ServerError) || (e.code !== Status.ALREADY_EXISTS && e.code !== Status.NOT_FOUND)) throw e;
+      link.closed = true;
+      parent.deliver({
+        k: 'event',
+        type: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+        attrs: {
+          namespace,
+          workflowId: a.workflowId,
+          workflowType: a.workflowType,
+          cause:
+            e.code === Status.ALREADY_EXISTS
+              ? enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
+              : enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND,
+          control: a.control,
+          initiatedEventId,
+          workflowTaskCompletedEventId: completedId,
+        },
+      });
+      return;
+    }
+    child.ext.parent = { parent, initiatedEventId } satisfies ParentLink;
+    childStarted(parent, link, child, a.header);
   }
 
   /** Tells the parent its child started (after the start, and after a restart that lost the delivery). */
@@ -313,6 +327,20 @@ export function installChildren(engine: Engine): void {
         childStarted(link.parent, child, run, initiated?.startChildWorkflowExecutionInitiatedEventAttributes?.header);
       }
       if (!run.isOpen) notifyParent(run);
+    }
+    // Children initiated whose start never happened (the process died in between): started now, as then.
+    for (const parent of runs) {
+      const m = parent.ext.children as Map<number, ChildLink> | undefined;
+      if (!m || !parent.isOpen) continue;
+      for (const link of m.values()) {
+        if (link.closed || link.runId) continue;
+        if (runs.some((r) => (r.ext.parent as ParentLink | undefined)?.parent === parent && (r.ext.parent as ParentLink).initiatedEventId === link.initiatedEventId)) continue;
+        const initiated = parent.history[link.initiatedEventId - 1];
+        const attrs = initiated.startChildWorkflowExecutionInitiatedEventAttributes!;
+        later(() =>
+          launchChild(parent, attrs as temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes, link, num(attrs.workflowTaskCompletedEventId), initiated.userMetadata),
+        );
+      }
     }
   });
 

@@ -17,10 +17,22 @@ import { Client, Connection, WorkflowUpdateStage, type WorkflowHandle } from '@t
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
 import { parseJournal } from '../../devserver/journal';
+import { decodeHistoryEvent, EventType } from '../../devserver/proto';
 import { eventTypes, quietRuntime, workflowBundle } from './helpers';
-import { addSignal, awaitsUpdate, collects, doneSignal, releaseSignal, runsActivity, setUpdate, sleepsThenReturns } from './fixtures/durable-workflows';
+import {
+  addSignal,
+  awaitsUpdate,
+  collects,
+  doneSignal,
+  parentOfWaiting,
+  releaseSignal,
+  runsActivity,
+  setUpdate,
+  sleepsThenReturns,
+} from './fixtures/durable-workflows';
 
 const WORKFLOWS = require.resolve('./fixtures/durable-workflows');
+const START_CHILD_INITIATED = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -185,6 +197,48 @@ describe('a server restarted on its journal', () => {
     const failed = await failedStart(port, corrupt);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /corrupt record at offset \d+/);
+  });
+
+  test('a parent waiting on its child completes after restarts, also when the child start was lost with the process', async () => {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    for (const lostStart of [false, true]) {
+      const db = join(dir, `children-${lostStart}.db`);
+      let server = await startServer(port, db);
+      const connection = await Connection.connect({ address });
+      const client = new Client({ connection });
+      const workerConnection = await NativeConnection.connect({ address });
+      const tq = `children-${process.pid}-${lostStart}`;
+      const worker = await Worker.create({ connection: workerConnection, taskQueue: tq, workflowBundle: await workflowBundle(WORKFLOWS) });
+      const running = worker.run();
+      try {
+        const childId = `child-${lostStart}`;
+        const parent = await client.workflow.start(parentOfWaiting, { taskQueue: tq, workflowId: `parent-${lostStart}`, args: [childId] });
+        const child = client.workflow.getHandle(childId);
+        await untilEvent(parent, 'CHILD_WORKFLOW_EXECUTION_STARTED');
+        await untilEvent(child, 'WORKFLOW_TASK_COMPLETED');
+        await kill(server);
+        if (lostStart) {
+          // Cut the journal right after the parent's StartChildWorkflowExecutionInitiated: as if the process died
+          // between that workflow task's answer and the child's start.
+          const { records } = parseJournal(readFileSync(db), db);
+          const i = records.findIndex((r) => r.head.t === 'ev' && decodeHistoryEvent(r.tail).eventType === START_CHILD_INITIATED);
+          truncateSync(db, records[i + 1].offset);
+        }
+        server = await startServer(port, db);
+        await untilEvent(child, 'WORKFLOW_TASK_COMPLETED');
+        await child.signal(releaseSignal);
+        assert.equal(await parent.result(), 'parent saw: child released');
+        await assertReplays(parent);
+        await assertReplays(child);
+      } finally {
+        worker.shutdown();
+        await running.catch(() => undefined);
+        await workerConnection.close();
+        await connection.close();
+        await kill(server);
+      }
+    }
   });
 
   test('20 kill-and-restart rounds under load lose no acknowledged start or signal', async () => {
