@@ -91,10 +91,10 @@ export const DataConfigSchema = z
   .strict();
 
 const GbdtTrainerSchema = z
-  .object({ kind: z.literal(TrainerKinds.gbdt), params: z.record(z.string(), z.unknown()).default({}) })
+  .object({ kind: z.literal(TrainerKinds.gbdt), params: z.record(z.string(), z.unknown()).default({}).describe('Gradient-boosted trees: learningRate, maxIter, maxLeafNodes, maxDepth, minSamplesLeaf, maxBins, earlyStopping, validationFraction, nIterNoChange, tol (the names of scikit-learn HistGradientBoostingClassifier; unknown names are refused).') })
   .strict();
 const LogisticTrainerSchema = z
-  .object({ kind: z.literal(TrainerKinds.logistic), params: z.record(z.string(), z.unknown()).default({}) })
+  .object({ kind: z.literal(TrainerKinds.logistic), params: z.record(z.string(), z.unknown()).default({}).describe('Logistic regression: C, tol, maxIter, solver (auto, newton, lbfgs), fitIntercept, lbfgsMemory (unknown names are refused).') })
   .strict();
 const CommandTrainerSchema = z
   .object({
@@ -115,7 +115,7 @@ export const TrainingSetConfigSchema = z
     newBatches: z.number().int().positive().optional().describe('How many of the latest labelled batches count as new data (default: those since the last run, at least 1).'),
     historyBatches: z.number().int().positive().optional().describe('Keep at most this many batches of history before the new data (default: all).'),
     halfLife: z.number().positive().optional().describe('Recency weighting: a row this many rows older than the newest weighs half as much.'),
-    coverLastSeason: z.object({ period: z.number().positive() }).strict().optional().describe('Spread the historical share over the last `period` rows of history.'),
+    coverLastSeason: z.object({ period: z.number().positive().describe('The season length, in rows.') }).strict().optional().describe('Spread the historical share over the last `period` rows of history.'),
     maxRows: z.number().int().positive().optional().describe('Cap on the training rows, keeping the mix.'),
     seed: z.number().int().default(0).describe('Seeds the sampling of the training set and the trainer.'),
   })
@@ -155,7 +155,7 @@ const PerformanceTriggerSchema = z
 
 export const TriggersConfigSchema = z
   .object({
-    schedule: z.object({ every: DurationSchema }).strict().optional().describe('Periodic retraining.'),
+    schedule: z.object({ every: DurationSchema.describe('A run every this long, counted from the monitor\'s start.') }).strict().optional().describe('Periodic retraining.'),
     drift: DriftTriggerSchema.prefault({}).describe('How drift alerts (signals, webhooks, the built-in check) become runs.'),
     builtin: BuiltinCheckSchema.prefault({}).describe('The monitor\'s own check of every new batch.'),
     performance: PerformanceTriggerSchema.optional().describe('Retrain when a performance metric crosses a threshold.'),
