@@ -84,7 +84,7 @@ describe('state outside histories across a restart', () => {
     const db = join(dir, 'state.db');
     let server = await startDevServer({ port: 0, dbFilename: db });
     let connection = await Connection.connect({ address: server.address });
-    await connection.workflowService.registerNamespace({ namespace: 'team-a', workflowExecutionRetentionPeriod: { seconds: 86400 } });
+    await connection.workflowService.registerNamespace({ namespace: 'team-a' });
     const id = (await connection.workflowService.describeNamespace({ namespace: 'team-a' })).namespaceInfo?.id;
     await connection.operatorService.addSearchAttributes({
       namespace: 'default',
