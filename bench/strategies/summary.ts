@@ -108,8 +108,8 @@ export interface TargetResult {
 }
 
 /**
- * The issue's targets: the best drift-triggered strategy (by accuracy) within 1 point of weekly retraining with at
- * most half of weekly's retrains; stretch: some drift-triggered strategy at 80% or better with at most 60 retrains.
+ * The issue's targets: the best drift-triggered strategy among those with at most half of weekly's retrains is
+ * within 1 point of weekly's accuracy; stretch: some drift-triggered strategy at 80% or better with at most 60 retrains.
  * "Weekly" is the best of the weekly strategies; a strategy's retrains are its runs after the initial one.
  */
 export function judgeTargets(dataset: string, trainer: string, summaries: readonly StrategySummary[]): TargetResult[] {
@@ -120,15 +120,18 @@ export function judgeTargets(dataset: string, trainer: string, summaries: readon
   const drift = summaries.filter((s) => s.driftTriggered).sort((a, b) => acc(b) - acc(a));
   const out: TargetResult[] = [];
   if (weekly && drift.length) {
-    const best = drift[0];
-    const pass = best.scoredRows > 0 && acc(best) >= acc(weekly) - 0.01 && retrains(best) <= retrains(weekly) / 2;
+    // The best drift-triggered strategy that keeps to the retrain budget (half of weekly's), by accuracy.
+    const eligible = drift.filter((d) => d.scoredRows > 0 && retrains(d) <= retrains(weekly) / 2);
+    const best = eligible[0];
+    const pass = best !== undefined && acc(best) >= acc(weekly) - 0.01;
+    const top = drift[0];
     out.push({
       kind: 'target',
       dataset,
       trainer,
       name: 'drift within 1 point of weekly with at most half the retrains',
       pass,
-      detail: `best drift-triggered ${best.strategy}: ${pct(best.accuracy)} with ${retrains(best)} retrains; ${weekly.strategy}: ${pct(weekly.accuracy)} with ${retrains(weekly)} retrains`,
+      detail: `${best ? `best drift-triggered within ${Math.floor(retrains(weekly) / 2)} retrains: ${best.strategy} ${pct(best.accuracy)} with ${retrains(best)} retrains` : `no drift-triggered strategy within ${Math.floor(retrains(weekly) / 2)} retrains has a model`}; ${weekly.strategy}: ${pct(weekly.accuracy)} with ${retrains(weekly)} retrains; most accurate drift-triggered: ${top.strategy} ${pct(top.accuracy)} with ${retrains(top)} retrains`,
     });
   }
   if (drift.length) {
