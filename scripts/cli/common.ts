@@ -1,62 +1,16 @@
 /**
- * What every `retrain` command shares: the exit codes, the error type that carries one, option parsing with zod
- * (an invalid option is reported by its flag name), output in text or `--json`, and the Temporal connection (through
- * `@temporalio/envconfig`, like the worker, so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the
- * profile file apply). Errors are translated once here into an exit code and a sentence that says what to do.
+ * What every `retrain` command's implementation shares (the lighter part is ./base, the Temporal connection is
+ * ./temporal): option parsing with zod (an invalid option is reported by its flag name), output in text or
+ * `--json`, names of runs and models, and the action wrapper that turns any error into its exit code. It loads no
+ * Temporal SDK, so an offline command such as `config validate` does not pay for it.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError, NamespaceNotFoundError } from '@temporalio/common';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { parseRunWorkflowId, runWorkflowId, type RunResult } from '../../workflows/definitions';
+import { parseRunWorkflowId, runWorkflowId } from '../../workflows/names';
+import { CliError, ExitCodes, reportError, type ExitCode } from './base';
 
-export const ExitCodes = {
-  ok: 0,
-  /** Anything else went wrong (a workflow failed, an unexpected error). */
-  failure: 1,
-  /** Bad usage or input: unknown option, invalid value, invalid config file. */
-  usage: 2,
-  /** The named thing does not exist: monitor, run, file, report, model version. */
-  notFound: 3,
-  /** The workflow (or registry) refused the request: approval refused, run not waiting for it, run not promoted. */
-  rejected: 4,
-  /** Temporal cannot be reached. */
-  unavailable: 5,
-} as const;
-export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
-
-const KIND_OF: Readonly<Record<ExitCode, string>> = {
-  0: 'ok',
-  1: 'failure',
-  2: 'usage',
-  3: 'not_found',
-  4: 'rejected',
-  5: 'unavailable',
-};
-
-/** The `--help` epilogue: the exit codes, written once. */
-export const EXIT_CODES_HELP = `Exit codes:
-  0  ok
-  1  failure (a workflow or an unexpected error)
-  2  bad usage or input (unknown option, invalid value, invalid config file)
-  3  not found (monitor, run, file, report, model version)
-  4  rejected by the workflow or the registry (approval refused, run not waiting, run not promoted, alias moved)
-  5  cannot connect to Temporal
-
-Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"), TEMPORAL_PROFILE
-and the envconfig profile file; --address and --namespace override them. Registry and report commands read
-RETRAIN_HOME (default ./.retrain). --json prints one JSON document on stdout (errors as {"error": {...}}).`;
-
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+// The light part (exit codes, the error type, the shared flags) lives in ./base, which main.ts loads for every call.
+export { CliError, EXIT_CODES_HELP, ExitCodes, addConnectionOptions, addJsonOption, reportError, type ExitCode } from './base';
 
 /** `--json` and the connection overrides, on every command that talks to Temporal. */
 export const JsonOption = { json: z.boolean().default(false) };
@@ -70,16 +24,6 @@ export type ConnectionOpts = { address?: string; namespace?: string };
 /** A person's name for `--as`: who approves, pauses, rolls back (recorded in history). */
 export const PersonSchema = z.string().trim().min(1, 'expected a name');
 export const ReasonSchema = z.string().trim().min(1, 'expected a reason');
-
-export function addJsonOption(cmd: Command): Command {
-  return cmd.option('--json', 'print machine-readable JSON on stdout');
-}
-
-export function addConnectionOptions(cmd: Command): Command {
-  return addJsonOption(cmd)
-    .option('--address <host:port>', 'Temporal frontend address (default: TEMPORAL_ADDRESS or the envconfig profile)')
-    .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE or the envconfig profile)');
-}
 
 function flagOf(key: PropertyKey): string {
   return `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -126,11 +70,6 @@ export function makeOutput(json: boolean): Output {
   };
 }
 
-/** Reports an error: a sentence on stderr, and with --json an `{"error": …}` document on stdout for scripts. */
-export function reportError(err: CliError, json: boolean): void {
-  process.stderr.write(`retrain: ${err.message}\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ error: { kind: KIND_OF[err.exitCode], exitCode: err.exitCode, message: err.message } }, null, 2)}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Commands.
@@ -153,90 +92,12 @@ export function action<S extends z.ZodType>(
       const code = await handler(args, opts, makeOutput(json));
       process.exitCode = code ?? ExitCodes.ok;
     } catch (err) {
-      const e = toCliError(err);
+      // Errors from Temporal were translated by withTemporal (./temporal); anything else not a CliError is a failure.
+      const e = err instanceof CliError ? err : new CliError(err instanceof Error ? err.message : String(err), ExitCodes.failure);
       reportError(e, json);
       process.exitCode = e.exitCode;
     }
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Temporal.
-
-const CONNECT_TIMEOUT = '5s';
-
-export interface Temporal {
-  readonly client: Client;
-  readonly address: string;
-  readonly namespace: string;
-}
-
-/** Resolved connection settings: the envconfig profile, then the command line. */
-export function connectionSettings(opts: ConnectionOpts): { address: string; namespace: string; connectionOptions: Record<string, unknown> } {
-  const config = loadClientConnectConfig();
-  const address = opts.address ?? config.connectionOptions.address ?? '127.0.0.1:7233';
-  const namespace = opts.namespace ?? config.namespace ?? 'default';
-  return { address, namespace, connectionOptions: { ...config.connectionOptions, address } };
-}
-
-/** Connects, runs `fn` with a client, and closes the connection (so the process can exit). */
-export async function withTemporal<T>(opts: ConnectionOpts, fn: (t: Temporal) => Promise<T>): Promise<T> {
-  const { address, namespace, connectionOptions } = connectionSettings(opts);
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ ...(connectionOptions as object), connectTimeout: CONNECT_TIMEOUT });
-  } catch (err) {
-    throw unavailable(address, err);
-  }
-  try {
-    return await fn({ client: new Client({ connection, namespace }), address, namespace });
-  } catch (err) {
-    if (isUnavailable(err)) throw unavailable(address, err);
-    if (err instanceof NamespaceNotFoundError) throw new CliError(`namespace ${JSON.stringify(namespace)} does not exist on ${address}: set TEMPORAL_NAMESPACE or --namespace`, ExitCodes.notFound);
-    throw err;
-  } finally {
-    await connection.close();
-  }
-}
-
-function isUnavailable(err: unknown): boolean {
-  // 14 UNAVAILABLE: the server went away after the connection was made.
-  return isGrpcServiceError(err) && err.code === 14;
-}
-
-function unavailable(address: string, err: unknown): CliError {
-  const why = err instanceof Error ? err.message : String(err);
-  return new CliError(
-    `cannot connect to Temporal at ${address} (${why}): is \`npm start\` (or your Temporal cluster) running? set TEMPORAL_ADDRESS or --address`,
-    ExitCodes.unavailable,
-  );
-}
-
-/** The innermost ApplicationFailure message of an update failure: what the validator or handler said. */
-function failureMessage(err: Error): string {
-  let e: unknown = err;
-  let message = err.message;
-  while (e instanceof Error) {
-    if (e instanceof ApplicationFailure) message = e.message;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return message;
-}
-
-/** Any error → a CliError with the exit code of its kind. */
-export function toCliError(err: unknown): CliError {
-  if (err instanceof CliError) return err;
-  if (err instanceof WorkflowNotFoundError) {
-    return new CliError(`${err.message}${err.workflowId ? ` (${err.workflowId})` : ''}: check the name with \`retrain runs\` or start the monitor with \`retrain monitor start --config FILE\``, ExitCodes.notFound);
-  }
-  if (err instanceof WorkflowUpdateFailedError) return new CliError(`refused: ${failureMessage(err)}`, ExitCodes.rejected);
-  if (err instanceof WorkflowExecutionAlreadyStartedError) return new CliError(err.message, ExitCodes.failure);
-  if (isGrpcServiceError(err)) {
-    if (err.code === 5) return new CliError(`not found: ${err.details || err.message}`, ExitCodes.notFound);
-    if (err.code === 3) return new CliError(`invalid request: ${err.details || err.message}`, ExitCodes.usage);
-    if (err.code === 9) return new CliError(`refused: ${err.details || err.message}`, ExitCodes.rejected);
-  }
-  return new CliError(err instanceof Error ? err.message : String(err), ExitCodes.failure);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -257,43 +118,4 @@ export function modelOf(name: string): string {
   const r = ModelNameSchema.safeParse(name);
   if (!r.success) throw new CliError(`MODEL ${JSON.stringify(name)}: ${r.error.issues[0].message}`, ExitCodes.usage);
   return r.data;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Answering a run.
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5);
-}
-
-/**
- * How a closed run ended: its decision (from the run's result), or the workflow status when it did not complete
- * (`failed`, `terminated`, …). Undefined while it runs.
- */
-async function endedAs(handle: WorkflowHandle): Promise<string | undefined> {
-  const d = await handle.describe();
-  if (d.status.name === 'RUNNING') return undefined;
-  if (d.status.name === 'COMPLETED') {
-    const r = (await handle.result()) as RunResult | undefined;
-    if (r && typeof r.decision === 'string') return r.decision;
-  }
-  return d.status.name.toLowerCase();
-}
-
-/**
- * Sends an update to a run (approve, reject). Temporal answers "not found" both for a run that never existed and
- * for one that already closed (an update needs a running workflow), so on "not found" the run is described: a
- * closed run is a refusal (exit 4) that says how it ended, and only a run that does not exist stays exit 3.
- */
-export async function updateRun<T>(handle: WorkflowHandle, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    const ended = await endedAs(handle).catch(() => undefined);
-    if (ended !== undefined) {
-      throw new CliError(`${handle.workflowId} already ended with decision ${ended}: there is nothing left to answer (see \`retrain status ${handle.workflowId}\`)`, ExitCodes.rejected);
-    }
-    throw err;
-  }
 }

@@ -17,7 +17,7 @@ const StoreEnvSchema = z.object({
 });
 
 export const StoreOption = { store: z.string().min(1).optional() };
-export const STORE_OPTION_HELP = 'artifact store URI (file:///path or s3://bucket/prefix; default: RETRAIN_S3_BUCKET, else RETRAIN_HOME)';
+export { STORE_OPTION_HELP } from './base';
 
 export function openStore(uri: string | undefined, env: NodeJS.ProcessEnv = process.env): { store: ArtifactStore; where: string } {
   try {

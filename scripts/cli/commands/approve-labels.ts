@@ -3,38 +3,26 @@
  * refused by the workflow, so the run's status is read first: a run that is not waiting for labels, or an approver
  * not on its list, is refused here (exit 4) instead of the signal being ignored silently.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { labelsApprovedSignal, runStatusQuery } from '../../../workflows/definitions';
-import { CliError, ConnectionOptions, ExitCodes, PersonSchema, action, addConnectionOptions, runIdOf, withTemporal } from '../common';
+import { CliError, ConnectionOptions, ExitCodes, PersonSchema, action, runIdOf } from '../common';
+import { withTemporal } from '../temporal';
 
 export const ApproveLabelsOptions = z.object({ ...ConnectionOptions, as: PersonSchema, labels: z.string().min(1).optional(), note: z.string().optional() }).strict();
 
-export function register(program: Command): void {
-  addConnectionOptions(
-    program
-      .command('approve-labels')
-      .description('approve the labels a run is waiting for (labelsApproved)')
-      .argument('<run>', 'retrain/MODEL/N or MODEL/N')
-      .requiredOption('--as <name>', 'approver (one of the config\'s labels.approvers)')
-      .option('--labels <uri>', 'where the labelled data is, when it is not where the labeling request said')
-      .option('--note <text>', 'recorded with the approval'),
-  ).action(
-    action(ApproveLabelsOptions, async ([ref], opts, out) => {
-      const { workflowId } = runIdOf(ref);
-      await withTemporal(opts, async ({ client }) => {
-        const handle = client.workflow.getHandle(workflowId);
-        const status = await handle.query(runStatusQuery);
-        if (status.decision !== null || !status.labeling) {
-          throw new CliError(`${workflowId} is not waiting for labels (stage ${status.stage}${status.decision ? `, decision ${status.decision}` : ''})`, ExitCodes.rejected);
-        }
-        if (status.labeling.approvers.length > 0 && !status.labeling.approvers.includes(opts.as)) {
-          throw new CliError(`${opts.as} may not approve labels for ${workflowId}: approvers are ${status.labeling.approvers.join(', ')}`, ExitCodes.rejected);
-        }
-        const payload = { approver: opts.as, ...(opts.labels ? { labelsUri: opts.labels } : {}), ...(opts.note ? { note: opts.note } : {}) };
-        await handle.signal(labelsApprovedSignal, payload);
-        out.result({ workflowId, signalled: true, ...payload }, () => `approved labels for ${workflowId} as ${opts.as}`);
-      });
-    }),
-  );
-}
+export const run = action(ApproveLabelsOptions, async ([ref], opts, out) => {
+  const { workflowId } = runIdOf(ref);
+  await withTemporal(opts, async ({ client }) => {
+    const handle = client.workflow.getHandle(workflowId);
+    const status = await handle.query(runStatusQuery);
+    if (status.decision !== null || !status.labeling) {
+      throw new CliError(`${workflowId} is not waiting for labels (stage ${status.stage}${status.decision ? `, decision ${status.decision}` : ''})`, ExitCodes.rejected);
+    }
+    if (status.labeling.approvers.length > 0 && !status.labeling.approvers.includes(opts.as)) {
+      throw new CliError(`${opts.as} may not approve labels for ${workflowId}: approvers are ${status.labeling.approvers.join(', ')}`, ExitCodes.rejected);
+    }
+    const payload = { approver: opts.as, ...(opts.labels ? { labelsUri: opts.labels } : {}), ...(opts.note ? { note: opts.note } : {}) };
+    await handle.signal(labelsApprovedSignal, payload);
+    out.result({ workflowId, signalled: true, ...payload }, () => `approved labels for ${workflowId} as ${opts.as}`);
+  });
+});

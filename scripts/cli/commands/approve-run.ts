@@ -3,30 +3,19 @@
  * who may approve (the configured approvers, never the person who started the run); a refusal exits 4 with its
  * reason.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { approvePromotionUpdate } from '../../../workflows/definitions';
-import { ConnectionOptions, PersonSchema, action, addConnectionOptions, runIdOf, updateRun, withTemporal } from '../common';
+import { ConnectionOptions, PersonSchema, action, runIdOf } from '../common';
+import { updateRun, withTemporal } from '../temporal';
 import { formatRunStatus } from '../format';
 
 export const ApproveRunOptions = z.object({ ...ConnectionOptions, as: PersonSchema, comment: z.string().optional() }).strict();
 
-export function register(program: Command): void {
-  addConnectionOptions(
-    program
-      .command('approve')
-      .description("approve a blessed candidate's promotion")
-      .argument('<run>', 'retrain/MODEL/N or MODEL/N')
-      .requiredOption('--as <name>', 'approver (must be one of the configured approvers)')
-      .option('--comment <text>', 'recorded with the approval'),
-  ).action(
-    action(ApproveRunOptions, async ([ref], opts, out) => {
-      const { workflowId } = runIdOf(ref);
-      await withTemporal(opts, async ({ client }) => {
-        const handle = client.workflow.getHandle(workflowId);
-        const status = await updateRun(handle, () => handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: opts.as, ...(opts.comment ? { comment: opts.comment } : {}) }] }));
-        out.result({ workflowId, approved: true, ...status }, () => `approved ${workflowId} as ${opts.as}\n${formatRunStatus(workflowId, status)}`);
-      });
-    }),
-  );
-}
+export const run = action(ApproveRunOptions, async ([ref], opts, out) => {
+  const { workflowId } = runIdOf(ref);
+  await withTemporal(opts, async ({ client }) => {
+    const handle = client.workflow.getHandle(workflowId);
+    const status = await updateRun(handle, () => handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: opts.as, ...(opts.comment ? { comment: opts.comment } : {}) }] }));
+    out.result({ workflowId, approved: true, ...status }, () => `approved ${workflowId} as ${opts.as}\n${formatRunStatus(workflowId, status)}`);
+  });
+});

@@ -3,11 +3,11 @@
  * store with a list query on Retrain's search attributes and StartTime, newest first, so it works without any
  * monitor running and across models.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { Decisions, RetrainDecision, RetrainModel, RetrainStage, RetrainTrigger, Stages, WorkflowTypes, parseRunWorkflowId } from '../../../workflows/definitions';
 import { parseDuration } from '../../../workflows/duration';
-import { ConnectionOptions, ModelNameSchema, action, addConnectionOptions, withTemporal } from '../common';
+import { ConnectionOptions, ModelNameSchema, action } from '../common';
+import { withTemporal } from '../temporal';
 
 const SinceSchema = z.string().transform((s, ctx) => {
   const ms = parseDuration(s);
@@ -52,44 +52,31 @@ export function runsQuery(f: { model?: string; stage?: string; decision?: string
   return parts.join(' AND ');
 }
 
-export function register(program: Command): void {
-  addConnectionOptions(
-    program
-      .command('runs')
-      .description('list retraining runs (visibility query on the Retrain search attributes), newest first')
-      .option('--model <name>', 'only this model')
-      .option('--stage <stage>', `only runs at this stage: ${Object.values(Stages).join(', ')}`)
-      .option('--decision <decision>', `only runs that ended so: ${Object.values(Decisions).join(', ')}`)
-      .option('--since <when>', 'started at or after: an ISO date-time or a duration back from now ("7 days")')
-      .option('--limit <n>', 'at most this many', '50'),
-  ).action(
-    action(ListRunsOptions, async (_args, opts, out) => {
-      const query = runsQuery(opts);
-      await withTemporal(opts, async ({ client }) => {
-        const runs: RunListing[] = [];
-        for await (const w of client.workflow.list({ query })) {
-          const id = parseRunWorkflowId(w.workflowId);
-          const sa = w.typedSearchAttributes;
-          runs.push({
-            workflowId: w.workflowId,
-            model: sa.get(RetrainModel) ?? id?.model,
-            n: id?.n,
-            stage: sa.get(RetrainStage),
-            trigger: sa.get(RetrainTrigger),
-            decision: sa.get(RetrainDecision),
-            status: w.status.name,
-            startTime: w.startTime.toISOString(),
-            closeTime: w.closeTime?.toISOString(),
-          });
-          if (runs.length >= opts.limit) break;
-        }
-        runs.sort((a, b) => b.startTime.localeCompare(a.startTime));
-        out.result({ query, runs }, () =>
-          runs.length === 0
-            ? `no runs match (${query})`
-            : runs.map((r) => `${r.workflowId.padEnd(28)} ${(r.stage ?? '-').padEnd(9)} ${(r.decision ?? '-').padEnd(17)} ${(r.trigger ?? '-').padEnd(11)} ${r.startTime}`).join('\n'),
-        );
+export const run = action(ListRunsOptions, async (_args, opts, out) => {
+  const query = runsQuery(opts);
+  await withTemporal(opts, async ({ client }) => {
+    const runs: RunListing[] = [];
+    for await (const w of client.workflow.list({ query })) {
+      const id = parseRunWorkflowId(w.workflowId);
+      const sa = w.typedSearchAttributes;
+      runs.push({
+        workflowId: w.workflowId,
+        model: sa.get(RetrainModel) ?? id?.model,
+        n: id?.n,
+        stage: sa.get(RetrainStage),
+        trigger: sa.get(RetrainTrigger),
+        decision: sa.get(RetrainDecision),
+        status: w.status.name,
+        startTime: w.startTime.toISOString(),
+        closeTime: w.closeTime?.toISOString(),
       });
-    }),
-  );
-}
+      if (runs.length >= opts.limit) break;
+    }
+    runs.sort((a, b) => b.startTime.localeCompare(a.startTime));
+    out.result({ query, runs }, () =>
+      runs.length === 0
+        ? `no runs match (${query})`
+        : runs.map((r) => `${r.workflowId.padEnd(28)} ${(r.stage ?? '-').padEnd(9)} ${(r.decision ?? '-').padEnd(17)} ${(r.trigger ?? '-').padEnd(11)} ${r.startTime}`).join('\n'),
+    );
+  });
+});

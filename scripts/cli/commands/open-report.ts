@@ -4,7 +4,6 @@
  * When RETRAIN_HOME has no report (the workers write to another home, as `npm start --home DIR` does), the run
  * itself is asked where its report is: its status carries the report's URI.
  */
-import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { retrainHome } from '../../../storage';
 import { runStatusQuery } from '../../../workflows/definitions';
-import { CliError, ConnectionOptions, ExitCodes, action, addConnectionOptions, runIdOf, withTemporal, type ConnectionOpts } from '../common';
+import { CliError, ConnectionOptions, ExitCodes, action, runIdOf, type ConnectionOpts } from '../common';
+import { withTemporal } from '../temporal';
 
 export const OpenReportOptions = z.object({ ...ConnectionOptions, open: z.boolean().default(false) }).strict();
 
@@ -22,25 +22,21 @@ export function reportPaths(model: string, n: number, env: NodeJS.ProcessEnv = p
   return { dir, html: join(dir, 'report.html'), json: join(dir, 'report.json') };
 }
 
-export function register(program: Command): void {
-  addConnectionOptions(program.command('report').description("print the path of a run's report (HTML and JSON)").argument('<run>', 'retrain/MODEL/N or MODEL/N').option('--open', 'open the HTML report with xdg-open (Linux) or open (macOS)')).action(
-    action(OpenReportOptions, async ([ref], opts, out) => {
-      const { workflowId, model, n } = runIdOf(ref);
-      let paths = reportPaths(model, n);
-      if (!existsSync(paths.html) && !existsSync(paths.json)) paths = (await reportPathsFromRun(workflowId, opts)) ?? paths;
-      const html = existsSync(paths.html) ? paths.html : undefined;
-      const json = existsSync(paths.json) ? paths.json : undefined;
-      if (!html && !json) {
-        throw new CliError(`no report for ${workflowId} in ${paths.dir}: a run writes it when it ends (check \`retrain status ${workflowId}\`, and RETRAIN_HOME)`, ExitCodes.notFound);
-      }
-      if (opts.open) {
-        if (!html) throw new CliError(`${workflowId} has a JSON report but no HTML one (${paths.json})`, ExitCodes.notFound);
-        await openFile(html);
-      }
-      out.result({ workflowId, html: html ?? null, json: json ?? null, opened: opts.open }, () => [html, json].filter(Boolean).join('\n'));
-    }),
-  );
-}
+export const run = action(OpenReportOptions, async ([ref], opts, out) => {
+  const { workflowId, model, n } = runIdOf(ref);
+  let paths = reportPaths(model, n);
+  if (!existsSync(paths.html) && !existsSync(paths.json)) paths = (await reportPathsFromRun(workflowId, opts)) ?? paths;
+  const html = existsSync(paths.html) ? paths.html : undefined;
+  const json = existsSync(paths.json) ? paths.json : undefined;
+  if (!html && !json) {
+    throw new CliError(`no report for ${workflowId} in ${paths.dir}: a run writes it when it ends (check \`retrain status ${workflowId}\`, and RETRAIN_HOME)`, ExitCodes.notFound);
+  }
+  if (opts.open) {
+    if (!html) throw new CliError(`${workflowId} has a JSON report but no HTML one (${paths.json})`, ExitCodes.notFound);
+    await openFile(html);
+  }
+  out.result({ workflowId, html: html ?? null, json: json ?? null, opened: opts.open }, () => [html, json].filter(Boolean).join('\n'));
+});
 
 /** Where the run says its report is (a local file: URI), or undefined when it cannot say (no server, no run, S3). */
 async function reportPathsFromRun(workflowId: string, opts: ConnectionOpts): Promise<{ dir: string; html: string; json: string } | undefined> {

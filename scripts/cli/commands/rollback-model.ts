@@ -4,11 +4,10 @@
  * between is not silently overwritten: the move is refused (exit 4) and can be retried after a look at
  * `retrain registry history`. Any canary is left to the monitor, which reads the aliases on its next check.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { ModelAlias } from '../../../storage';
-import { CliError, ExitCodes, JsonOption, PersonSchema, ReasonSchema, action, addJsonOption, modelOf } from '../common';
-import { STORE_OPTION_HELP, StoreOption, openRegistry, storageError } from '../store';
+import { CliError, ExitCodes, JsonOption, PersonSchema, ReasonSchema, action, modelOf } from '../common';
+import { StoreOption, openRegistry, storageError } from '../store';
 
 export const RollbackModelOptions = z
   .object({
@@ -20,31 +19,18 @@ export const RollbackModelOptions = z
   })
   .strict();
 
-export function register(program: Command): void {
-  addJsonOption(
-    program
-      .command('rollback')
-      .description('move the production alias to an earlier version (compare-and-set, recorded in the alias history)')
-      .argument('<model>', 'model name')
-      .requiredOption('--to <version>', 'the version to serve in production')
-      .requiredOption('--as <name>', 'who rolls back (recorded)')
-      .requiredOption('--reason <text>', 'why (recorded)')
-      .option('--store <uri>', STORE_OPTION_HELP),
-  ).action(
-    action(RollbackModelOptions, async ([name], opts, out) => {
-      const model = modelOf(name);
-      const { registry: reg, where } = openRegistry(opts.store);
-      try {
-        const versions = await reg.listVersions(model);
-        if (versions.length === 0) throw new CliError(`model ${model} has no versions in the registry at ${where}: check the name, RETRAIN_HOME or RETRAIN_S3_BUCKET`, ExitCodes.notFound);
-        if (!versions.some((v) => v.version === opts.to)) throw new CliError(`model ${model} has no version ${opts.to} (versions ${versions.map((v) => v.version).join(', ')}): see \`retrain registry list ${model}\``, ExitCodes.notFound);
-        const current = await reg.getAlias(model, ModelAlias.production);
-        if (current?.version === opts.to) throw new CliError(`production of ${model} is already v${opts.to}`, ExitCodes.rejected);
-        const move = await reg.moveAlias(model, ModelAlias.production, { to: opts.to, expected: current?.version ?? null, by: opts.as, reason: opts.reason });
-        out.result({ model, store: where, move }, () => `production of ${model}: ${move.from === null ? 'none' : `v${move.from}`} → v${move.to} by ${move.by}: ${move.reason}`);
-      } catch (err) {
-        throw storageError(err);
-      }
-    }),
-  );
-}
+export const run = action(RollbackModelOptions, async ([name], opts, out) => {
+  const model = modelOf(name);
+  const { registry: reg, where } = openRegistry(opts.store);
+  try {
+    const versions = await reg.listVersions(model);
+    if (versions.length === 0) throw new CliError(`model ${model} has no versions in the registry at ${where}: check the name, RETRAIN_HOME or RETRAIN_S3_BUCKET`, ExitCodes.notFound);
+    if (!versions.some((v) => v.version === opts.to)) throw new CliError(`model ${model} has no version ${opts.to} (versions ${versions.map((v) => v.version).join(', ')}): see \`retrain registry list ${model}\``, ExitCodes.notFound);
+    const current = await reg.getAlias(model, ModelAlias.production);
+    if (current?.version === opts.to) throw new CliError(`production of ${model} is already v${opts.to}`, ExitCodes.rejected);
+    const move = await reg.moveAlias(model, ModelAlias.production, { to: opts.to, expected: current?.version ?? null, by: opts.as, reason: opts.reason });
+    out.result({ model, store: where, move }, () => `production of ${model}: ${move.from === null ? 'none' : `v${move.from}`} → v${move.to} by ${move.by}: ${move.reason}`);
+  } catch (err) {
+    throw storageError(err);
+  }
+});

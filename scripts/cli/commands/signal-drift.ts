@@ -3,12 +3,12 @@
  * service would. The payload is checked here with the workflow's own schema first: a signal cannot be refused, so
  * a bad one would only be counted in the monitor's rejected messages.
  */
-import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DriftDetectedSchema, driftDetectedSignal, monitorWorkflowId, type DriftDetected } from '../../../workflows/definitions';
 import { SeveritySchema } from '../../../workflows/config';
-import { ConnectionOptions, action, addConnectionOptions, modelOf, withTemporal } from '../common';
+import { ConnectionOptions, action, modelOf } from '../common';
+import { withTemporal } from '../temporal';
 
 export const SignalDriftOptions = z
   .object({
@@ -34,32 +34,18 @@ export const SignalDriftOptions = z
   })
   .strict();
 
-export function register(program: Command): void {
-  addConnectionOptions(
-    program
-      .command('drift')
-      .description("signal drift to the model's monitor (driftDetected), as a monitoring service would")
-      .argument('<model>', 'model name')
-      .requiredOption('--severity <level>', 'low, medium or high')
-      .requiredOption('--source <name>', 'what detected it (a monitoring service, a detector)')
-      .option('--event-id <id>', 'unique alert id: a redelivered alert with the same id counts once (default: a new UUID)')
-      .option('--score <number>', 'the detector score')
-      .option('--features <a,b,…>', 'comma-separated drifted features'),
-  ).action(
-    action(SignalDriftOptions, async ([model], opts, out) => {
-      const workflowId = monitorWorkflowId(modelOf(model));
-      const event: DriftDetected = DriftDetectedSchema.parse({
-        eventId: opts.eventId ?? `cli-${randomUUID()}`,
-        source: opts.source,
-        severity: opts.severity,
-        ...(opts.score !== undefined ? { score: opts.score } : {}),
-        ...(opts.features ? { features: opts.features } : {}),
-        detectedAt: new Date().toISOString(),
-      });
-      await withTemporal(opts, async ({ client }) => {
-        await client.workflow.getHandle(workflowId).signal(driftDetectedSignal, event);
-        out.result({ workflowId, signalled: true, event }, () => `signalled drift to ${workflowId} (event ${event.eventId}, ${event.severity} from ${event.source})`);
-      });
-    }),
-  );
-}
+export const run = action(SignalDriftOptions, async ([model], opts, out) => {
+  const workflowId = monitorWorkflowId(modelOf(model));
+  const event: DriftDetected = DriftDetectedSchema.parse({
+    eventId: opts.eventId ?? `cli-${randomUUID()}`,
+    source: opts.source,
+    severity: opts.severity,
+    ...(opts.score !== undefined ? { score: opts.score } : {}),
+    ...(opts.features ? { features: opts.features } : {}),
+    detectedAt: new Date().toISOString(),
+  });
+  await withTemporal(opts, async ({ client }) => {
+    await client.workflow.getHandle(workflowId).signal(driftDetectedSignal, event);
+    out.result({ workflowId, signalled: true, event }, () => `signalled drift to ${workflowId} (event ${event.eventId}, ${event.severity} from ${event.source})`);
+  });
+});

@@ -5,13 +5,13 @@
  * CLIs race between "is it running?" and "start it", and a config the monitor's validator refuses is reported
  * (exit 4) instead of being lost in a signal.
  */
-import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { MonitorStages, RetrainModel, RetrainStage, TASK_QUEUE, WorkflowTypes, configureUpdate, monitorWorkflowId, type MonitorInput } from '../../../workflows/definitions';
-import { ConnectionOptions, PersonSchema, action, addConnectionOptions, withTemporal } from '../common';
+import { ConnectionOptions, PersonSchema, action } from '../common';
+import { withTemporal } from '../temporal';
 import { loadConfigFile } from '../config-file';
 
 export const StartMonitorOptions = z
@@ -23,49 +23,38 @@ export const StartMonitorOptions = z
   })
   .strict();
 
-export function register(monitor: Command): void {
-  addConnectionOptions(
-    monitor
-      .command('start')
-      .description("start the model's monitor with a config, or apply the config to the running monitor (configure update)")
-      .requiredOption('--config <file>', 'model config (JSON or YAML)')
-      .option('--as <name>', 'who applies the config (default: your user name)')
-      .option('--task-queue <name>', 'task queue of the Retrain worker', TASK_QUEUE),
-  ).action(
-    action(StartMonitorOptions, async (_args, opts, out) => {
-      const { document, config } = await loadConfigFile(opts.config);
-      const by = opts.as ?? userInfo().username;
-      const workflowId = monitorWorkflowId(config.model);
-      return withTemporal(opts, async ({ client }) => {
-        // Only for the message: the update-with-start below is what decides, atomically.
-        const wasRunning = await client.workflow
-          .getHandle(workflowId)
-          .describe()
-          .then((d) => d.status.name === 'RUNNING')
-          .catch(() => false);
-        const input: MonitorInput = { config: document as MonitorInput['config'] };
-        const startOp = new WithStartWorkflowOperation(WorkflowTypes.modelMonitor, {
-          workflowId,
-          taskQueue: opts.taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: RetrainModel, value: config.model },
-            { key: RetrainStage, value: MonitorStages.watching },
-          ]),
-        });
-        const { version } = await client.workflow.executeUpdateWithStart(configureUpdate, {
-          args: [{ config: document as MonitorInput['config'], by }],
-          startWorkflowOperation: startOp,
-        });
-        const { runId } = await (await startOp.workflowHandle()).describe();
-        const started = !wasRunning;
-        out.result({ workflowId, model: config.model, runId, configVersion: version, started, by }, () =>
-          started
-            ? `started monitor ${workflowId} (config version ${version})\n  next: retrain monitor status ${config.model}`
-            : `applied config version ${version} to the running monitor ${workflowId}`,
-        );
-      });
-    }),
-  );
-}
+export const run = action(StartMonitorOptions, async (_args, opts, out) => {
+  const { document, config } = await loadConfigFile(opts.config);
+  const by = opts.as ?? userInfo().username;
+  const workflowId = monitorWorkflowId(config.model);
+  return withTemporal(opts, async ({ client }) => {
+    // Only for the message: the update-with-start below is what decides, atomically.
+    const wasRunning = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch(() => false);
+    const input: MonitorInput = { config: document as MonitorInput['config'] };
+    const startOp = new WithStartWorkflowOperation(WorkflowTypes.modelMonitor, {
+      workflowId,
+      taskQueue: opts.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: RetrainModel, value: config.model },
+        { key: RetrainStage, value: MonitorStages.watching },
+      ]),
+    });
+    const { version } = await client.workflow.executeUpdateWithStart(configureUpdate, {
+      args: [{ config: document as MonitorInput['config'], by }],
+      startWorkflowOperation: startOp,
+    });
+    const { runId } = await (await startOp.workflowHandle()).describe();
+    const started = !wasRunning;
+    out.result({ workflowId, model: config.model, runId, configVersion: version, started, by }, () =>
+      started
+        ? `started monitor ${workflowId} (config version ${version})\n  next: retrain monitor status ${config.model}`
+        : `applied config version ${version} to the running monitor ${workflowId}`,
+    );
+  });
+});

@@ -4,14 +4,14 @@
  * run by polling its status query and prints each stage as it changes, ending with the decision; the exit code
  * then says whether it was promoted (0), ended another way (4), or failed (1).
  */
-import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Decisions, monitorStatusQuery, monitorWorkflowId, retrainNowUpdate, runStatusQuery, type RunStatus } from '../../../workflows/definitions';
 import { parseDuration } from '../../../workflows/duration';
-import { ConnectionOptions, ExitCodes, PersonSchema, ReasonSchema, action, addConnectionOptions, modelOf, withTemporal, type ExitCode, type Output } from '../common';
+import { ConnectionOptions, ExitCodes, PersonSchema, ReasonSchema, action, modelOf, type ExitCode, type Output } from '../common';
+import { withTemporal } from '../temporal';
 
 export const StartRunOptions = z
   .object({
@@ -33,56 +33,43 @@ export const StartRunOptions = z
   })
   .strict();
 
-export function register(program: Command): void {
-  addConnectionOptions(
-    program
-      .command('run')
-      .description('start a retraining run now (retrainNow); queued when a run is active')
-      .argument('<model>', 'model name')
-      .requiredOption('--as <name>', 'who asks (may not approve this run later)')
-      .requiredOption('--reason <text>', 'why (recorded as the trigger)')
-      .option('--wait', 'follow the run stage by stage until it has a decision')
-      .option('--poll <duration>', 'how often --wait reads the run status', '1s'),
-  ).action(
-    action(StartRunOptions, async ([model], opts, out) => {
-      const monitorId = monitorWorkflowId(modelOf(model));
-      return withTemporal(opts, async ({ client }): Promise<ExitCode> => {
-        const monitor = client.workflow.getHandle(monitorId);
-        const r = await monitor.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: opts.as, reason: opts.reason }] });
-        let runId = r.runWorkflowId;
-        if (r.queued) {
-          // A queued request has no run yet (the monitor answers with the id the next run would take, not the active
-          // run's), so the monitor's status says what it waits for: an active run, or the cooldown.
-          const s = await monitor.query(monitorStatusQuery);
-          if (!s.queuedTrigger && s.activeRun && !opts.wait) {
-            // Released between the update and the query: the queued request is the active run now.
-            out.result({ monitor: monitorId, runWorkflowId: s.activeRun, queued: false }, () => `started ${s.activeRun}\n  follow it: retrain status ${s.activeRun}`);
-            return ExitCodes.ok;
-          }
-          const behind = s.activeRun ? `the active run ${s.activeRun}` : 'the cooldown after the last run';
-          if (!opts.wait) {
-            out.result({ monitor: monitorId, ...r, activeRun: s.activeRun }, () => `queued behind ${behind}: a run starts when it ends (see \`retrain monitor status ${model}\`)`);
-            return ExitCodes.ok;
-          }
-          out.progress(`queued behind ${behind}; following it, then the queued run`, { queuedBehind: s.activeRun });
-          const known = new Set(s.runs.map((x) => x.workflowId));
-          if (!s.queuedTrigger && s.activeRun) known.delete(s.activeRun);
-          else if (s.activeRun) await follow(client, s.activeRun, opts.poll, out, monitorId);
-          const next = await nextRun(client, monitorId, known, opts.poll);
-          if (!next) throw new Error(`the queued request did not start a run (see \`retrain monitor status ${model}\`)`);
-          runId = next;
-        } else if (!opts.wait) {
-          out.result({ monitor: monitorId, ...r }, () => `started ${runId}\n  follow it: retrain status ${runId}`);
-          return ExitCodes.ok;
-        }
-        const final = await follow(client, runId, opts.poll, out, monitorId);
-        out.result({ workflowId: runId, ...final }, () => `${runId}: ${final.decision}${final.decidedBy ? ` (by ${final.decidedBy})` : ''}${final.reportUri ? `\n  report: ${final.reportUri}` : ''}`);
-        if (final.decision === Decisions.promoted) return ExitCodes.ok;
-        return final.decision === Decisions.failed ? ExitCodes.failure : ExitCodes.rejected;
-      });
-    }),
-  );
-}
+export const run = action(StartRunOptions, async ([model], opts, out) => {
+  const monitorId = monitorWorkflowId(modelOf(model));
+  return withTemporal(opts, async ({ client }): Promise<ExitCode> => {
+    const monitor = client.workflow.getHandle(monitorId);
+    const r = await monitor.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: opts.as, reason: opts.reason }] });
+    let runId = r.runWorkflowId;
+    if (r.queued) {
+      // A queued request has no run yet (the monitor answers with the id the next run would take, not the active
+      // run's), so the monitor's status says what it waits for: an active run, or the cooldown.
+      const s = await monitor.query(monitorStatusQuery);
+      if (!s.queuedTrigger && s.activeRun && !opts.wait) {
+        // Released between the update and the query: the queued request is the active run now.
+        out.result({ monitor: monitorId, runWorkflowId: s.activeRun, queued: false }, () => `started ${s.activeRun}\n  follow it: retrain status ${s.activeRun}`);
+        return ExitCodes.ok;
+      }
+      const behind = s.activeRun ? `the active run ${s.activeRun}` : 'the cooldown after the last run';
+      if (!opts.wait) {
+        out.result({ monitor: monitorId, ...r, activeRun: s.activeRun }, () => `queued behind ${behind}: a run starts when it ends (see \`retrain monitor status ${model}\`)`);
+        return ExitCodes.ok;
+      }
+      out.progress(`queued behind ${behind}; following it, then the queued run`, { queuedBehind: s.activeRun });
+      const known = new Set(s.runs.map((x) => x.workflowId));
+      if (!s.queuedTrigger && s.activeRun) known.delete(s.activeRun);
+      else if (s.activeRun) await follow(client, s.activeRun, opts.poll, out, monitorId);
+      const next = await nextRun(client, monitorId, known, opts.poll);
+      if (!next) throw new Error(`the queued request did not start a run (see \`retrain monitor status ${model}\`)`);
+      runId = next;
+    } else if (!opts.wait) {
+      out.result({ monitor: monitorId, ...r }, () => `started ${runId}\n  follow it: retrain status ${runId}`);
+      return ExitCodes.ok;
+    }
+    const final = await follow(client, runId, opts.poll, out, monitorId);
+    out.result({ workflowId: runId, ...final }, () => `${runId}: ${final.decision}${final.decidedBy ? ` (by ${final.decidedBy})` : ''}${final.reportUri ? `\n  report: ${final.reportUri}` : ''}`);
+    if (final.decision === Decisions.promoted) return ExitCodes.ok;
+    return final.decision === Decisions.failed ? ExitCodes.failure : ExitCodes.rejected;
+  });
+});
 
 /** Polls the run's status until it has a decision, printing each new stage. */
 async function follow(client: Client, workflowId: string, pollMs: number, out: Output, monitorId: string): Promise<RunStatus> {

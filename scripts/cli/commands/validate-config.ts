@@ -2,28 +2,18 @@
  * `retrain config validate FILE`: checks a model config offline (no Temporal needed) and prints every problem with
  * the path of its field, or the model name and the config with defaults filled in.
  */
-import type { Command } from 'commander';
 import { z } from 'zod';
-import { ExitCodes, JsonOption, action, addJsonOption } from '../common';
+import { ExitCodes, JsonOption, action } from '../common';
 import { describeConfigIssues, readConfigFile } from '../config-file';
 
 export const ValidateConfigOptions = z.object({ ...JsonOption }).strict();
 
-export function register(config: Command): void {
-  addJsonOption(
-    config
-      .command('validate')
-      .description('check a model config file (JSON or YAML) against the schema; exit 2 naming each bad field')
-      .argument('<file>', 'model config file'),
-  ).action(
-    action(ValidateConfigOptions, async ([file], _opts, out) => {
-      const r = await readConfigFile(file);
-      if (!r.ok) {
-        out.result({ valid: false, file, issues: r.issues }, () => `invalid model config:\n${describeConfigIssues(file, r.issues)}`);
-        if (!out.json) process.stderr.write(`fix the fields above; \`retrain config validate ${file}\` again\n`);
-        return ExitCodes.usage;
-      }
-      out.result({ valid: true, file, model: r.config.model, config: r.config }, () => `${file}: valid config for model ${r.config.model}`);
-    }),
-  );
-}
+export const run = action(ValidateConfigOptions, async ([file], _opts, out) => {
+  const r = await readConfigFile(file);
+  if (!r.ok) {
+    out.result({ valid: false, file, issues: r.issues }, () => `invalid model config:\n${describeConfigIssues(file, r.issues)}`);
+    if (!out.json) process.stderr.write(`fix the fields above; \`retrain config validate ${file}\` again\n`);
+    return ExitCodes.usage;
+  }
+  out.result({ valid: true, file, model: r.config.model, config: r.config }, () => `${file}: valid config for model ${r.config.model}`);
+});
