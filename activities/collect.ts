@@ -2,10 +2,12 @@
  * The collect stage: cuts the labelled batches into new data (the batches since the last run, at least one),
  * history (the batches before, bounded by trainingSet.historyBatches) and the holdout (the most recent
  * holdoutShare of the new data: a temporal split, so evaluation happens on data later than anything trained on),
- * and writes each as an immutable, content-addressed snapshot. Only URIs and small summaries are returned.
+ * and writes each as an immutable, content-addressed snapshot. Only URIs and small summaries are returned, with the
+ * registry's production version: the incumbent the run is judged against.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ModelAlias } from '../storage/registry';
 import type { ActivityDeps } from './deps';
 import { writeSnapshot } from './common';
 import { failure, badInput } from './failures';
@@ -59,6 +61,8 @@ export async function collect(deps: ActivityDeps, input: CollectInput): Promise<
     }
     hardSnap = await writeSnapshot(deps.store, parseTable(text, path), { ...meta, role: 'hard_examples' }, label);
   }
+  // Read last, so a rollback made while the data was read is seen; a retried collect reads it again.
+  const production = await deps.registry.getAlias(input.model, ModelAlias.production);
   return {
     fresh: freshSnap,
     historical: historySnap,
@@ -67,6 +71,7 @@ export async function collect(deps: ActivityDeps, input: CollectInput): Promise<
     fromBatch: from,
     toBatch: labelled,
     summary: summarize(fresh, config.data.label),
+    productionVersion: production?.version ?? null,
   };
 }
 

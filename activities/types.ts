@@ -94,6 +94,11 @@ export interface CollectResult {
   readonly toBatch: number;
   /** Small per-column statistics of the new data (missing rate, mean or top categories). */
   readonly summary: Readonly<Record<string, unknown>>;
+  /**
+   * The registry's production version when the data was collected (null: none yet). The run evaluates against and
+   * promotes over this one, not the monitor's copy, which is stale after an operator's rollback moved the alias.
+   */
+  readonly productionVersion: number | null;
 }
 
 export interface ValidateInput extends StageContext {

@@ -176,6 +176,7 @@ export interface RunStatus {
   readonly stage: Stage;
   readonly decision: Decision | null;
   readonly candidateVersion?: number;
+  /** The incumbent: the registry's production version as of collect (before collect ends, the monitor's view). */
   readonly productionVersion?: number | null;
   readonly blessing?: { readonly promote: boolean; readonly summary: string; readonly checks: readonly CheckSummary[] };
   readonly validation?: ValidationStatus;
@@ -211,6 +212,10 @@ export interface RunInput {
   /** Batches [0, labelledBatches) have labels and may be used; `sinceBatch` is where the new data begins. */
   readonly labelledBatches: number;
   readonly sinceBatch: number;
+  /**
+   * The monitor's view of production, shown until collect reads the registry's production alias; the run evaluates
+   * against and promotes over the registry's, which an operator's rollback may have moved since the monitor looked.
+   */
   readonly productionVersion: number | null;
 }
 
@@ -219,7 +224,7 @@ export interface RunResult {
   readonly n: number;
   readonly decision: Decision;
   readonly candidateVersion?: number;
-  /** The production version after the run: the candidate when promoted, the input's otherwise. */
+  /** The production version after the run: the candidate when promoted, otherwise the registry's as of collect (the input's if collect never ended). */
   readonly productionVersion: number | null;
   readonly reportUri?: string;
   readonly decidedBy?: string;

@@ -108,8 +108,15 @@ class RunState {
   reportUri?: string;
   rejected: RejectedMessages = { count: 0, last: [] };
   readonly startedAt = new Date().toISOString();
+  /**
+   * The incumbent: the monitor's view until collect reads the registry's production alias, then the registry's,
+   * which is the one evaluated against and promoted over (an operator's rollback moves the alias without the monitor).
+   */
+  productionVersion: number | null;
 
-  constructor(readonly input: RunInput) {}
+  constructor(readonly input: RunInput) {
+    this.productionVersion = input.productionVersion;
+  }
 
   get workflowId(): string {
     return runWorkflowId(this.input.model, this.input.n);
@@ -145,7 +152,7 @@ class RunState {
   describe(waitingFor?: string): void {
     const parts = [`**${this.stage}**`];
     if (this.train) parts.push(`candidate v${this.train.candidateVersion}`);
-    if (this.input.productionVersion !== null) parts.push(`production v${this.input.productionVersion}`);
+    if (this.productionVersion !== null) parts.push(`production v${this.productionVersion}`);
     if (this.decision) parts.push(`decision \`${this.decision}\`${this.decidedBy ? ` by ${this.decidedBy}` : ''}`);
     if (waitingFor) parts.push(`waiting for ${waitingFor}`);
     setCurrentDetails(parts.join(' · '));
@@ -165,7 +172,7 @@ class RunState {
       stage: this.stage,
       decision: this.decision,
       candidateVersion: this.train?.candidateVersion,
-      productionVersion: this.input.productionVersion,
+      productionVersion: this.productionVersion,
       blessing: this.gate ? summarizeBlessing(this.gate.blessing) : undefined,
       validation: this.validation,
       reportUri: this.reportUri,
@@ -197,7 +204,7 @@ class RunState {
       evaluation: this.evaluation,
       gate: this.gate,
       rollout: this.rollout,
-      productionVersion: this.input.productionVersion,
+      productionVersion: this.productionVersion,
       candidateVersion: this.train?.candidateVersion,
       status: this.status(),
       error: this.error,
@@ -211,7 +218,7 @@ class RunState {
       n: this.input.n,
       decision: this.decision ?? Decisions.failed,
       candidateVersion: this.train?.candidateVersion,
-      productionVersion: promoted && this.train ? this.train.candidateVersion : this.input.productionVersion,
+      productionVersion: promoted && this.train ? this.train.candidateVersion : this.productionVersion,
       reportUri: this.reportUri,
       decidedBy: this.decidedBy,
       // The data of a run that got as far as a decision on it is used up, whatever the decision (a bad batch would
@@ -352,9 +359,14 @@ async function stages(state: RunState, ctx: Ctx): Promise<void> {
   const collect = await dataStage.collect({ ...ctx, labelledBatches: input.labelledBatches, sinceBatch: input.sinceBatch });
   state.collect = collect;
   state.note(`batches ${collect.fromBatch}–${collect.toBatch - 1}, ${collect.fresh.rows} new rows`);
+  if (collect.productionVersion !== state.productionVersion) {
+    const v = (x: number | null) => (x === null ? 'none' : `v${x}`);
+    state.note(`production is ${v(collect.productionVersion)} in the registry (the monitor had ${v(state.productionVersion)})`);
+  }
+  state.productionVersion = collect.productionVersion;
 
   state.enter(Stages.validate);
-  state.validation = await dataStage.validate({ ...ctx, collect, productionVersion: input.productionVersion });
+  state.validation = await dataStage.validate({ ...ctx, collect, productionVersion: state.productionVersion });
   if (!state.validation.passed) {
     state.note(`${state.validation.failures.length} failing checks`);
     return state.decide(Decisions.validationFailed);
@@ -383,7 +395,7 @@ async function stages(state: RunState, ctx: Ctx): Promise<void> {
   const candidate = state.train.candidateVersion;
 
   state.enter(Stages.evaluate);
-  state.evaluation = await heavy.evaluate({ ...ctx, collect, candidateVersion: candidate, productionVersion: input.productionVersion });
+  state.evaluation = await heavy.evaluate({ ...ctx, collect, candidateVersion: candidate, productionVersion: state.productionVersion });
 
   state.enter(Stages.gate);
   state.gate = await dataStage.gate({ ...ctx, evaluation: state.evaluation });
@@ -433,7 +445,7 @@ async function stages(state: RunState, ctx: Ctx): Promise<void> {
       runWorkflowId: ctx.runWorkflowId,
       model: ctx.model,
       candidateVersion: candidate,
-      productionVersion: input.productionVersion,
+      productionVersion: state.productionVersion,
       since,
       until: new Date().toISOString(),
       liveMargin: rollout.liveMargin,
@@ -449,7 +461,7 @@ async function stages(state: RunState, ctx: Ctx): Promise<void> {
   }
 
   state.enter(Stages.promote);
-  await quick.promote({ runWorkflowId: ctx.runWorkflowId, model: ctx.model, version: candidate, expected: input.productionVersion, by: state.decidedBy ?? 'policy', reason: `run ${ctx.runWorkflowId} (${input.trigger.kind})` });
+  await quick.promote({ runWorkflowId: ctx.runWorkflowId, model: ctx.model, version: candidate, expected: state.productionVersion, by: state.decidedBy ?? 'policy', reason: `run ${ctx.runWorkflowId} (${input.trigger.kind})` });
   state.rollout.push({ weight: 1 });
   if (state.canary) {
     await quick.clearCanary({ runWorkflowId: ctx.runWorkflowId, model: ctx.model, by: 'retrain', reason: 'promoted' });

@@ -52,4 +52,21 @@ describe('collect', () => {
     assert.deepEqual([r.fromBatch, r.toBatch], [2, 3]);
     assert.equal(r.historical?.rows, 400);
   });
+
+  it("returns the registry's production version as it is now, so a run is judged against a rollback the monitor has not seen", async () => {
+    const cfg = config(writeSea(box.dir, 'prod.csv', { rows: 1000, seed: 3 }));
+    const env = new ActivityEnv();
+    const collect = createActivities(box.deps).collect;
+    const reg = box.deps.registry;
+    const model = cfg.model;
+    const before = await env.call(collect, { ...stage(cfg, 1), labelledBatches: 2, sinceBatch: 0 });
+    assert.equal(before.productionVersion, null, 'no production model yet');
+    for (const n of [1, 2]) await reg.registerVersion(model, { artifactUri: `file:///${model}/${n}`, idempotencyKey: `collect-test/${n}`, lineage: { runWorkflowId: `retrain/${model}/${n}`, dataSnapshots: [] } });
+    const versions = (await reg.listVersions(model)).map((v) => v.version).slice(-2);
+    const current = (await reg.getAlias(model, 'production'))?.version ?? null;
+    await reg.moveAlias(model, 'production', { to: versions[1], expected: current, by: 'run', reason: 'promoted' });
+    await reg.moveAlias(model, 'production', { to: versions[0], expected: versions[1], by: 'dana', reason: 'rollback' });
+    const after = await env.call(collect, { ...stage(cfg, 2), labelledBatches: 2, sinceBatch: 1 });
+    assert.equal(after.productionVersion, versions[0]);
+  });
 });

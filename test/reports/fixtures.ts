@@ -47,6 +47,7 @@ const collect = {
   fromBatch: 12,
   toBatch: 14,
   summary: { nswprice: { missing: 0.01, mean: 0.058 } },
+  productionVersion: 6,
 };
 
 const mwi = (value: number, half: number) => ({ value, lower: value - half, upper: value + half });
@@ -196,7 +197,7 @@ export function validationFailedRun(): RunReport {
       { stage: 'done', startedAt: at(9007), endedAt: at(9007) },
     ],
     config,
-    collect: { ...collect, fromBatch: 14, toBatch: 15 },
+    collect: { ...collect, fromBatch: 14, toBatch: 15, productionVersion: 7 },
     validation: {
       passed: false,
       failures: [

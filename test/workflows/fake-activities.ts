@@ -94,6 +94,7 @@ export class FakeWorld {
           fromBatch: from,
           toBatch: Math.max(from + 1, input.labelledBatches),
           summary: { x: { missing: 0, mean: 0.5 } },
+          productionVersion: world.production.get(input.model) ?? null,
         };
         return result;
       },

@@ -1,7 +1,8 @@
 /**
  * The model monitor over a longer life, against the devserver with time skipping and scripted activities: the
  * initial run, a bad batch that fails validation while the monitor goes on, the built-in check's alerts and aliases,
- * and continue-as-new with drift signals arriving and a run in flight, losing nothing. Every history is replayed.
+ * a rollback made in the registry behind the monitor's back, and continue-as-new with drift signals arriving and a
+ * run in flight, losing nothing. Every history is replayed.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,37 @@ describe('the model monitor over time', () => {
     const trigger = (await harness().env.client.workflow.getHandle(s.runs[2].workflowId).query(runStatusQuery)).trigger;
     assert.match(trigger.detail, /builtin:ddm/);
     assert.equal(s.batches?.lastAccuracy !== undefined, true);
+    await replays(handle);
+  });
+
+  test('after an operator rolls production back in the registry, the next run evaluates against and promotes over the rolled-back version', async () => {
+    const model = 'life-rollback';
+    // No built-in check: its alias refresh would update the monitor's copy and hide a run that trusts it.
+    const handle = await startMonitor(config(model, { triggers: { initialBatches: 1, builtin: { enabled: false }, cooldown: '1 hour' }, rollout: { steps: [1] } }));
+    await eventually(() => status(handle), finished(1), 'the initial run');
+    await harness().env.sleep('1 day');
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'second model' }] });
+    let s = await eventually(() => status(handle), finished(2), 'the second run');
+    assert.equal(s.productionVersion, 2);
+    // `retrain rollback` moves the registry's alias directly: the monitor still believes v2.
+    world.production.set(model, 1);
+    await harness().env.sleep('1 day');
+    assert.equal((await status(handle)).productionVersion, 2);
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'after the rollback' }] });
+    s = await eventually(() => status(handle), finished(3), 'the run after the rollback');
+    const runId = s.runs[2].workflowId;
+    const run = await harness().env.client.workflow.getHandle(runId).query(runStatusQuery);
+    assert.equal(s.runs[2].decision, 'promoted', run.error);
+    const n = run.n;
+    assert.equal(world.callsOf(model, 'evaluate').find((c) => c.input.n === n)?.input.productionVersion, 1);
+    assert.equal(world.callsOf(model, 'validate').find((c) => c.input.n === n)?.input.productionVersion, 1);
+    assert.equal(world.callsOf(model, 'promote').find((c) => c.input.runWorkflowId === runId)?.input.expected, 1);
+    assert.equal(run.productionVersion, 1, 'the status names the incumbent it was judged against');
+    assert.equal(world.reports.get(runId)?.productionVersion, 1, 'so does the report');
+    assert.match(run.timeline[0].note ?? '', /production is v1 in the registry \(the monitor had v2\)/);
+    assert.equal(world.production.get(model), 3);
+    assert.equal(s.productionVersion, 3);
+    await replays(harness().env.client.workflow.getHandle(runId));
     await replays(handle);
   });
 
