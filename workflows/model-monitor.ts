@@ -579,6 +579,9 @@ async function tick(state: MonitorState): Promise<void> {
           production: state.productionVersion !== null ? { version: state.productionVersion } : null,
           canary: state.canary,
           detectors: state.detectors,
+          // Workflow time, so predictions and outcomes line up with the canary's observation windows, which the
+          // run measures in workflow time too (under time skipping the worker's clock is far behind).
+          at: new Date().toISOString(),
         });
         state.onCheck(batch, r);
       } catch (err) {
