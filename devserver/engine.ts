@@ -22,7 +22,8 @@ import {
   type IPayloads,
 } from './proto';
 import { WorkflowRun, decodeToken, ExecutionStatus, type RunHost, type RunJournal, type QueryTask, type TaskToken } from './run';
-import { normalizeRetryPolicy, rejectCron, retryVerdict, startRetryRun, validateRetryPolicy, type RetryVerdict } from './workflow-retry';
+import { cronContinuation, firstCronBackoffMs, startCronRun, validateCronSchedule } from './workflow-cron';
+import { normalizeRetryPolicy, retryVerdict, startRetryRun, validateRetryPolicy, type RetryVerdict } from './workflow-retry';
 
 /** The journal as the engine and its extensions write to it (journal-state.ts). */
 export interface JournalWriter extends RunJournal {
@@ -212,11 +213,25 @@ export class Engine implements RunHost {
   }
 
   workflowRetry(run: WorkflowRun, failure: temporal.api.failure.v1.IFailure | null | undefined): RetryVerdict {
-    return retryVerdict(run, failure, this.clock.now());
+    const verdict = retryVerdict(run, failure, this.clock.now());
+    if (verdict.newRunId) return verdict;
+    // As the real server: no retry, then the cron schedule (if any) starts the next run; the retry state stays.
+    const cron = cronContinuation(run, this.clock.now());
+    return cron ? { ...verdict, ...cron, cron: true } : verdict;
   }
 
   startRetry(run: WorkflowRun, verdict: RetryVerdict, failure: temporal.api.failure.v1.IFailure | null | undefined): void {
-    startRetryRun(this, run, verdict, failure);
+    // A failed cron run keeps the chain's last result and passes its failure on.
+    if (verdict.cron) startCronRun(this, run, { newRunId: verdict.newRunId!, delayMs: verdict.delayMs }, run.started.lastCompletionResult, failure);
+    else startRetryRun(this, run, verdict, failure);
+  }
+
+  workflowCron(run: WorkflowRun): { newRunId: string; delayMs: number } | undefined {
+    return cronContinuation(run, this.clock.now());
+  }
+
+  startCron(run: WorkflowRun, next: { newRunId: string; delayMs: number }, result: IPayloads | null | undefined): void {
+    startCronRun(this, run, next, result, undefined);
   }
 
   // ---- lookups ---------------------------------------------------------------------------------------------------
@@ -452,8 +467,9 @@ export class Engine implements RunHost {
   // ---- WorkflowService: starting, signalling, cancelling -------------------------------------------------------
 
   private startParams(req: Req<'StartWorkflowExecutionRequest'> | Req<'SignalWithStartWorkflowExecutionRequest'>): StartParams {
-    rejectCron(req.cronSchedule);
     validateRetryPolicy(req.retryPolicy);
+    const startDelayMs = this.nonNegative(req.workflowStartDelay, 'WorkflowStartDelay');
+    validateCronSchedule(req.cronSchedule, startDelayMs);
     return {
       namespace: requireField(req.namespace, 'Namespace'),
       workflowId: requireField(req.workflowId, 'WorkflowId'),
@@ -469,7 +485,9 @@ export class Engine implements RunHost {
       identity: req.identity ?? '',
       requestId: req.requestId ?? undefined,
       retryPolicy: req.retryPolicy,
-      firstWorkflowTaskBackoffMs: this.nonNegative(req.workflowStartDelay, 'WorkflowStartDelay'),
+      cronSchedule: req.cronSchedule || undefined,
+      // A cron workflow's first task waits for the schedule's first time (workflow-cron.ts).
+      firstWorkflowTaskBackoffMs: req.cronSchedule ? firstCronBackoffMs(req.cronSchedule, this.clock.now()) : startDelayMs,
       userMetadata: req.userMetadata,
     };
   }

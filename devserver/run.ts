@@ -65,6 +65,10 @@ export interface RunHost {
   workflowRetry(run: WorkflowRun, failure: IFailure | null | undefined): RetryVerdict;
   /** Starts the run that retries `run`, closed with `verdict.newRunId` as its `newExecutionRunId`. */
   startRetry(run: WorkflowRun, verdict: RetryVerdict, failure: IFailure | null | undefined): void;
+  /** The next run of a cron workflow completing now (workflow-cron.ts), or undefined without a cron schedule. */
+  workflowCron(run: WorkflowRun): { newRunId: string; delayMs: number } | undefined;
+  /** Starts that next run, closed naming it, with the completed run's result as its last completion result. */
+  startCron(run: WorkflowRun, next: { newRunId: string; delayMs: number }, result: IPayloads | null | undefined): void;
   log(message: string): void;
   /** The journal's writer when the server runs with `--db-filename` (and is not replaying it), else null. */
   readonly journal: RunJournal | null;
@@ -965,11 +969,18 @@ export class WorkflowRun {
         return;
       }
       case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
+        const result = c.completeWorkflowExecutionCommandAttributes?.result;
+        // A cron workflow's completion starts its next run: the completed event names it, as on the real server.
+        const cron = this.host.workflowCron(this);
         const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, {
-          result: c.completeWorkflowExecutionCommandAttributes?.result,
+          result,
           workflowTaskCompletedEventId: completedId,
+          newExecutionRunId: cron?.newRunId,
         });
-        return this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, ev);
+        this.nextRunId = cron?.newRunId;
+        this.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, ev);
+        if (cron) this.host.startCron(this, cron, result);
+        return;
       }
       case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
         const failure = c.failWorkflowExecutionCommandAttributes?.failure;

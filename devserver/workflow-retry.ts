@@ -2,7 +2,7 @@
  * The workflow retry policy, as the real server applies it: a run that fails (or hits its run timeout) is closed with
  * `newExecutionRunId` and a new run of the same workflow id starts after the backoff, with `attempt + 1`,
  * `initiator: RETRY` and the failure as `continuedFailure`, until the policy or the execution deadline says stop.
- * Also the start-time checks that keep unsupported features from being accepted and ignored (cron schedules).
+ * A run with no retry left may still continue through its cron schedule (workflow-cron.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Engine, StartParams } from './engine';
@@ -14,7 +14,8 @@ type IRetryPolicy = temporal.api.common.v1.IRetryPolicy;
 const RetryState = enums.RetryState;
 const TimeoutType = enums.TimeoutType;
 
-export const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded server; use a Schedule or a workflow timer';
+export const CRON_UNSUPPORTED =
+  'cron schedules on child workflows and continue-as-new are not supported by the embedded server; start the workflow with one, or use a Schedule';
 
 /** What a closing run's event says about retrying, and the id of the run that retries it (if any). */
 export interface RetryVerdict {
@@ -22,6 +23,8 @@ export interface RetryVerdict {
   /** Set when the run is retried: its close event carries it as `newExecutionRunId`. */
   newRunId?: string;
   delayMs: number;
+  /** Set when no retry applies but the run's cron schedule starts the next run (workflow-cron.ts). */
+  cron?: boolean;
 }
 
 /** Rejects a retry policy the real frontend rejects (same checks, same wording style). */
@@ -49,11 +52,6 @@ export function normalizeRetryPolicy(rp: IRetryPolicy | null | undefined): IRetr
     maximumAttempts: rp.maximumAttempts ?? 0,
     nonRetryableErrorTypes: rp.nonRetryableErrorTypes ?? [],
   };
-}
-
-/** Rejects a cron schedule: accepting one and never running it would be a silent gap. */
-export function rejectCron(cronSchedule: string | null | undefined): void {
-  if (cronSchedule) throw invalidArgument(CRON_UNSUPPORTED);
 }
 
 /** Whether a failure may be retried at all: the real server's rules for workflow (and activity) failures. */

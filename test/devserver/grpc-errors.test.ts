@@ -70,7 +70,11 @@ describe(`gRPC errors and long polls (in-process server, ${unaryCalls} call laye
       grpc.status.UNIMPLEMENTED,
       /ResetWorkflowExecution/,
     );
-    await rejectsWith(connection.workflowService.listSchedules({ namespace: 'default' }), grpc.status.UNIMPLEMENTED, /ListSchedules/);
+    await rejectsWith(
+      connection.workflowService.getWorkerBuildIdCompatibility({ namespace: 'default', taskQueue: 'tq' }),
+      grpc.status.UNIMPLEMENTED,
+      /GetWorkerBuildIdCompatibility/,
+    );
     // A method that is not even in the service definition.
     await rejectsWith(rawCall(raw, 'NoSuchRpcAtAll', Buffer.alloc(0)), grpc.status.UNIMPLEMENTED, /NoSuchRpcAtAll/);
   });

@@ -2,8 +2,8 @@
  * The workflow retry policy through the real SDK against the devserver (time skipping): failed and timed-out runs
  * retried with attempt + 1 after the policy's backoff (observed in virtual time on each run's history), the chain's
  * links on every started event, result() following it from the first handle, non-retryable failures, maximum
- * attempts, the execution deadline, a child's retries invisible to its parent; and the features the server does not
- * implement answering a clear error: cron schedules on start (Schedules are covered by schedules.test.ts).
+ * attempts, the execution deadline, a child's retries invisible to its parent. (Cron schedules, which the retry policy
+ * takes precedence over, are covered by workflow-cron.test.ts; Schedules by schedules.test.ts.)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -177,16 +177,5 @@ describe('workflow retry policy', { timeout: 60_000 }, () => {
     assert.equal(runs.length, 3);
     // Each retry keeps the parent link, so the parent close policy and the completion reach the right parent.
     for (const r of runs) assert.equal(r.events[0].workflowExecutionStartedEventAttributes!.parentWorkflowExecution?.workflowId, handle.workflowId);
-  });
-});
-
-describe('features the server does not implement answer a clear error', { timeout: 60_000 }, () => {
-  test('a cron schedule on start is rejected with INVALID_ARGUMENT pointing at Schedules', async () => {
-    const { env, taskQueue, nextId } = h();
-    const err = await env.client.workflow
-      .start(failsUntil, { taskQueue, workflowId: nextId('cron'), args: [1], cronSchedule: '* * * * *' })
-      .then(() => assert.fail('expected a rejection'), (e: unknown) => e as Error & { cause?: { code?: number; details?: string } });
-    assert.equal(err.cause?.code, 3);
-    assert.match(err.cause?.details ?? '', /cron schedules are not supported by the embedded server; use a Schedule or a workflow timer/);
   });
 });
