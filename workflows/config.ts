@@ -241,6 +241,27 @@ export function parseModelConfig(input: unknown): ModelConfig {
   throw new TypeError(`model config: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
 }
 
+/**
+ * Whether two parsed configs say the same thing: deep equality of their values, whatever the key order, a key
+ * holding undefined being the same as no key. Parsed configs, so defaults written out and left out compare equal.
+ */
+export function sameModelConfig(a: ModelConfig, b: ModelConfig): boolean {
+  return deepEqual(a, b);
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return Number.isNaN(a) && Number.isNaN(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+  for (const k of keys) if (!deepEqual(ra[k], rb[k])) return false;
+  return true;
+}
+
 function issuePath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);

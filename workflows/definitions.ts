@@ -53,7 +53,10 @@ export type PerformanceReported = z.infer<typeof PerformanceReportedSchema>;
 export const RetrainNowSchema = z.object({ requestedBy: text, reason: text }).strict();
 export type RetrainNow = z.infer<typeof RetrainNowSchema>;
 export interface RetrainNowResult {
-  /** The run started, or the active run when this request was queued behind it. */
+  /**
+   * The run started; when the request was queued (behind the active run, or the cooldown), the id the queued run
+   * will get (the monitor's next run number), not the active run's.
+   */
   readonly runWorkflowId: string;
   readonly queued: boolean;
 }
@@ -73,6 +76,11 @@ export const performanceReportedSignal = defineSignal<[PerformanceReported]>('pe
 export const retrainNowUpdate = defineUpdate<RetrainNowResult, [RetrainNow]>('retrainNow');
 export const pauseUpdate = defineUpdate<MonitorStatus, [PauseResume]>('pause');
 export const resumeUpdate = defineUpdate<MonitorStatus, [PauseResume]>('resume');
+/**
+ * Replaces the monitor's config; returns the config version in effect. A config identical to the current one (deep
+ * equal after parsing, so defaults written out or left out make no difference) is a no-op that returns the current
+ * version: update-with-start sends the start config again as this update, and a fresh monitor stays at version 1.
+ */
 export const configureUpdate = defineUpdate<{ version: number }, [ConfigureInput]>('configure');
 export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
 /** Sent by a retraining run to its monitor when it ends (internal: it survives the monitor's continue-as-new). */

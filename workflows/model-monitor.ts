@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CheckBatchResult, DetectorStates, RetrainActivities } from '../activities/types';
-import { ModelConfigSchema, SEVERITY_RANK, SourceKinds, type ModelConfig, type Severity } from './config';
+import { ModelConfigSchema, SEVERITY_RANK, SourceKinds, sameModelConfig, type ModelConfig, type Severity } from './config';
 import {
   ConfigureSchema,
   configureUpdate,
@@ -350,7 +350,13 @@ export class MonitorState implements MonitorCarried {
 
   // ----- configuration and clock --------------------------------------------------------------------------------
 
+  /**
+   * Applies a new config and counts a version. A config identical to the current one (deep-equal after parsing)
+   * changes nothing, not even the version: update-with-start (`retrain monitor start`, the demo) sends the start
+   * config again as its `configure` update, and a fresh monitor is at version 1.
+   */
   configure(config: ModelConfig): void {
+    if (sameModelConfig(config, this.config)) return;
     const before = this.config.triggers.schedule?.every;
     this.config = config;
     this.configVersion++;

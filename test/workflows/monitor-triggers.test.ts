@@ -2,12 +2,13 @@
  * The model monitor's trigger policy, against the devserver with time skipping and scripted activities: an alert
  * storm folded into one run, minimum severity and k-of-n, the cooldown with one queued trigger that later triggers
  * merge into, a weekly schedule over a quarter, the performance threshold, and malformed or refused messages that are
- * counted and never fail the monitor. Every monitor history is replayed.
+ * counted and never fail the monitor; a configure update that repeats the current config is a no-op (so a monitor
+ * started with update-with-start is at config version 1). Every monitor history is replayed.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   configureUpdate,
   driftDetectedSignal,
@@ -203,6 +204,30 @@ describe('the model monitor', () => {
 
     assert.deepEqual(await handle.executeUpdate(configureUpdate, { args: [{ config: quiet(model, { cooldown: '2 hours' }), by: 'ops' }] }), { version: 2 });
     assert.equal((await handle.describe()).status.name, 'RUNNING');
+    await replays(handle);
+  });
+
+  test('starts at config version 1 through update-with-start, and a configure that repeats the config changes nothing', async () => {
+    const model = 'configure-same';
+    const cfg = quiet(model, { cooldown: '2 hours' });
+    // What `retrain monitor start` and the demo do: the config is the start input and, again, the configure update.
+    const startWorkflowOperation = new WithStartWorkflowOperation('modelMonitor', {
+      workflowId: monitorWorkflowId(model),
+      taskQueue: TASK_QUEUE,
+      args: [{ config: cfg }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const first = await harness().env.client.workflow.executeUpdateWithStart(configureUpdate, { args: [{ config: cfg, by: 'ops' }], startWorkflowOperation });
+    assert.deepEqual(first, { version: 1 });
+    const handle = harness().env.client.workflow.getHandle<typeof modelMonitor>(monitorWorkflowId(model));
+    assert.equal((await status(handle)).configVersion, 1);
+    // The same config after parsing: keys in another order, and a default written out.
+    const reordered = { rollout: cfg.rollout, triggers: { ...cfg.triggers, drift: { minSeverity: 'medium' } }, data: cfg.data, model };
+    assert.deepEqual(await handle.executeUpdate(configureUpdate, { args: [{ config: reordered, by: 'ops' }] }), { version: 1 });
+    assert.equal((await status(handle)).configVersion, 1);
+    // A real change counts.
+    assert.deepEqual(await handle.executeUpdate(configureUpdate, { args: [{ config: quiet(model, { cooldown: '3 hours' }), by: 'ops' }] }), { version: 2 });
+    assert.equal((await status(handle)).configVersion, 2);
     await replays(handle);
   });
 });
