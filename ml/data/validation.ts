@@ -10,6 +10,12 @@
  * categories, values of the wrong type, label values that are neither the positive nor an accepted negative
  * value; and per feature the distribution against the reference (ml/drift), reported as a warning, since a
  * shifted distribution is a reason to retrain rather than bad data.
+ *
+ * Out-of-range values are judged (policy `auto`, the default) rather than failed outright, because on drifting
+ * data the reference's range is exactly what goes stale: if every value beyond production's training range failed
+ * the batch, nothing would be promoted once a column moved, the reference would never widen, and retraining would
+ * be blocked exactly when drift makes it needed. See `judgeOutOfRange` for the rule that tells a data error from
+ * drift.
  */
 import { MlErrorCodes, MlRangeError, MlTypeError } from '../errors';
 import { driftReport, type FrameLike } from '../drift/report';
@@ -47,11 +53,46 @@ export interface RecordsBatch {
 
 export type BatchInput = Frame | CsvBatch | RecordsBatch;
 
+/**
+ * What values outside a numeric column's allowed range do to the verdict: `fail` (any share above
+ * `maxOutOfRangeShare` fails), `warn` (never fail, report only), `auto` (fail data errors, warn on drift:
+ * see `judgeOutOfRange`).
+ */
+export const OutOfRangePolicies = { fail: 'fail', warn: 'warn', auto: 'auto' } as const;
+export type OutOfRangePolicy = (typeof OutOfRangePolicies)[keyof typeof OutOfRangePolicies];
+
+/** Why a column's out-of-range values failed the batch or only warned (`auto` tells them apart). */
+export const RangeVerdicts = {
+  /** At or below `maxOutOfRangeShare`: tolerated by configuration. */
+  tolerated: 'tolerated',
+  /** Outside a range the caller gave explicitly (`ranges`): known bounds are hard. */
+  explicit: 'explicit',
+  /** Policy `fail`: any share above the tolerance fails. */
+  strict: 'strict',
+  /** Policy `warn`: reported, never failed. */
+  warned: 'warned',
+  /** A value absurdly far beyond the reference range (many reference widths): a sentinel or a unit error. */
+  far: 'far',
+  /** Most out-of-range values are one repeated value: the signature of a sentinel or a default. */
+  repeated: 'repeated',
+  /** Too few out-of-range values to be a shift of the distribution: isolated bad values. */
+  few: 'few',
+  /** A broad, varied spread of values beyond the old range: the column drifted. A warning. */
+  drift: 'drift',
+} as const;
+export type RangeVerdict = (typeof RangeVerdicts)[keyof typeof RangeVerdicts];
+
 export interface ValidationOptions {
   /** Largest rise of a column's missing rate over the reference's (absolute) that passes. Default 0.05. */
   readonly missingTolerance?: number;
-  /** Share of a numeric column's values allowed outside its range before the batch fails. Default 0: any sentinel fails. */
+  /** Share of a numeric column's values allowed outside its range with only a warning, whatever they look like. Default 0. */
   readonly maxOutOfRangeShare?: number;
+  /** What out-of-range values beyond that share do: `fail`, `warn` or `auto` (default: data errors fail, drift warns). */
+  readonly outOfRange?: OutOfRangePolicy;
+  /** `auto`: out-of-range values are drift only when at least this share of the column's values (default 0.01); fewer fail as isolated errors. */
+  readonly minDriftShare?: number;
+  /** `auto`: a value more than this many reference widths beyond the reference range fails as absurd (default 10). */
+  readonly maxDriftWidths?: number;
   /** Explicit allowed ranges for columns whose reference range is not the right guide (heavy tails, known bounds). */
   readonly ranges?: Readonly<Record<string, { readonly min?: number; readonly max?: number }>>;
   /** Share of a categorical column's values in unseen categories above which the batch fails (at or below: a warning). Default 0.01. */
@@ -91,6 +132,8 @@ export interface ColumnValidation {
   /** Numeric features: the reference's range and the range allowed in a batch. */
   readonly range?: { readonly referenceMin: number; readonly referenceMax: number; readonly allowedMin: number; readonly allowedMax: number };
   readonly outOfRange?: RowSample;
+  /** How the out-of-range values were judged (failure or warning, and why). */
+  readonly rangeVerdict?: RangeVerdict;
   readonly unseen?: { readonly categories: readonly string[]; readonly count: number; readonly share: number; readonly rows: readonly number[] };
   readonly typeErrors?: RowSample;
   readonly labelErrors?: RowSample;
@@ -109,6 +152,9 @@ export interface ValidationReport {
     readonly maxOutOfRangeShare: number;
     readonly maxUnseenShare: number;
     readonly range: string;
+    readonly outOfRange: OutOfRangePolicy;
+    readonly minDriftShare: number;
+    readonly maxDriftWidths: number;
   };
 }
 
@@ -117,7 +163,8 @@ const DEFAULT_MISSING: readonly string[] = ['', 'NA', 'NaN', '?'];
 const MISSING_ALPHA = 0.01;
 const RANGE_RULE =
   'allowed range = reference [min, max] widened on each side by the reference range (max - min); ' +
-  'a column whose reference values are all >= 0 also refuses negative values';
+  'a column whose reference values are all >= 0 also refuses negative values; policy auto fails values beyond it ' +
+  'that are absurdly far, mostly one repeated value, or too few to be a shift, and warns on a broad shift (drift)';
 
 /** Validates `batch` against `reference` (the training data, or a sample of it), collecting every problem. */
 export function validateBatch(reference: Frame, batch: BatchInput, options: ValidationOptions = {}): ValidationReport {
@@ -156,20 +203,22 @@ export function validateBatch(reference: Frame, batch: BatchInput, options: Vali
       const { values, typeErrors } = table.numeric(f.name, opts.maxRows);
       const missing = share(values, (v) => v !== v) - typeErrors.count / Math.max(1, table.rows);
       const range = allowedRange(ref.values, opts.ranges[f.name]);
-      const out: RowSample = sample(values, (v) => v === v && (v < range.allowedMin || v > range.allowedMax), opts.maxRows);
-      columns.push({ ...base, missingRate: missing, range, ...(out.count > 0 ? { outOfRange: out } : {}), ...(typeErrors.count > 0 ? { typeErrors } : {}) });
+      const isOut = (v: number) => v === v && (v < range.allowedMin || v > range.allowedMax);
+      const out: RowSample = sample(values, isOut, opts.maxRows);
+      const judged = out.count > 0 ? judgeOutOfRange(values.filter(isOut), countPresent(values), range, opts.ranges[f.name], opts) : undefined;
+      columns.push({ ...base, missingRate: missing, range, ...(out.count > 0 ? { outOfRange: out } : {}), ...(judged ? { rangeVerdict: judged.verdict } : {}), ...(typeErrors.count > 0 ? { typeErrors } : {}) });
       if (typeErrors.count > 0) {
         failures.push({ column: f.name, check: ValidationChecks.type, message: `${typeErrors.count} value${typeErrors.count > 1 ? 's are' : ' is'} not a number (${describeSample(typeErrors)})`, rows: typeErrors.rows, count: typeErrors.count });
       }
-      if (out.count > 0) {
+      if (judged) {
         const finding: ValidationFinding = {
           column: f.name,
           check: ValidationChecks.outOfRange,
-          message: `${out.count} value${out.count > 1 ? 's' : ''} outside the allowed range [${fmt(range.allowedMin)}, ${fmt(range.allowedMax)}] (reference [${fmt(range.referenceMin)}, ${fmt(range.referenceMax)}]): ${describeSample(out)}`,
+          message: `${out.count} value${out.count > 1 ? 's' : ''} outside the allowed range [${fmt(range.allowedMin)}, ${fmt(range.allowedMax)}] (reference [${fmt(range.referenceMin)}, ${fmt(range.referenceMax)}]): ${describeSample(out)}; ${judged.why}`,
           rows: out.rows,
           count: out.count,
         };
-        (out.count / Math.max(1, table.rows) > opts.maxOutOfRangeShare ? failures : warnings).push(finding);
+        (judged.fails ? failures : warnings).push(finding);
       }
       checkMissing(f.name, missing, refMissing, table.rows, reference.nRows, opts.missingTolerance, failures);
       // Type errors are NaN here, so the distribution compares the readable values only.
@@ -295,7 +344,15 @@ export function validateBatch(reference: Frame, batch: BatchInput, options: Vali
     warnings,
     columns,
     drifted,
-    rule: { missingTolerance: opts.missingTolerance, maxOutOfRangeShare: opts.maxOutOfRangeShare, maxUnseenShare: opts.maxUnseenShare, range: RANGE_RULE },
+    rule: {
+      missingTolerance: opts.missingTolerance,
+      maxOutOfRangeShare: opts.maxOutOfRangeShare,
+      maxUnseenShare: opts.maxUnseenShare,
+      range: RANGE_RULE,
+      outOfRange: opts.outOfRange,
+      minDriftShare: opts.minDriftShare,
+      maxDriftWidths: opts.maxDriftWidths,
+    },
   };
 }
 
@@ -488,6 +545,86 @@ function allowedRange(values: Float64Array, override: { min?: number; max?: numb
   };
 }
 
+/** Fewer out-of-range values than this never make a shift of a distribution, whatever the batch size. */
+const MIN_DRIFT_VALUES = 5;
+
+/**
+ * Tells a data error from drift among a column's values outside its allowed range (`outside`, of `present`
+ * readable values). Under `auto`, in this order:
+ * - at or below `maxOutOfRangeShare` of the values: tolerated, a warning (the caller accepts that many);
+ * - outside a range the caller gave in `ranges`: a failure, since explicit bounds are known bounds;
+ * - any value more than `maxDriftWidths` reference widths beyond the reference's [min, max]: a failure. Drift moves
+ *   a column by a few of its own widths (Elec2's prices spike to about 3 widths beyond a month's range), while a
+ *   sentinel (9999 in a column of [0, 10]: 999 widths) or a unit error (x1000) lands orders of magnitude away. A
+ *   constant reference has no width, so its scale is its magnitude, at least 1: a column constant at 0.0035 (a
+ *   normalised price before its market opened) may spread over [0, 1] and still be drift;
+ * - most of the out-of-range values one repeated value (twice or more): a failure, the signature of a sentinel or a
+ *   default value (-1, 9999, a fill value), where drift spreads over many values;
+ * - fewer than `minDriftShare` of the values, or fewer than 5: a failure. A handful of values beyond the range is
+ *   not a shift of the distribution; it is what typos and isolated sentinels look like (a single -1 in a
+ *   non-negative column);
+ * - otherwise a broad, varied spread beyond the old range: drift, a warning. The run goes on, and a model trained
+ *   on this data, once promoted, makes the new range part of the reference.
+ * `fail` keeps the strict rule (any share above the tolerance fails), `warn` never fails.
+ */
+function judgeOutOfRange(
+  outside: Float64Array,
+  present: number,
+  range: NonNullable<ColumnValidation['range']>,
+  override: { min?: number; max?: number } | undefined,
+  opts: CheckedOptions,
+): { verdict: RangeVerdict; fails: boolean; why: string } {
+  const k = outside.length;
+  const share = k / Math.max(1, present);
+  if (share <= opts.maxOutOfRangeShare) return { verdict: RangeVerdicts.tolerated, fails: false, why: `at most ${pct(opts.maxOutOfRangeShare)} of the values (maxOutOfRangeShare): a warning` };
+  if (opts.outOfRange === OutOfRangePolicies.fail) return { verdict: RangeVerdicts.strict, fails: true, why: 'out-of-range values fail the batch (policy fail)' };
+  if (opts.outOfRange === OutOfRangePolicies.warn) return { verdict: RangeVerdicts.warned, fails: false, why: 'reported, not failed (policy warn)' };
+  const explicit = outside.some((v) => (override?.min !== undefined && v < override.min) || (override?.max !== undefined && v > override.max));
+  if (explicit) return { verdict: RangeVerdicts.explicit, fails: true, why: 'outside the range configured for this column' };
+  const { referenceMin: lo, referenceMax: hi } = range;
+  const width = hi - lo;
+  const scale = width > 0 ? width : Math.max(Math.abs(lo), 1);
+  let farthest = 0;
+  let farValue = NaN;
+  const counts = new Map<number, number>();
+  let top = 0;
+  let topValue = NaN;
+  for (const v of outside) {
+    const d = v > hi ? (v - hi) / scale : v < lo ? (lo - v) / scale : 0;
+    if (d > farthest) {
+      farthest = d;
+      farValue = v;
+    }
+    const c = (counts.get(v) ?? 0) + 1;
+    counts.set(v, c);
+    if (c > top) {
+      top = c;
+      topValue = v;
+    }
+  }
+  const widthNote = width > 0 ? 'reference widths' : `x ${fmt(scale)} (the constant reference's scale)`;
+  if (lo === lo && farthest > opts.maxDriftWidths) {
+    return { verdict: RangeVerdicts.far, fails: true, why: `${fmt(farValue)} is ${fmt(farthest)} ${widthNote} beyond the reference range (more than ${fmt(opts.maxDriftWidths)}): a sentinel or a unit error, not drift` };
+  }
+  if (top >= 2 && top * 2 >= k) {
+    return { verdict: RangeVerdicts.repeated, fails: true, why: `${top} of them are the same value ${fmt(topValue)}: the signature of a sentinel or default value, not drift` };
+  }
+  if (k < MIN_DRIFT_VALUES || share < opts.minDriftShare) {
+    return { verdict: RangeVerdicts.few, fails: true, why: `${pct(share)} of the values, too few to be a shift of the distribution (drift needs at least ${pct(opts.minDriftShare)} and ${MIN_DRIFT_VALUES} values): isolated bad values` };
+  }
+  return {
+    verdict: RangeVerdicts.drift,
+    fails: false,
+    why: `${pct(share)} of the values, ${counts.size} distinct, within ${fmt(farthest)} ${widthNote} of the reference range: the column drifted beyond its old range (a warning: a model trained on this data widens the reference)`,
+  };
+}
+
+function countPresent(values: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) n++;
+  return n;
+}
+
 /**
  * Fails a column whose missing rate rose by more than the tolerance, when the rise is also significant (one-sided
  * pooled two-proportion z-test at 0.01): a threshold alone would fail small batches on chance.
@@ -551,6 +688,9 @@ interface CheckedOptions {
   missingTolerance: number;
   maxOutOfRangeShare: number;
   maxUnseenShare: number;
+  outOfRange: OutOfRangePolicy;
+  minDriftShare: number;
+  maxDriftWidths: number;
   requireLabels: boolean;
   distribution: boolean;
   maxRows: number;
@@ -564,10 +704,19 @@ function checkOptions(o: ValidationOptions): CheckedOptions {
   };
   const maxRows = o.maxRows ?? 20;
   if (!(Number.isInteger(maxRows) && maxRows >= 0 && maxRows <= 1000)) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `options.maxRows: expected an integer in [0, 1000], got ${maxRows}`);
+  const outOfRange = o.outOfRange ?? OutOfRangePolicies.auto;
+  if (!Object.values(OutOfRangePolicies).includes(outOfRange)) {
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `options.outOfRange: expected one of ${Object.values(OutOfRangePolicies).map((p) => JSON.stringify(p)).join(', ')}, got ${JSON.stringify(outOfRange)}`);
+  }
+  const maxDriftWidths = o.maxDriftWidths ?? 10;
+  if (!(maxDriftWidths > 0 && Number.isFinite(maxDriftWidths))) throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `options.maxDriftWidths: expected a positive number, got ${maxDriftWidths}`);
   return {
     missingTolerance: unit('missingTolerance', o.missingTolerance ?? 0.05),
     maxOutOfRangeShare: unit('maxOutOfRangeShare', o.maxOutOfRangeShare ?? 0),
     maxUnseenShare: unit('maxUnseenShare', o.maxUnseenShare ?? 0.01),
+    outOfRange,
+    minDriftShare: unit('minDriftShare', o.minDriftShare ?? 0.01),
+    maxDriftWidths,
     requireLabels: o.requireLabels ?? false,
     distribution: o.distribution ?? true,
     maxRows,
