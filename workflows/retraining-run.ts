@@ -269,10 +269,15 @@ export async function retrainingRun(input: RunInput): Promise<RunResult> {
       refuse(`${message}.approver: ${JSON.stringify(approver)} requested this run and may not approve it`);
     }
   };
+  // The approve and reject updates answer with the status after the run has acted on the answer (rolling out, or
+  // decided), not the one from just before: an operator reading it right after "approved" should not see "stage
+  // approve". The run acts in the same workflow task, so this waits for no timer or activity.
+  const answerTaken = () => condition(() => state.stage !== Stages.approve || state.decision !== null);
   setHandler(
     approvePromotionUpdate,
-    (u) => {
+    async (u) => {
       state.promotionAnswer = { approved: true, by: u.approver, comment: u.comment };
+      await answerTaken();
       return state.status();
     },
     {
@@ -285,8 +290,9 @@ export async function retrainingRun(input: RunInput): Promise<RunResult> {
   );
   setHandler(
     rejectPromotionUpdate,
-    (u) => {
+    async (u) => {
       state.promotionAnswer = { approved: false, by: u.approver, comment: u.reason };
+      await answerTaken();
       return state.status();
     },
     {

@@ -163,6 +163,8 @@ describe('the retrain CLI against the real workflows and activities', () => {
     assert.match(carol.json.error.message, /"carol" is not a promotion approver/);
     const approved = ok(await cli(['approve', 'retrain/sea/1', '--as', 'alice', '--comment', 'first model']));
     assert.equal(approved.approved, true);
+    assert.notEqual(approved.stage, 'approve', 'approve prints the status after the approval, not the one before it');
+    assert.equal(approved.decidedBy, 'alice');
 
     await untilRun('sea/1', (s) => s.decision !== null, 'sea/1 decided');
     const done = ok(await cli(['status', 'sea/1']));

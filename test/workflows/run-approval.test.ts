@@ -89,7 +89,9 @@ describe('approving a promotion', () => {
     await assertNoTrace(handle, waitingLength);
 
     const accepted = await handle.executeUpdate(approvePromotionUpdate, { args: [{ approver: 'alice', comment: 'looks good' }] });
-    assert.equal(accepted.stage, 'approve');
+    // The update answers with the status after the approval took effect: the run has moved on to its rollout.
+    assert.equal(accepted.stage, 'rollout');
+    assert.equal(accepted.decidedBy, 'alice');
 
     // After the decision: the run is rolling out (a canary watched for an hour), and a second answer is refused.
     await eventually(() => handle.query(runStatusQuery), (s) => s.stage === 'rollout' && s.canary !== undefined, 'the first canary step');
@@ -108,7 +110,8 @@ describe('approving a promotion', () => {
     const model = 'approve-reject';
     const handle = await startRun(model, approvers);
     await eventually(() => handle.query(runStatusQuery), (s) => s.stage === 'approve', 'the approve stage');
-    await handle.executeUpdate(rejectPromotionUpdate, { args: [{ approver: 'alice', reason: 'fairness gap on group B' }] });
+    const answered = await handle.executeUpdate(rejectPromotionUpdate, { args: [{ approver: 'alice', reason: 'fairness gap on group B' }] });
+    assert.deepEqual([answered.decision, answered.decidedBy], ['rejected', 'alice'], 'the update answers with the status after the rejection');
     const result = await handle.result();
     assert.equal(result.decision, 'rejected');
     assert.equal(result.decidedBy, 'alice');
