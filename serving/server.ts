@@ -166,6 +166,15 @@ export async function startServing(options: ServingOptions): Promise<ServingHand
       if (!target) continue;
       const index = toCanary.flatMap((c, i) => (c === pick ? [i] : []));
       if (!index.length) continue;
+      // A feature left out of a row is almost always a typo or a client on an old schema, not a missing value
+      // (send null for that): name it rather than let the model fail on a NaN deep inside.
+      for (const i of index) {
+        const row = rows[i] as Record<string, unknown>;
+        const absent = target.model.features.find((f) => !(f.name in row));
+        if (absent) {
+          throw new HttpError(400, `rows[${i}].${absent.name}: missing (send null for a missing value); the model's features are ${target.model.features.map((f) => f.name).join(', ')}`);
+        }
+      }
       let pred;
       try {
         pred = target.model.predictRows(index.map((i) => rows[i] as Record<string, unknown>));
@@ -264,7 +273,11 @@ export async function startServing(options: ServingOptions): Promise<ServingHand
       const model = decodeURIComponent(m[1]);
       if (!m[2] && req.method === 'GET') {
         const aliases = await options.registry.getAliases(model);
-        return { status: 200, body: { model, aliases } };
+        const v = await view(model).catch(() => undefined);
+        const served = v?.production ?? v?.canary;
+        // What a client needs to build a request: the features (with categories) and the label of the served model.
+        const schema = served ? { features: served.model.features, label: served.model.label } : null;
+        return { status: 200, body: { model, aliases, ...(schema ? schema : {}) } };
       }
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
       if (m[2] === 'predict') return { status: 200, body: await predict(model, await readJson(req, maxBody)) };

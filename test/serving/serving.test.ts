@@ -104,6 +104,7 @@ describe('prediction endpoint', () => {
       [{ rows: [1] }, /^rows\[0\]: expected an object/],
       [{ rows: [{ f1: 1, f2: 2, f3: 3 }], ids: ['a', 'b'] }, /^ids: expected 1 non-empty strings/],
       [{ rows: [{ f1: 'high', f2: 2, f3: 3 }] }, /f1/],
+      [{ rows: [{ f1: 1, f2: 2, f3: 3 }, { f1: 1, f3: 3 }], key: 'k' }, /^rows\[1\]\.f2: missing \(send null for a missing value\); the model's features are f1, f2, f3$/],
     ];
     for (const [body, message] of cases) {
       const r = await post(`${serving.url}/v1/models/sea/predict`, body);
@@ -115,6 +116,9 @@ describe('prediction endpoint', () => {
     assert.match(fb.body.error, /outcomes\[0\]\.label: expected one of/);
     const missing = await post(`${serving.url}/v1/models/nope/predict`, { rows: [{ f1: 1 }] });
     assert.equal(missing.status, 404);
+    const described = (await (await fetch(`${serving.url}/v1/models/sea`)).json()) as { features: { name: string }[]; label: { positive: string } };
+    assert.deepEqual(described.features.map((f) => f.name), ['f1', 'f2', 'f3']);
+    assert.equal(described.label.positive, '1');
   });
 });
 
