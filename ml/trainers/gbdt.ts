@@ -356,8 +356,13 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
   if (!(sumWy > 0 && sumWy < sumW)) {
     throw new MlRangeError(MlErrorCodes.INPUT_INVALID, 'y: the training part (after the validation split) must contain both classes with positive weight');
   }
-  const baseline = Math.log(sumWy / (sumW - sumWy));
-  const init = initTrees(opts.init, baseline, params.maxIter);
+  // A warm start continues the earlier model's raw scores: its baseline, not this data's log-odds, is the start.
+  const warm = warmStartModel(opts.warmStart);
+  const baseline = warm ? warm.baseline : Math.log(sumWy / (sumW - sumWy));
+  const nPrior = warm ? warm.trees.length : 0;
+  // maxIter counts the trees this fit grows, so a warm start adds maxIter to the earlier model's trees.
+  const total = nPrior + params.maxIter;
+  const init = initTrees(opts.init, baseline, total, nPrior);
 
   let valBinned: Uint8Array[] | null = null;
   let yVal: Uint8Array | null = null;
@@ -384,12 +389,21 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
   const trees: Tree[] = [];
   const valScores: number[] = [];
   let earlyStopped = false;
+  // A checkpoint of a warm-started fit begins with the earlier model's trees, so either list starts with them.
+  const replay = init.length > 0 ? init : warm ? warm.trees : [];
+  // The earlier model's trees are the starting point, not rounds of this fit: early stopping never looks at them
+  // (it could otherwise cut the earlier model short), and its validation curve starts after them.
+  for (let k = 0; k < nPrior; k++) {
+    trees.push(replay[k]);
+    addTreeValues(replay[k], x.columns, trainRows, raw);
+    if (rawVal && valRows) addTreeValues(replay[k], x.columns, valRows, rawVal);
+  }
   if (rawVal) valScores.push(-logLoss(yVal!, rawVal, wVal));
 
   // Resuming replays the checkpoint's trees in order: adding the same leaf values in the same order gives the same
   // raw scores and validation losses bit for bit, and the rest of the fit draws nothing random, so the remaining
   // trees are those the uninterrupted fit would grow.
-  for (const tree of init) {
+  for (const tree of replay.slice(nPrior)) {
     trees.push(tree);
     addTreeValues(tree, x.columns, trainRows, raw);
     if (rawVal && valRows) {
@@ -401,7 +415,7 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
   }
   const every = opts.checkpointEvery ?? 10;
 
-  for (let iter = trees.length; iter < params.maxIter && !earlyStopped; iter++) {
+  for (let iter = trees.length; iter < total && !earlyStopped; iter++) {
     logLossGradients(raw, yTrain, wTrain, grad, hess);
     const built = grower.grow();
     const tree = grower.toTree(edges);
@@ -416,7 +430,7 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
       if (shouldStop(valScores, params.nIterNoChange, params.tol)) earlyStopped = true;
     }
     // Before the progress report of the same round, so a listener can send both in one heartbeat.
-    if (opts.onCheckpoint && (iter + 1) % every === 0 && !earlyStopped && iter + 1 < params.maxIter) {
+    if (opts.onCheckpoint && (iter + 1) % every === 0 && !earlyStopped && iter + 1 < total) {
       const soFar: GbdtFitInfo = {
         nIter: trees.length,
         earlyStopped: false,
@@ -427,7 +441,7 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
     if (opts.onProgress) {
       opts.onProgress({
         iteration: iter + 1,
-        total: params.maxIter,
+        total,
         loss: logLoss(yTrain, raw, wTrain),
         ...(validationLoss !== undefined ? { validationLoss } : {}),
       });
@@ -442,8 +456,18 @@ function fitGbdt(x: FeatureMatrix, y: Labels, params: GbdtParams, opts: FitOptio
   return new GbdtModel([...x.names], baseline, trees, info);
 }
 
-/** The trees of a GBDT checkpoint, checked to come from the same data (the same baseline) and to fit in maxIter. */
-function initTrees(init: Model | undefined, baseline: number, maxIter: number): readonly Tree[] {
+/** The model a warm start continues from, checked to be a GBDT model. */
+function warmStartModel(m: Model | undefined): GbdtModel | undefined {
+  if (m === undefined) return undefined;
+  if (!(m instanceof GbdtModel)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `warmStart: expected a gbdt model to continue from, got ${m.kind}`);
+  return m;
+}
+
+/**
+ * The trees of a GBDT checkpoint, checked to come from the same data (the same baseline), to fit in `maxIter` (the
+ * fit's total, warm-start trees included) and, for a warm-started fit, to hold at least the earlier model's trees.
+ */
+function initTrees(init: Model | undefined, baseline: number, maxIter: number, nPrior = 0): readonly Tree[] {
   if (init === undefined) return [];
   if (!(init instanceof GbdtModel)) throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `init: expected a gbdt model to resume from, got ${init.kind}`);
   if (init.baseline !== baseline) {
@@ -455,6 +479,9 @@ function initTrees(init: Model | undefined, baseline: number, maxIter: number): 
   }
   if (init.trees.length > maxIter) {
     throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `init.trees: expected at most maxIter = ${maxIter} trees, got ${init.trees.length}`);
+  }
+  if (init.trees.length < nPrior) {
+    throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `init.trees: a checkpoint of a warm-started fit holds the warm-start model's ${nPrior} trees, got ${init.trees.length}`);
   }
   return init.trees;
 }

@@ -418,9 +418,10 @@ function fitLogistic(x: FeatureMatrix, y: Labels, params: LogisticParams, opts: 
   const prob = new Problem(x, y, params.C, opts?.sampleWeight, params.fitIntercept);
   const solver: 'newton' | 'lbfgs' =
     params.solver === 'auto' ? (prob.d <= NEWTON_MAX_FEATURES ? 'newton' : 'lbfgs') : params.solver;
-  const init = opts?.init;
+  // A checkpoint of this fit is further along than the model it was warm-started from, so it wins.
+  const init = opts?.init ?? opts?.warmStart;
   if (init !== undefined && !(init instanceof LogisticModel)) {
-    throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `init: expected a logistic model to warm-start from, got ${init.kind}`);
+    throw new MlTypeError(MlErrorCodes.INPUT_INVALID, `${opts?.init ? 'init' : 'warmStart'}: expected a logistic model to warm-start from, got ${init.kind}`);
   }
   // A warm start only moves the starting point: the objective is strictly convex, so the solver reaches the same
   // optimum (to within tol), not the same sequence of iterates.

@@ -36,7 +36,10 @@ function wireModel(m: Model, sent: Tree[]): WireModel {
 function run(req: ThreadRequest): void {
   const trainer = req.kind === ModelKinds.gbdt ? new GradientBoostingTrainer(req.params as never) : new LogisticRegressionTrainer(req.params as never);
   const x = { nRows: req.y.length, names: req.names, columns: req.columns };
-  const init = req.init === undefined ? undefined : req.kind === ModelKinds.gbdt ? GbdtModel.fromJSON(req.init) : LogisticModel.fromJSON(req.init);
+  const read = (m: ThreadRequest['init']): Model | undefined =>
+    m === undefined ? undefined : req.kind === ModelKinds.gbdt ? GbdtModel.fromJSON(m) : LogisticModel.fromJSON(m);
+  const init = read(req.init);
+  const warmStart = read(req.warmStart);
   const sent: Tree[] = [];
   // A checkpoint is emitted just before the progress report of its iteration; it rides on that report.
   let pending: { iteration: number; model: Model } | undefined;
@@ -44,6 +47,7 @@ function run(req: ThreadRequest): void {
     seed: req.seed,
     sampleWeight: req.sampleWeight,
     init,
+    warmStart,
     checkpointEvery: req.checkpointEvery,
     ...(req.reportProgress
       ? {

@@ -35,6 +35,8 @@ export interface ThreadFitOptions {
   readonly checkpointEvery?: number;
   /** A checkpoint from an earlier attempt (a `ThreadProgress.checkpoint`) to resume from. */
   readonly checkpoint?: SerializedModel;
+  /** A model to continue from (FitOptions.warmStart), as JSON: the production model an update builds on. */
+  readonly warmStart?: SerializedModel;
   /**
    * Move the buffers of `x`, `y` and `sampleWeight` to the worker instead of copying them: no copy of a big
    * matrix, but the caller's arrays are detached (length 0) afterwards.
@@ -61,6 +63,7 @@ export interface ThreadRequest {
   readonly sampleWeight?: Float64Array;
   readonly seed?: number;
   readonly init?: SerializedModel;
+  readonly warmStart?: SerializedModel;
   readonly checkpointEvery?: number;
   /** Whether the caller listens to progress; without a listener the worker sends neither progress nor checkpoints. */
   readonly reportProgress: boolean;
@@ -176,6 +179,10 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
       reject(new MlTypeError(MlErrorCodes.INPUT_INVALID, `checkpoint.kind: expected "${spec.kind}" to resume a ${spec.kind} fit, got ${JSON.stringify(opts.checkpoint.kind)}`));
       return;
     }
+    if (opts.warmStart !== undefined && opts.warmStart.kind !== spec.kind) {
+      reject(new MlTypeError(MlErrorCodes.INPUT_INVALID, `warmStart.kind: expected "${spec.kind}" to continue a ${spec.kind} model, got ${JSON.stringify(opts.warmStart.kind)}`));
+      return;
+    }
     const request: ThreadRequest = {
       kind: spec.kind,
       params: trainer.params,
@@ -185,6 +192,7 @@ export function fitInThread(spec: TrainerSpec, x: FeatureMatrix, y: Labels, opts
       ...(opts.sampleWeight ? { sampleWeight: opts.sampleWeight } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.checkpoint ? { init: opts.checkpoint } : {}),
+      ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
       ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
       reportProgress: opts.onProgress !== undefined,
     };

@@ -30,6 +30,13 @@ export interface FitOptions {
    * fit resumed from a GBDT checkpoint equals the uninterrupted fit tree for tree.
    */
   readonly init?: Model;
+  /**
+   * A model trained earlier, usually on other data (the production model), to continue from: gradient boosting keeps
+   * its baseline and trees and adds `maxIter` new trees fitted to this data's residuals, logistic regression starts
+   * its solver from its coefficients. Unlike `init` it need not come from this data; with both, `init` (a checkpoint
+   * of this warm-started fit) is where the fit resumes.
+   */
+  readonly warmStart?: Model;
   /** Receives the model so far every `checkpointEvery` iterations, so a long fit can be resumed after a crash. */
   readonly onCheckpoint?: (model: Model, iteration: number) => void;
   /** Iterations between checkpoints; default 10. */
@@ -151,13 +158,13 @@ export function checkFitInputs(x: FeatureMatrix, y: Labels, opts: FitOptions | u
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
     throw new MlRangeError(MlErrorCodes.INPUT_INVALID, `checkpointEvery: expected a positive integer, got ${every}`);
   }
-  const init = opts?.init;
-  if (init !== undefined) {
-    const same = init.featureNames.length === x.names.length && init.featureNames.every((n, j) => n === x.names[j]);
+  for (const [field, m, what] of [['init', opts?.init, 'the checkpoint'], ['warmStart', opts?.warmStart, 'the warm-start model']] as const) {
+    if (m === undefined) continue;
+    const same = m.featureNames.length === x.names.length && m.featureNames.every((n, j) => n === x.names[j]);
     if (!same) {
       throw new MlRangeError(
         MlErrorCodes.FEATURE_MISMATCH,
-        `init: the checkpoint was trained on features [${init.featureNames.join(', ')}], got [${x.names.join(', ')}]`,
+        `${field}: ${what} was trained on features [${m.featureNames.join(', ')}], got [${x.names.join(', ')}]`,
       );
     }
   }
