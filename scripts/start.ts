@@ -7,13 +7,14 @@
  * everything down gracefully. package.json runs it with node's `--initial-old-space-size=256`, as
  * bin/temporal-devserver (whose header says why). Production uses a real Temporal cluster instead (docker-compose.yml).
  */
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { CliError } from './cli/common';
 import { loadConfigFile } from './cli/config-file';
-import { runDemo, DEFAULT_DEMO } from './demo';
+import { runDemo, DEFAULT_DEMO, type DemoOutcome } from './demo';
 import { createDisplay } from './demo/progress';
 import { DemoError, startMonitor } from './demo/story';
 import { dbFilenameSupported, startSystem, type System } from './demo/system';
@@ -102,9 +103,35 @@ export function parseStartOptions(argv: readonly string[], env: NodeJS.ProcessEn
   return parsed.data;
 }
 
-/** `retrain` as the user would type it against this server. */
-function cliPrefix(system: System): string {
-  return system.address === '127.0.0.1:7233' ? 'npx retrain' : `TEMPORAL_ADDRESS=${system.address} npx retrain`;
+/**
+ * `retrain` as the user would type it in another terminal against this system: with TEMPORAL_ADDRESS when the
+ * server is not at the CLI's default address, and RETRAIN_HOME when the home is not the CLI's default (./.retrain
+ * of the current folder), since the registry, rollback and report commands read it.
+ */
+export function cliPrefix(address: string, home: string, cwd: string = process.cwd()): string {
+  const env: string[] = [];
+  if (resolve(home) !== resolve(cwd, '.retrain')) env.push(`RETRAIN_HOME=${shellQuote(home)}`);
+  if (address !== '127.0.0.1:7233') env.push(`TEMPORAL_ADDRESS=${shellQuote(address)}`);
+  return [...env, 'npx retrain'].join(' ');
+}
+
+/** Quotes a value for a POSIX shell only when it needs it, so the common case stays readable. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Whether a TCP port can be bound, tried with a plain listen before the embedded server binds it: grpc-js logs a raw
+ * "No address added out of total 1 resolved" line on a taken port before the error reaches us, so a taken port is
+ * found here first and reported with a message that says what to do. Port 0 (any free one) is always free.
+ */
+export function portIsFree(host: string, port: number): Promise<boolean> {
+  if (port === 0) return Promise.resolve(true);
+  return new Promise((resolveFree) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolveFree(e.code !== 'EADDRINUSE' && e.code !== 'EACCES'));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolveFree(true)));
+  });
 }
 
 /** The person at the keyboard, as an approver name. */
@@ -115,6 +142,31 @@ function you(): string {
   } catch {
     return 'you';
   }
+}
+
+/** What `npm start` prints when the demo has finished: the outcome, and commands to try next, each runnable as printed. */
+export function afterDemo(outcome: DemoOutcome, cli: string, servingUrl: string, uptimeSeconds: number): string {
+  // A run of one's own waits for an approver who did not ask for it, and the demo approves nothing more after this.
+  const otherApprover = outcome.approvers.find((a) => a !== outcome.you) ?? outcome.approvers[0];
+  return [
+    '',
+    `Demo finished: ${outcome.runWorkflowId} ${outcome.decision} ${uptimeSeconds.toFixed(1)} s after npm start.`,
+    ...(outcome.reportHtml ? [`  HTML report: ${outcome.reportHtml}`] : []),
+    'Retrain stays up for you to try it (Ctrl-C stops it):',
+    `  ${cli} monitor status demo`,
+    `  ${cli} runs --model demo`,
+    `  ${cli} status ${outcome.runWorkflowId}`,
+    `  ${cli} registry history demo`,
+    `  ${cli} report ${outcome.runWorkflowId}`,
+    `  ${cli} run demo --as ${outcome.you} --reason "try it" --wait`,
+    `    a run waits for approval by one of ${outcome.approvers.join(', ')}, never by who asked for it: ${cli} approve RUN --as ${otherApprover}`,
+    `  curl -s -X POST ${servingUrl}/v1/models/demo/predict -H 'content-type: application/json' -d '{"rows":[{"x1":0.1,"x2":0.9,"x3":0.5,"x4":0.3,"x5":0.7}]}'`,
+    '',
+  ].join('\n');
+}
+
+function portInUse(port: number, flag: string): string {
+  return `port ${port} is already in use (another Temporal server or npm start?): stop it, or pick another with ${flag}`;
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
@@ -144,6 +196,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const tty = Boolean(process.stdout.isTTY);
   const display = createDisplay({ tty, color: !process.env.NO_COLOR, write: (s) => process.stdout.write(s), clock: () => process.uptime() });
   const logFile = resolve(options.home, 'logs', 'retrain.log');
+  for (const [p, flag] of [[options.port, '--port'], [options.httpPort, '--http-port']] as const) {
+    if (!(await portIsFree(options.host, p))) {
+      console.error(portInUse(p, flag));
+      return ExitCodes.failure;
+    }
+  }
   const system = await startSystem({
     host: options.host,
     port: options.port,
@@ -153,16 +211,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
     ...(options.webhookToken ? { webhookToken: options.webhookToken } : {}),
   }).catch((e: unknown) => {
-    // The usual first-run problem: a Temporal server (or another npm start) already holds a port.
+    // The usual first-run problem: a Temporal server (or another npm start) already holds a port. The probe above
+    // finds it first; this is for a port taken between the probe and the bind.
     const msg = e instanceof Error ? e.message : String(e);
     const m = /EADDRINUSE[^\d]*[\d.]+:(\d+)/.exec(msg);
     if (!m) throw e;
-    const flag = Number(m[1]) === options.httpPort ? '--http-port' : '--port';
-    console.error(`port ${m[1]} is already in use (another Temporal server or npm start?): stop it, or pick another with ${flag}`);
+    console.error(portInUse(Number(m[1]), Number(m[1]) === options.httpPort ? '--http-port' : '--port'));
     return undefined;
   });
   if (!system) return ExitCodes.failure;
-  const cli = cliPrefix(system);
+  const cli = cliPrefix(system.address, system.home);
   display.event(
     [
       `Retrain is running (started in ${process.uptime().toFixed(1)} s):`,
@@ -209,21 +267,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         signal: abort.signal,
       });
       display.stop();
-      process.stdout.write(
-        [
-          '',
-          `Demo finished: ${outcome.runWorkflowId} ${outcome.decision} ${process.uptime().toFixed(1)} s after npm start.`,
-          ...(outcome.reportHtml ? [`  HTML report: ${outcome.reportHtml}`] : []),
-          'Retrain stays up for you to try it (Ctrl-C stops it):',
-          `  ${cli} monitor status demo`,
-          `  ${cli} runs --model demo`,
-          `  ${cli} status ${outcome.runWorkflowId}`,
-          `  ${cli} registry history demo`,
-          `  ${cli} report ${outcome.runWorkflowId}`,
-          `  curl -s -X POST ${system.serving.url}/v1/models/demo/predict -H 'content-type: application/json' -d '{"rows":[{"x1":0.1,"x2":0.9,"x3":0.5,"x4":0.3,"x5":0.7}]}'`,
-          '',
-        ].join('\n'),
-      );
+      process.stdout.write(afterDemo(outcome, cli, system.serving.url, process.uptime()));
     } else {
       display.event(`No demo (--no-demo). Start a monitor with: ${cli} monitor start --config FILE`);
     }

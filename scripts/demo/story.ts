@@ -64,6 +64,10 @@ export interface DemoOutcome {
   readonly reportHtml?: string;
   /** Every run the monitor made, in order, with its decision. */
   readonly runs: readonly { workflowId: string; trigger: string; decision: Decision | null }[];
+  /** Who may approve the demo model's promotions (the one who asked for a run may not approve it). */
+  readonly approvers: readonly string[];
+  /** The name the printed commands use for the person at the keyboard. */
+  readonly you: string;
 }
 
 /** The story cannot go on (the initial run was not promoted). */
@@ -209,6 +213,8 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
         ...(done.reportUri ? { reportUri: done.reportUri } : {}),
         ...(reportHtml && existsSync(reportHtml) ? { reportHtml } : {}),
         runs: status.runs.map((r) => ({ workflowId: r.workflowId, trigger: r.trigger, decision: finished.get(r.workflowId)?.decision ?? r.decision })),
+        approvers: o.config.promotion?.approvers ?? [],
+        you: o.you,
       };
       display.event(`The drift is handled: ${workflowId} reached production ${((Date.now() - t0) / 1000).toFixed(1)} s after the monitor started.`);
       if (outcome.reportHtml) display.event(`Report: ${outcome.reportHtml}`);

@@ -3,11 +3,13 @@
  * serving endpoint in this process (scripts/demo/system.ts), the demo's own stream and config with batches every
  * second and a one-second canary, and nobody at the keyboard, so the demo approves. The story must run from the
  * initial run to a drift-triggered run in production: decision, the registry's production alias, and the HTML report
- * on disk. Also `npm start`'s command line: `--help` and a bad port.
+ * on disk. Also `npm start`'s command line: `--help`, a bad port, a taken port, and the CLI commands it prints
+ * carrying the environment they need.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +17,7 @@ import { runDemo, DEMO_MODEL, DEMO_OPERATOR, type DemoOutcome } from '../../scri
 import { createDisplay } from '../../scripts/demo/progress';
 import { dbFilenameSupported, startSystem, type System } from '../../scripts/demo/system';
 import { runStatusQuery, TriggerKinds } from '../../workflows/definitions';
+import { afterDemo, cliPrefix } from '../../scripts/start';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -51,6 +54,13 @@ describe('npm start demo (accelerated)', () => {
     assert.deepEqual(outcome.runs[0], { workflowId: `retrain/${DEMO_MODEL}/1`, trigger: TriggerKinds.initial, decision: 'promoted' });
     const run = outcome.runs.find((r) => r.workflowId === outcome.runWorkflowId);
     assert.equal(run?.trigger, TriggerKinds.drift);
+  });
+
+  test('the hints printed after the demo say who can approve a run the person starts, naming someone other than them', () => {
+    assert.deepEqual([...outcome.approvers].sort(), [DEMO_OPERATOR, 'alice'].sort());
+    const text = afterDemo(outcome, 'npx retrain', 'http://127.0.0.1:8080', 60);
+    assert.match(text, /npx retrain run demo --as alice --reason "try it" --wait/);
+    assert.ok(text.includes(`approval by one of ${outcome.approvers.join(', ')}, never by who asked for it: npx retrain approve RUN --as ${DEMO_OPERATOR}`), text);
   });
 
   test('the registry’s production alias points at the drift run’s candidate', async () => {
@@ -104,5 +114,37 @@ describe('npm start command line', () => {
     const r = npmStart('--colour');
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--colour/);
+  });
+
+  test('a taken Temporal port exits 1 with npm start\'s own message and no raw grpc log line', async () => {
+    const holder = createServer();
+    await new Promise<void>((ok) => holder.listen(0, '127.0.0.1', ok));
+    const port = (holder.address() as AddressInfo).port;
+    const home = mkdtempSync(join(tmpdir(), 'retrain-e2e-port-'));
+    try {
+      // Asynchronous: the test process must stay responsive while npm start runs (the holder's socket is in it).
+      const r = await new Promise<{ status: number | null; stderr: string; stdout: string }>((ok) => {
+        const child = spawn('npm', ['start', '--silent', '--', '--port', String(port), '--http-port', '0', '--home', home, '--no-demo'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+        let stderr = '';
+        let stdout = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.stdout.on('data', (d) => (stdout += d));
+        child.on('close', (status) => ok({ status, stderr, stdout }));
+      });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`port ${port} is already in use \\(another Temporal server or npm start\\?\\): stop it, or pick another with --port`));
+      assert.doesNotMatch(r.stderr + r.stdout, /No address added/);
+    } finally {
+      holder.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('the printed CLI commands carry RETRAIN_HOME and TEMPORAL_ADDRESS when they are not the CLI\'s defaults', () => {
+    const cwd = '/work/project';
+    assert.equal(cliPrefix('127.0.0.1:7233', '/work/project/.retrain', cwd), 'npx retrain');
+    assert.equal(cliPrefix('127.0.0.1:7233', '/data/retrain', cwd), 'RETRAIN_HOME=/data/retrain npx retrain');
+    assert.equal(cliPrefix('127.0.0.1:7300', '/work/project/.retrain', cwd), 'TEMPORAL_ADDRESS=127.0.0.1:7300 npx retrain');
+    assert.equal(cliPrefix('127.0.0.1:7300', '/tmp/my home', cwd), "RETRAIN_HOME='/tmp/my home' TEMPORAL_ADDRESS=127.0.0.1:7300 npx retrain");
   });
 });
