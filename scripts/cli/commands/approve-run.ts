@@ -1,7 +1,7 @@
 /**
  * `retrain approve RUN --as NAME [--comment …]`: the run's approvePromotion update. The run's validator decides
  * who may approve (the configured approvers, never the person who started the run); a refusal exits 4 with its
- * reason.
+ * reason. The update answers with the run's status after the approval took effect (rolling out), which is printed.
  */
 import { z } from 'zod';
 import { approvePromotionUpdate } from '../../../workflows/definitions';
