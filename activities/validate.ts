@@ -5,10 +5,13 @@
  * label values, and distributions as warnings. A first run with neither reference is checked against the config's
  * schema and the new data's own readable rows (types, labels and columns, but no ranges or rates to compare). A
  * failed validation is a result (`passed: false`, the failing checks naming columns and rows), not an exception;
- * the full report is an artifact.
+ * the full report is an artifact. Values beyond the reference's range are judged by the config's `validation`
+ * policy (`auto` by default: sentinels fail, drift is a warning carried in the result and the run's status), since
+ * the reference is production's training set, which only widens when a run trained on the new range is promoted.
  */
 import { FeatureTypes, type DataSchema, type Frame } from '../ml/data';
-import { validateBatch, type ValidationFinding, type ValidationReport } from '../ml/data/validation';
+import { ValidationChecks, validateBatch, type ValidationFinding, type ValidationReport } from '../ml/data/validation';
+import { ValidationConfigSchema } from '../workflows/config';
 import type { ActivityDeps } from './deps';
 import { putJson, readSnapshot, runKey } from './common';
 import { featureNames, inferSchema, labelSpec, toFrame } from './schema';
@@ -17,6 +20,8 @@ import type { ValidateInput, ValidateResult } from './types';
 
 /** The failing checks carried in workflow history; the artifact has them all. */
 const MAX_FAILURES = 20;
+/** The warnings carried in workflow history (drift beyond the reference range first); the artifact has them all. */
+const MAX_WARNINGS = 10;
 /** A column this share of whose values are numbers is numeric with a few bad values, not categorical. */
 const NUMERIC_SHARE = 0.9;
 
@@ -30,7 +35,14 @@ export async function validate(deps: ActivityDeps, input: ValidateInput): Promis
   const { config, collect } = input;
   const fresh = concatTables([await readSnapshot(deps.store, collect.fresh.uri), await readSnapshot(deps.store, collect.holdout.uri)], 'new data');
   const reference = (await referenceFrame(deps, input)) ?? selfReference(input, fresh);
+  // A config from a workflow started before `validation` existed has none: the schema's defaults apply.
+  const policy = ValidationConfigSchema.parse(config.validation ?? {});
   const report = validateBatch(reference.frame, { csv: tableToCsv(fresh) }, {
+    outOfRange: policy.outOfRange,
+    maxOutOfRangeShare: policy.maxOutOfRangeShare,
+    minDriftShare: policy.minDriftShare,
+    maxDriftWidths: policy.maxDriftWidths,
+    ranges: policy.ranges,
     // Against the new data's own rows, ranges and rates say nothing, and the distribution is the same.
     ...(reference.kind === 'config' ? { distribution: false, ranges: openRanges(reference.frame.schema) } : {}),
   });
@@ -40,7 +52,13 @@ export async function validate(deps: ActivityDeps, input: ValidateInput): Promis
     reference: { kind: reference.kind, ...(reference.uri ? { uri: reference.uri } : {}), rows: reference.frame.nRows },
     data: { batches: [collect.fromBatch, collect.toBatch], rowNumbering: 'rows are 1-based over the new data in batch order (training part, then holdout)' },
   } satisfies ValidationReport & Record<string, unknown>);
-  return { passed: report.passed, failures: report.failures.slice(0, MAX_FAILURES).map(status), reportUri };
+  // Range drift is the warning an operator most needs to see (the reference is stale), so it leads.
+  const warnings = [...report.warnings].sort((a, b) => rangeFirst(a) - rangeFirst(b)).slice(0, MAX_WARNINGS).map(status);
+  return { passed: report.passed, failures: report.failures.slice(0, MAX_FAILURES).map(status), ...(warnings.length > 0 ? { warnings } : {}), reportUri };
+}
+
+function rangeFirst(f: ValidationFinding): number {
+  return f.check === ValidationChecks.outOfRange ? 0 : 1;
 }
 
 /** A finding as the workflow shows it: the column named in the message, and the rows when it has any. */

@@ -164,6 +164,29 @@ export const TriggersConfigSchema = z
   })
   .strict();
 
+/**
+ * How the validate stage judges values outside a column's reference range. The default, `auto`, fails what data
+ * errors look like and only warns on drift, because on drifting data production's training range is what goes
+ * stale: failing every new value would block retraining exactly when it is needed (ml/data/validation.ts).
+ */
+export const ValidationConfigSchema = z
+  .object({
+    outOfRange: z
+      .enum(['auto', 'fail', 'warn'])
+      .default('auto')
+      .describe(
+        '`auto`: values beyond the reference range fail when absurdly far, mostly one repeated value (a sentinel) or too few to be a shift; a broad shift is drift, a warning. `fail`: any fails. `warn`: never fail.',
+      ),
+    maxOutOfRangeShare: z.number().min(0).max(1).default(0).describe('Share of a column\'s values that may be out of range with only a warning, whatever they look like, in [0, 1].'),
+    minDriftShare: z.number().min(0).max(1).default(0.01).describe('`auto`: out-of-range values are drift only when at least this share of the column\'s values (and 5 values); fewer fail as isolated errors.'),
+    maxDriftWidths: z.number().positive().default(10).describe('`auto`: a value more than this many reference ranges (max - min) beyond the reference range fails as a sentinel or unit error.'),
+    ranges: z
+      .record(z.string(), z.object({ min: z.number().optional().describe('Smallest allowed value.'), max: z.number().optional().describe('Largest allowed value.') }).strict())
+      .default({})
+      .describe('Known bounds per column (a probability in [0, 1]): values outside fail under every policy.'),
+  })
+  .strict();
+
 export const LabelsConfigSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal(LabelModes.present).describe('Labels arrive with the data.') }).strict(),
   z
@@ -208,6 +231,7 @@ export const ModelConfigSchema = z
     trainingSet: TrainingSetConfigSchema.prefault({}).describe('How the training set mixes history and new data.'),
     evaluation: EvaluationConfigSchema.prefault({}).describe('The holdout and the promotion policy.'),
     triggers: TriggersConfigSchema.prefault({}).describe('When to retrain.'),
+    validation: ValidationConfigSchema.prefault({}).describe('How new data is judged against the training reference: sentinels fail, drift warns.'),
     labels: LabelsConfigSchema.prefault({ mode: LabelModes.present }).describe('`present` (labels arrive with the data) or `approval` (a person approves them).'),
     promotion: PromotionConfigSchema.prefault({}).describe('Operator approval of blessed candidates.'),
     rollout: RolloutConfigSchema.prefault({}).describe('Canary steps and automatic rollback.'),

@@ -174,6 +174,11 @@ export interface ValidationStatus {
   readonly passed: boolean;
   /** The failing checks, at most 20: "column x: 3 values out of range [0, 1] (rows 4, 9, 17)". */
   readonly failures: readonly { readonly column?: string; readonly check: string; readonly message: string }[];
+  /**
+   * Warnings, at most 10, range drift first: "column x: 1344 values outside the allowed range ...: the column
+   * drifted beyond its old range". A passed batch can carry them; they say production's reference is stale.
+   */
+  readonly warnings?: readonly { readonly column?: string; readonly check: string; readonly message: string }[];
   readonly reportUri?: string;
 }
 

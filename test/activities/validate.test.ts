@@ -57,6 +57,36 @@ describe('validate', () => {
     assert.equal(report.failures.find((f) => f.check === 'missing_rate')?.count, 200);
   });
 
+  it('passes a batch whose column drifted beyond the reference range, with the drift as a warning; policy fail refuses it', async () => {
+    // Batches 0-2 (the history, the reference) have f1 constant at 5, as Elec2's Victoria price is for a year;
+    // in batch 3 f1 spreads over [0, 10]: every new value is outside the reference's [5, 5], and none is a sentinel.
+    const lines = seaCsv({ rows: 800, seed: 10 }).trim().split('\n');
+    const rows = lines.slice(1).map((l, i) => {
+      const [f1, f2, f3, y] = l.split(',');
+      return `${i < 600 ? '5' : f1},${f2},${f3},${y}`;
+    });
+    const path = join(box.dir, 'drift.csv');
+    writeFileSync(path, [lines[0], ...rows].join('\n'));
+    const acts = createActivities(box.deps);
+    const env = new ActivityEnv();
+    const cfg = config(path);
+    const collected = await env.call(acts.collect, { ...stage(cfg, 5), labelledBatches: 4, sinceBatch: 3 });
+    const r = await env.call(acts.validate, { ...stage(cfg, 5), collect: collected, productionVersion: null });
+    assert.equal(r.passed, true, JSON.stringify(r.failures));
+    // The range drift leads the warnings the run's status shows.
+    assert.equal(r.warnings?.[0]?.check, 'out_of_range');
+    assert.equal(r.warnings?.[0]?.column, 'f1');
+    assert.match(r.warnings![0].message, /^column f1: \d+ values outside the allowed range \[5, 5\].*the column drifted beyond its old range/);
+    const report = await box.deps.store.getJson<{ columns: { column: string; rangeVerdict?: string }[]; rule: { outOfRange: string } }>(r.reportUri);
+    assert.equal(report.columns.find((c) => c.column === 'f1')?.rangeVerdict, 'drift');
+    assert.equal(report.rule.outOfRange, 'auto');
+    // The model config's knob reaches the validator: the strict policy fails the same batch.
+    const strict = config(path, { validation: { outOfRange: 'fail' } });
+    const refused = await env.call(acts.validate, { ...stage(strict, 6), collect: collected, productionVersion: null });
+    assert.equal(refused.passed, false);
+    assert.deepEqual(refused.failures.map((f) => [f.check, f.column]), [['out_of_range', 'f1']]);
+  });
+
   it('fails a batch whose column is absent from the file', async () => {
     const lines = seaCsv({ rows: 600, seed: 8 }).trim().split('\n');
     const path = join(box.dir, 'nocol');
