@@ -49,6 +49,8 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
       wallSeconds: 0,
       cpuSeconds: 0,
       trainingSetUri: String(l.trainingSetUri ?? ''),
+      ...(typeof l.warmStartedFrom === 'number' ? { warmStartedFrom: l.warmStartedFrom } : {}),
+      ...(typeof l.warmStartSkipped === 'string' ? { warmStartSkipped: l.warmStartSkipped } : {}),
     };
   }
   const wallStart = performance.now();
@@ -93,6 +95,7 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
       deps.log.warn(`train: checkpoint ${previous.checkpoint.uri} unreadable, starting over: ${(e as Error).message}`);
     }
   }
+  const warmStart = await productionToContinue(deps, input);
   let lastCheckpoint = previous?.checkpoint;
   let writes: Promise<void> = Promise.resolve();
   const attempt = ctx?.info.attempt ?? 1;
@@ -104,6 +107,7 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
     weights: set.weights,
     seed: ts.seed,
     ...(checkpoint ? { checkpoint } : {}),
+    ...(warmStart ? { warmStart } : {}),
     checkpointEvery: options.checkpointEvery ?? 10,
     signal,
     workDir: join(tmpdir(), 'retrain', input.model, String(input.n), `attempt-${attempt}`),
@@ -127,6 +131,7 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
     },
   });
   await writes;
+  if (result.warmStartSkipped) deps.log.warn(`train: warm start skipped, fitting from scratch: ${result.warmStartSkipped}`, { runWorkflowId: input.runWorkflowId });
   // Cancelled while the last checkpoints were being written: the fit may have finished, but a cancelled attempt
   // registers nothing (the retry resumes from the last heartbeated checkpoint and registers once).
   if (signal?.aborted) throw new CancelledFailure('train was cancelled');
@@ -145,6 +150,8 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
       trainingSummary: set.summary,
       holdoutUri: collect.holdout.uri,
       features: schema.features,
+      ...(result.warmStartedFrom !== undefined ? { warmStartedFrom: result.warmStartedFrom } : {}),
+      ...(result.warmStartSkipped !== undefined ? { warmStartSkipped: result.warmStartSkipped } : {}),
     },
   });
   // The checkpoints served their purpose once the version is registered.
@@ -160,7 +167,23 @@ export async function train(deps: ActivityDeps, input: TrainInput, options: Trai
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     ...(resumedFrom ? { resumedFrom } : {}),
     trainingSetUri: trainingSnap.uri,
+    ...(result.warmStartedFrom !== undefined ? { warmStartedFrom: result.warmStartedFrom } : {}),
+    ...(result.warmStartSkipped !== undefined ? { warmStartSkipped: result.warmStartSkipped } : {}),
   };
+}
+
+/**
+ * Production's model artifact when the config asks for a warm start and there is a production model. The version
+ * is the one collect saw, so the run continues from the model it is evaluated against, and a retry continues
+ * from the same one even if the alias moved in between.
+ */
+async function productionToContinue(deps: ActivityDeps, input: TrainInput): Promise<{ version: number; document: unknown } | undefined> {
+  const t = input.config.trainer;
+  const version = input.collect.productionVersion;
+  // Runs collected before collect reported the version have none (undefined): nothing to continue from.
+  if (t.kind === 'command' || !t.warmStart || version === null || version === undefined) return undefined;
+  const v = await deps.registry.getVersion(input.model, version);
+  return { version, document: await deps.store.getJson<unknown>(v.artifactUri) };
 }
 
 /** The training set back as rows (categories by name, labels by their values), for snapshots and command trainers. */

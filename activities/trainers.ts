@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { Frame } from '../ml/data';
-import { TrainedModel, trainerFromConfig, trainingInput, wrapModel } from '../ml/model';
+import { type ModelFeature, TrainedModel, trainerFromConfig, type TrainingInput, trainingInput, wrapModel } from '../ml/model';
 import { fitInThread, type ThreadProgress } from '../ml/trainers/thread';
 import type { SerializedModel } from '../ml/trainers/types';
 import type { ArtifactStore } from '../storage/artifact-store';
@@ -26,6 +26,8 @@ export interface FitRequest {
   readonly seed: number;
   /** A checkpoint from an earlier attempt (built-in trainers only). */
   readonly checkpoint?: SerializedModel;
+  /** The production model to continue from (`trainer.warmStart`), as its registry version and stored artifact. */
+  readonly warmStart?: { readonly version: number; readonly document: unknown };
   readonly checkpointEvery?: number;
   readonly onProgress?: (p: ThreadProgress) => void;
   /** Command trainers: called every few seconds while the program runs. */
@@ -42,6 +44,10 @@ export interface FitResult {
   /** The model artifact (JSON) to store. */
   readonly document: unknown;
   readonly params: Readonly<Record<string, unknown>>;
+  /** The production version the fit continued from. */
+  readonly warmStartedFrom?: number;
+  /** Why a requested warm start fell back to a fresh fit. */
+  readonly warmStartSkipped?: string;
 }
 
 export const COMMAND_MODEL_FORMAT = 'retrain-command-model';
@@ -91,17 +97,63 @@ export async function fitCandidate(req: FitRequest): Promise<FitResult> {
   // Validates the params with the trainer's own schema (a coded PARAM_INVALID error names the field).
   const trainer = trainerFromConfig({ kind: t.kind, params: t.params });
   const input = trainingInput(req.frame, t.kind);
+  const warm = req.warmStart ? warmStartModel(req.warmStart.document, input) : undefined;
+  // A GBDT update adds warmStartIter trees, not a fresh fit's maxIter (see the config's warmStartIter).
+  const fitParams = typeof warm === 'object' && t.kind === 'gbdt' ? trainerFromConfig({ kind: t.kind, params: { ...t.params, maxIter: t.warmStartIter } }).params : trainer.params;
   const started = performance.now();
-  const inner = await fitInThread({ kind: t.kind, params: trainer.params }, input.x, input.y, {
+  const inner = await fitInThread({ kind: t.kind, params: fitParams }, input.x, input.y, {
     seed: req.seed,
     sampleWeight: req.weights,
     ...(req.checkpoint ? { checkpoint: req.checkpoint } : {}),
+    ...(typeof warm === 'object' ? { warmStart: warm.inner.toJSON() } : {}),
     ...(req.checkpointEvery ? { checkpointEvery: req.checkpointEvery } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
   });
   const model = wrapModel(input, inner, { params: trainer.params as Record<string, unknown>, trainingMs: performance.now() - started, seed: req.seed });
-  return { document: model.toJSON(), params: trainer.params as Record<string, unknown> };
+  return {
+    document: model.toJSON(),
+    params: trainer.params as Record<string, unknown>,
+    ...(req.warmStart && typeof warm === 'object' ? { warmStartedFrom: req.warmStart.version } : {}),
+    ...(req.warmStart && typeof warm === 'string' ? { warmStartSkipped: `v${req.warmStart.version}: ${warm}` } : {}),
+  };
+}
+
+/**
+ * The production model a warm start continues from, or why it cannot: the inner model reads columns by position
+ * (GBDT categories as codes, logistic one-hot columns by category), so it continues only on the same features,
+ * types, categories, encoding and label; anything else would silently give old trees or coefficients new meanings.
+ */
+function warmStartModel(document: unknown, input: TrainingInput): TrainedModel | string {
+  const doc = document as { format?: unknown };
+  if (doc?.format === COMMAND_MODEL_FORMAT) return 'production is a command model, which cannot be continued';
+  let production: TrainedModel;
+  try {
+    production = TrainedModel.fromJSON(document);
+  } catch (e) {
+    return `production's model is unreadable (${(e as Error).message})`;
+  }
+  if (production.kind !== input.kind) return `production is a ${production.kind} model, the config trains ${input.kind}`;
+  const spec = (fs: readonly ModelFeature[]): string => JSON.stringify(fs.map((f) => [f.name, f.type, f.categories ?? null]));
+  if (spec(production.features) !== spec(input.features)) {
+    const diff = describeFeatureDiff(production.features, input.features);
+    return `the features or categories differ from production's (${diff})`;
+  }
+  if (production.encoding !== input.encoding) return `production encodes categories as ${production.encoding}, this fit as ${input.encoding}`;
+  if (JSON.stringify(production.label) !== JSON.stringify(input.label)) return 'the label differs from production\'s';
+  return production;
+}
+
+function describeFeatureDiff(before: readonly ModelFeature[], now: readonly ModelFeature[]): string {
+  const names = (fs: readonly ModelFeature[]) => fs.map((f) => f.name).join(', ');
+  if (names(before) !== names(now)) return `production [${names(before)}], now [${names(now)}]`;
+  const parts: string[] = [];
+  before.forEach((f, j) => {
+    const g = now[j];
+    if (f.type !== g.type) parts.push(`${f.name}: ${f.type}, now ${g.type}`);
+    else if (JSON.stringify(f.categories ?? []) !== JSON.stringify(g.categories ?? [])) parts.push(`${f.name}: categories [${(f.categories ?? []).join(', ')}], now [${(g.categories ?? []).join(', ')}]`);
+  });
+  return parts.join('; ');
 }
 
 /** Scores tables of rows (extra columns ignored; the label need not be present). */

@@ -133,6 +133,10 @@ export interface TrainResult {
   /** Whether this attempt resumed from a heartbeated checkpoint. */
   readonly resumedFrom?: { readonly iteration: number };
   readonly trainingSetUri: string;
+  /** The production version the candidate continued from (`trainer.warmStart`); absent for a fresh fit. */
+  readonly warmStartedFrom?: number;
+  /** Why a warm start the config asked for fell back to a fresh fit (features or categories changed, ...). */
+  readonly warmStartSkipped?: string;
 }
 
 export interface EvaluateInput extends StageContext {

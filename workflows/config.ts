@@ -90,11 +90,32 @@ export const DataConfigSchema = z
   })
   .strict();
 
+/**
+ * Warm start: a candidate continues from the production model instead of starting over, so a frequent update on a
+ * small window of new data keeps what production learnt from the data before it (the "continuous" strategy).
+ */
+const warmStart = z
+  .boolean()
+  .default(false)
+  .describe(
+    'When a production model exists, continue from it instead of starting over (gbdt: add trees fitted to the new training set on top of production\'s; logistic: start the solver from production\'s coefficients). Falls back to a fresh fit, and says so in the train result, when the features or categories differ from production\'s.',
+  );
 const GbdtTrainerSchema = z
-  .object({ kind: z.literal(TrainerKinds.gbdt), params: z.record(z.string(), z.unknown()).default({}).describe('Gradient-boosted trees: learningRate, maxIter, maxLeafNodes, maxDepth, minSamplesLeaf, maxBins, earlyStopping, validationFraction, nIterNoChange, tol (the names of scikit-learn HistGradientBoostingClassifier; unknown names are refused).') })
+  .object({
+    kind: z.literal(TrainerKinds.gbdt),
+    params: z.record(z.string(), z.unknown()).default({}).describe('Gradient-boosted trees: learningRate, maxIter, maxLeafNodes, maxDepth, minSamplesLeaf, maxBins, earlyStopping, validationFraction, nIterNoChange, tol (the names of scikit-learn HistGradientBoostingClassifier; unknown names are refused).'),
+    warmStart,
+    // Not maxIter: a warm update usually sees a small window, and a full fit's worth of trees on it would overfit
+    // that window and grow the model by maxIter trees per update.
+    warmStartIter: z.number().int().min(1).default(10).describe('With `warmStart`: trees each warm-started update adds to production\'s (a fresh fit grows `params.maxIter`). Kept small because an update fits a small window and the model grows by this much every update.'),
+  })
   .strict();
 const LogisticTrainerSchema = z
-  .object({ kind: z.literal(TrainerKinds.logistic), params: z.record(z.string(), z.unknown()).default({}).describe('Logistic regression: C, tol, maxIter, solver (auto, newton, lbfgs), fitIntercept, lbfgsMemory (unknown names are refused).') })
+  .object({
+    kind: z.literal(TrainerKinds.logistic),
+    params: z.record(z.string(), z.unknown()).default({}).describe('Logistic regression: C, tol, maxIter, solver (auto, newton, lbfgs), fitIntercept, lbfgsMemory (unknown names are refused).'),
+    warmStart,
+  })
   .strict();
 const CommandTrainerSchema = z
   .object({
