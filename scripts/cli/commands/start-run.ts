@@ -71,10 +71,12 @@ export const run = action(StartRunOptions, async ([model], opts, out) => {
   });
 });
 
-/** Polls the run's status until it has a decision, printing each new stage. */
+/** Polls the run's status until it has a decision, printing each stage it enters, once (and again when it starts waiting for someone). */
 async function follow(client: Client, workflowId: string, pollMs: number, out: Output, monitorId: string): Promise<RunStatus> {
   const handle = client.workflow.getHandle(workflowId);
   let last = '';
+  /** Timeline records already printed. */
+  let printed = 0;
   for (;;) {
     const s = await handle.query(runStatusQuery).catch(async (err: unknown) => {
       // retrainNow reserves the run and the monitor starts it on its next pass: until then the run does not exist.
@@ -87,9 +89,17 @@ async function follow(client: Client, workflowId: string, pollMs: number, out: O
       await sleep(pollMs);
       continue;
     }
+    // A stage can start and end between two polls (training a small model takes less than one), so the stages the
+    // run passed through since the last poll come from its timeline first; the open one is printed below.
+    const open = s.timeline.length > 0 && s.timeline[s.timeline.length - 1].stage === s.stage ? s.timeline.length - 1 : s.timeline.length;
+    for (; printed < open; printed++) {
+      const passed = s.timeline[printed].stage;
+      out.progress(`${workflowId}  ${passed}`, { workflowId, stage: passed, decision: null });
+    }
     const key = `${s.stage}|${s.decision}|${s.approval ? 'approval' : ''}|${s.labeling ? 'labels' : ''}`;
     if (key !== last) {
       last = key;
+      printed = s.timeline.length;
       const waiting = s.decision ? '' : s.labeling ? ` (waiting for labels from ${s.labeling.approvers.join(' or ')}: retrain approve-labels ${workflowId} --as NAME)` : s.approval && s.stage === 'approve' ? ` (waiting for approval by ${s.approval.approvers.join(' or ')}: retrain approve ${workflowId} --as NAME)` : '';
       out.progress(`${workflowId}  ${s.stage}${waiting}`, { workflowId, stage: s.stage, decision: s.decision });
     }
