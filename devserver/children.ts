@@ -89,6 +89,18 @@ export function installChildren(engine: Engine): void {
     notifyParent(run);
   });
 
+  // An evicted parent is forgotten by its children still around (abandoned, or closed later), which would otherwise
+  // keep the whole evicted run reachable through their link.
+  engine.hooks.runEvicted.push((run) => {
+    const m = run.ext.children as Map<number, ChildLink> | undefined;
+    if (!m) return;
+    for (const link of m.values()) {
+      for (const child of engine.namespaces.get(link.namespace)?.chains.get(link.workflowId) ?? []) {
+        if ((child.ext.parent as ParentLink | undefined)?.parent === run) delete child.ext.parent;
+      }
+    }
+  });
+
   function continueAsNew(
     run: WorkflowRun,
     a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes,

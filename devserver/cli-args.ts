@@ -6,8 +6,20 @@
  * `--suggest-continue-as-new-after-events N` and `--suggest-continue-as-new-after-bytes N` set when workflow tasks
  * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB. As the real dev
  * server, `--db-filename PATH` keeps state in a file across restarts (here an append-only journal, see journal.ts).
+ * `--retention DURATION` (`24h`, `90m`, `1h30m`, `45s`, `500ms`, `7d`) keeps closed runs that long, in server time,
+ * in namespaces that set no retention of their own (retention.ts); 24 hours by default.
  */
 import type { DevServerOptions } from './server';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A positive duration in Go's style (a sequence of number-unit pairs, units ms, s, m, h and d), in milliseconds. */
+export function parseDuration(flag: string, v: string): number {
+  const parts = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/.test(v) ? v.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g)! : null;
+  const ms = parts?.reduce((sum, p) => sum + parseFloat(p) * UNIT_MS[/[a-z]+$/.exec(p)![0]], 0) ?? 0;
+  if (!parts || !(ms >= 1)) throw new Error(`${flag}: expected a positive duration such as 24h, 90m or 30s, got "${v}"`);
+  return Math.round(ms);
+}
 
 export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
   const args = [...argv];
@@ -33,6 +45,7 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
     else if (a === '--namespace' || a === '-n') opts.namespace = value();
     else if (a === '--time-skipping') opts.timeSkipping = true;
     else if (a === '--db-filename') opts.dbFilename = value();
+    else if (a === '--retention') opts.retentionMs = parseDuration(a, value());
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--search-attribute') {
       const v = value();

@@ -11,6 +11,8 @@ export interface ClockTimer {
 }
 
 interface Entry extends ClockTimer {
+  /** Tie-break among timers due at the same time (lower first); timers without one come after, in arming order. */
+  order: number;
   seq: number;
   fn: () => void;
   cancelled: boolean;
@@ -63,9 +65,14 @@ export class VirtualClock {
     return this.at(this.now() + Math.max(0, delayMs), fn);
   }
 
-  at(due: number, fn: () => void): ClockTimer {
+  /**
+   * `order` ranks timers due at the same instant (lower fires first), as the real server orders same-time timers of
+   * a run by event id, then timeout type (see activityTimerOrder in run.ts); timers without it fire after, in order.
+   */
+  at(due: number, fn: () => void, order = Number.MAX_SAFE_INTEGER): ClockTimer {
     const entry: Entry = {
       due,
+      order,
       seq: this.seq++,
       fn,
       cancelled: false,
@@ -144,7 +151,8 @@ export class VirtualClock {
   }
 
   private less(a: Entry, b: Entry): boolean {
-    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+    if (a.due !== b.due) return a.due < b.due;
+    return a.order !== b.order ? a.order < b.order : a.seq < b.seq;
   }
 
   private push(e: Entry): void {

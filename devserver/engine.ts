@@ -31,6 +31,8 @@ export interface JournalWriter extends RunJournal {
   whenDurable(): Promise<void> | null;
   /** A state change of an extension (search attribute registrations) under its own record kind. */
   record(kind: string, head: object): void;
+  /** A closed run evicted after its retention period (retention.ts), at server time `at`. */
+  evicted(run: WorkflowRun, at: number): void;
 }
 
 type WS = typeof temporal.api.workflowservice.v1;
@@ -47,6 +49,8 @@ export interface EngineOptions {
   historyPollTimeoutMs: number;
   suggestContinueAsNewAfterEvents: number;
   suggestContinueAsNewAfterBytes: number;
+  /** How long closed runs are kept (server time) in namespaces that set no retention of their own; 24 hours if unset. */
+  retentionMs?: number;
   log: (message: string) => void;
 }
 
@@ -97,6 +101,8 @@ export class Namespace {
     readonly name: string,
     /** Kept across restarts by the journal (clients and child events carry it). */
     public id: string = randomUUID(),
+    /** The namespace's own retention period (RegisterNamespace's workflowExecutionRetentionPeriod), if it set one. */
+    public retentionMs?: number,
   ) {}
 
   current(workflowId: string): WorkflowRun | undefined {
@@ -132,6 +138,8 @@ export class Engine implements RunHost {
     runClosed: Array<(run: WorkflowRun) => void>;
     runStarted: Array<(run: WorkflowRun) => void>;
     runChanged: Array<(run: WorkflowRun) => void>;
+    /** A closed run left the server after its retention period (retention.ts). */
+    runEvicted: Array<(run: WorkflowRun) => void>;
     /** After a restart, once every run is rebuilt from the journal and resumed (all of them, open and closed). */
     restored: Array<(runs: WorkflowRun[]) => void>;
   } = {
@@ -144,6 +152,7 @@ export class Engine implements RunHost {
     runClosed: [],
     runStarted: [],
     runChanged: [],
+    runEvicted: [],
   };
 
   constructor(readonly options: EngineOptions) {
@@ -155,6 +164,14 @@ export class Engine implements RunHost {
 
   /** Handlers of extension record kinds read back from the journal (search attribute registrations). */
   readonly recordHandlers = new Map<string, (head: Record<string, unknown>) => void>();
+
+  /** Evicts closed runs past their retention (set by retention.ts); the server calls it before serving each call. */
+  sweepRetention: () => void = () => {};
+
+  /** How long a namespace keeps its closed runs: its own period, else the server's. */
+  retentionOf(ns: Namespace): number {
+    return ns.retentionMs ?? this.options.retentionMs ?? 24 * 3600 * 1000;
+  }
 
   /** Resolves once what the calls so far wrote is durable; null when nothing waits to be (or there is no journal). */
   whenDurable(): Promise<void> | null {
@@ -402,7 +419,7 @@ export class Engine implements RunHost {
   private namespaceInfo(ns: Namespace): object {
     return {
       namespaceInfo: { name: ns.name, id: ns.id, state: enums.NamespaceState.NAMESPACE_STATE_REGISTERED, description: 'Retrain devserver' },
-      config: { workflowExecutionRetentionTtl: duration(24 * 3600 * 1000) },
+      config: { workflowExecutionRetentionTtl: duration(this.retentionOf(ns)) },
       isGlobalNamespace: false,
     };
   }
@@ -429,7 +446,10 @@ export class Engine implements RunHost {
         value: {},
       });
     }
-    const ns = new Namespace(name);
+    // As the real server, the namespace keeps its closed runs for its own period when it names one (retention.ts).
+    const ttl = durationMs(req.workflowExecutionRetentionPeriod);
+    if (ttl !== undefined && ttl < 0) throw invalidArgument(`WorkflowExecutionRetentionPeriod: expected a non-negative duration, got ${ttl} ms.`);
+    const ns = new Namespace(name, undefined, ttl || undefined);
     this.namespaces.set(name, ns);
     this.journal?.namespace(ns);
     return {};

@@ -9,7 +9,12 @@
  * Record kinds: `ns` a namespace (name, id); `ev` a history event (namespace, run id; the tail is the encoded event);
  * `act` an activity's attempt state, none of which is in history; `buf` an event buffered behind a started workflow
  * task, `fl` that run's buffer written or dropped; `rid` a start or signal request id; extensions add their own
- * (`sa` and `sa-rm`, search attribute registrations).
+ * (`sa` and `sa-rm`, search attribute registrations); `evict` a closed run evicted after its retention (retention.ts),
+ * whose earlier records replay then drops; `now` the server time when the file was compacted.
+ *
+ * Compaction: the records of evicted runs stay in the file until they make up `compactShare` of it (and at least
+ * `compactMinBytes`); the journal is then rewritten with the live records only (Journal.compact), so the file stays
+ * proportional to what the server holds.
  */
 import { Journal, JournalCorruptError, type JournalRecord } from './journal';
 import { Namespace, type Engine, type JournalWriter } from './engine';
@@ -35,15 +40,56 @@ function payloadsOf(s: unknown): IPayloads | undefined {
   return typeof s === 'string' ? Payloads.decode(Buffer.from(s, 'base64')) : undefined;
 }
 
+export interface CompactionOptions {
+  /** Share of the file that evicted runs' records must reach before a rewrite; 0.5 by default. */
+  compactShare?: number;
+  /** Bytes of evicted runs' records below which the file is never rewritten; 1 MiB by default. */
+  compactMinBytes?: number;
+}
+
 class JournalState implements JournalWriter {
-  constructor(readonly journal: Journal) {}
+  /** Bytes of the file each run's records take (what evicting it frees at the next compaction). */
+  private readonly runBytes = new WeakMap<WorkflowRun, number>();
+  /** Bytes of the file that belong to evicted runs. */
+  evictedBytes = 0;
+
+  constructor(
+    readonly journal: Journal,
+    private readonly engine: Engine,
+    private readonly compaction: CompactionOptions,
+  ) {}
+
+  add(run: WorkflowRun, bytes: number): void {
+    this.runBytes.set(run, (this.runBytes.get(run) ?? 0) + bytes);
+  }
+
+  evicted(run: WorkflowRun, at: number): void {
+    this.evictedBytes += (this.runBytes.get(run) ?? 0) + this.journal.append({ t: 'evict', ns: run.namespace, r: run.runId, at });
+    this.runBytes.delete(run);
+    this.maybeCompact();
+  }
+
+  /** Rewrites the file without evicted runs once they take the configured share of it. */
+  maybeCompact(): void {
+    const min = this.compaction.compactMinBytes ?? 1024 * 1024;
+    const share = this.compaction.compactShare ?? 0.5;
+    if (this.evictedBytes < min || this.evictedBytes < share * this.journal.size) return;
+    const engine = this.engine;
+    // A record of a run is live while the run is on the server; eviction records go with the runs they evicted. The
+    // prelude keeps the server time, which a time-skipped clock may have moved past every event kept.
+    const keep = (h: { t: string; [k: string]: unknown }) =>
+      h.t !== 'evict' && h.t !== 'now' && (typeof h.r !== 'string' || !!engine.namespaces.get(h.ns as string)?.runs.has(h.r));
+    // Deferred behind a write in flight, the rewrite still drops exactly these bytes (and any evicted meanwhile).
+    this.journal.compact(keep, [{ t: 'now', at: engine.clock.now() }]);
+    this.evictedBytes = 0;
+  }
 
   whenDurable(): Promise<void> | null {
     return this.journal.whenDurable();
   }
 
   namespace(ns: Namespace): void {
-    this.journal.append({ t: 'ns', name: ns.name, id: ns.id });
+    this.journal.append({ t: 'ns', name: ns.name, id: ns.id, ret: ns.retentionMs });
   }
 
   record(kind: string, head: object): void {
@@ -51,11 +97,11 @@ class JournalState implements JournalWriter {
   }
 
   event(run: WorkflowRun, event: temporal.api.history.v1.IHistoryEvent): void {
-    this.journal.append({ t: 'ev', ns: run.namespace, r: run.runId }, encodedEvent(event));
+    this.add(run, this.journal.append({ t: 'ev', ns: run.namespace, r: run.runId }, encodedEvent(event)));
   }
 
   activity(run: WorkflowRun, act: ActivityState): void {
-    this.journal.append({
+    this.add(run, this.journal.append({
       t: 'act',
       ns: run.namespace,
       r: run.runId,
@@ -69,7 +115,7 @@ class JournalState implements JournalWriter {
       id: act.lastWorkerIdentity,
       lf: b64Failure(act.lastFailure),
       hd: b64Payloads(act.heartbeatDetails),
-    });
+    }));
   }
 
   buffered(run: WorkflowRun, d: Deferred): void {
@@ -89,15 +135,15 @@ class JournalState implements JournalWriter {
             id: d.identity,
             lf: b64Failure(d.lastFailure),
           };
-    this.journal.append(head, tail);
+    this.add(run, this.journal.append(head, tail));
   }
 
   flushed(run: WorkflowRun): void {
-    this.journal.append({ t: 'fl', ns: run.namespace, r: run.runId });
+    this.add(run, this.journal.append({ t: 'fl', ns: run.namespace, r: run.runId }));
   }
 
   requestId(run: WorkflowRun, kind: 'start' | 'signal', id: string): void {
-    this.journal.append({ t: 'rid', ns: run.namespace, r: run.runId, kind, id });
+    this.add(run, this.journal.append({ t: 'rid', ns: run.namespace, r: run.runId, kind, id }));
   }
 
   close(): void {
@@ -116,28 +162,38 @@ export interface OpenedJournal {
  * Opens (or creates) the journal at `path`, rebuilds the engine's state from it, and from then on journals every
  * change. Call after the extensions are installed and before the server takes calls.
  */
-export function openJournal(engine: Engine, path: string, log: (m: string) => void): OpenedJournal {
+export function openJournal(engine: Engine, path: string, log: (m: string) => void, compaction: CompactionOptions = {}): OpenedJournal {
   const started = Date.now();
   const { journal, records } = Journal.open(path, log);
-  const state = new JournalState(journal);
-  const runs = replay(engine, records, path);
+  const state = new JournalState(journal, engine, compaction);
+  const { runs, runBytes, evictedBytes, evictedRuns } = replay(engine, records, path);
+  for (const [run, bytes] of runBytes) state.add(run, bytes);
+  state.evictedBytes = evictedBytes;
   // From here on every change is journalled, the ones resume() makes included.
   engine.journal = state;
   const journalled = new Set(records.filter((r) => r.head.t === 'ns').map((r) => r.head.name as string));
   for (const ns of engine.namespaces.values()) if (!journalled.has(ns.name)) state.namespace(ns);
   for (const { run, extra } of runs) run.resume(extra);
   for (const h of engine.hooks.restored) h(runs.map((r) => r.run));
+  state.maybeCompact();
   const open = runs.filter((r) => r.run.isOpen).length;
   return {
     close: () => state.close(),
     stats: journal.stats,
-    summary: `journal ${path}: ${records.length} records replayed in ${Date.now() - started} ms (${runs.length} runs, ${open} open)`,
+    summary: `journal ${path}: ${records.length} records replayed in ${Date.now() - started} ms (${runs.length} runs, ${open} open, ${evictedRuns} evicted)`,
   };
 }
 
-function replay(engine: Engine, records: JournalRecord[], path: string): Array<{ run: WorkflowRun; extra: RestoredRunState }> {
+function replay(
+  engine: Engine,
+  records: JournalRecord[],
+  path: string,
+): { runs: Array<{ run: WorkflowRun; extra: RestoredRunState }>; runBytes: Map<WorkflowRun, number>; evictedBytes: number; evictedRuns: number } {
   const out: Array<{ run: WorkflowRun; extra: RestoredRunState }> = [];
   const extras = new Map<WorkflowRun, RestoredRunState>();
+  const runBytes = new Map<WorkflowRun, number>();
+  let evictedBytes = 0;
+  let evictedRuns = 0;
   let latest = 0;
   const corrupt = (rec: JournalRecord, why: string) => new JournalCorruptError(`journal ${path}: record at offset ${rec.offset}: ${why}`);
   const runOf = (rec: JournalRecord): { run: WorkflowRun; extra: RestoredRunState } => {
@@ -151,10 +207,36 @@ function replay(engine: Engine, records: JournalRecord[], path: string): Array<{
     switch (h.t) {
       case 'ns': {
         const existing = engine.namespaces.get(h.name as string);
-        if (existing) existing.id = h.id as string;
-        else engine.namespaces.set(h.name as string, new Namespace(h.name as string, h.id as string));
+        const ret = typeof h.ret === 'number' ? h.ret : undefined;
+        if (existing) {
+          existing.id = h.id as string;
+          existing.retentionMs = ret;
+        } else engine.namespaces.set(h.name as string, new Namespace(h.name as string, h.id as string, ret));
         break;
       }
+      case 'evict': {
+        // An eviction written while a compaction ran (it was pending then) names a run the compaction already dropped.
+        if (!engine.namespaces.get(h.ns as string)?.runs.has(h.r as string)) {
+          evictedBytes += rec.size;
+          break;
+        }
+        // The run and its records are dropped as the live server dropped them; the bytes await the next compaction.
+        const { run } = runOf(rec);
+        const ns = engine.namespaces.get(run.namespace)!;
+        ns.runs.delete(run.runId);
+        const chain = ns.chains.get(run.workflowId) ?? [];
+        chain.splice(chain.indexOf(run), 1);
+        if (!chain.length) ns.chains.delete(run.workflowId);
+        evictedBytes += (runBytes.get(run) ?? 0) + rec.size;
+        runBytes.delete(run);
+        extras.delete(run);
+        evictedRuns++;
+        latest = Math.max(latest, h.at as number);
+        break;
+      }
+      case 'now':
+        latest = Math.max(latest, h.at as number);
+        break;
       case 'ev': {
         const ev = decodeHistoryEvent(rec.tail);
         latest = Math.max(latest, timestampMs(ev.eventTime) ?? 0);
@@ -215,9 +297,13 @@ function replay(engine: Engine, records: JournalRecord[], path: string): Array<{
         handler(h);
       }
     }
+    if (typeof h.r === 'string' && h.t !== 'evict') {
+      const run = engine.namespaces.get(h.ns as string)?.runs.get(h.r);
+      if (run) runBytes.set(run, (runBytes.get(run) ?? 0) + rec.size);
+    }
   }
   // Time never runs backwards across a restart (a time-skipped clock had moved ahead of the wall clock).
   const now = engine.clock.now();
   if (latest > now) engine.clock.skip(latest - now);
-  return out;
+  return { runs: out.filter((r) => extras.has(r.run)), runBytes, evictedBytes, evictedRuns };
 }

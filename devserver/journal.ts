@@ -10,7 +10,8 @@
  * File: the 8-byte magic `RTJRNL1\n`, then records `u32 LE length | u32 LE crc32(body) | body`, where body is
  * `u32 LE json length | JSON header | binary tail` (the tail holds a protobuf-encoded HistoryEvent where one is carried).
  */
-import { closeSync, fdatasync, openSync, readFileSync, existsSync, ftruncateSync, write as fsWrite, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, readFileSync, existsSync, ftruncateSync, write as fsWrite, writeSync, fsyncSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 export const MAGIC = Buffer.from('RTJRNL1\n');
@@ -22,6 +23,8 @@ export interface JournalRecord {
   tail: Buffer;
   /** Byte offset of the record in the file (for messages). */
   offset: number;
+  /** Bytes the record takes in the file, framing included. */
+  size: number;
 }
 
 export class JournalCorruptError extends Error {}
@@ -62,7 +65,7 @@ export function parseJournal(bytes: Buffer, path: string): { records: JournalRec
     } catch {
       throw new JournalCorruptError(`journal ${path}: corrupt record at offset ${off} (header is not JSON)`);
     }
-    records.push({ head, tail: body.subarray(4 + jsonLen), offset: off });
+    records.push({ head, tail: body.subarray(4 + jsonLen), offset: off, size: end - off });
     off = end;
   }
   return { records, validLength: off };
@@ -93,7 +96,9 @@ export class Journal {
   private failed: Error | null = null;
   private waiters: Array<{ upTo: number; resolve: () => void; reject: (e: Error) => void }> = [];
   /** Counters for tests and benchmarks. */
-  readonly stats = { writes: 0, records: 0, bytes: 0 };
+  readonly stats = { writes: 0, records: 0, bytes: 0, compactions: 0 };
+  /** A compaction asked for while a write was in flight, run once it lands. */
+  private compactAfterFlush: { keep: (head: JournalRecord['head']) => boolean; prelude: object[] } | null = null;
 
   private constructor(
     readonly path: string,
@@ -128,8 +133,14 @@ export class Journal {
 
   private position = 0;
 
-  append(head: object, tail?: Uint8Array): void {
-    if (this.fd < 0) return;
+  /** The file's size once what is pending is written. */
+  get size(): number {
+    return this.position + this.pendingBytes;
+  }
+
+  /** Queues a record for the next group commit; returns its size in the file. */
+  append(head: object, tail?: Uint8Array): number {
+    if (this.fd < 0) return 0;
     const rec = encodeRecord(head, tail);
     this.pending.push(rec);
     this.pendingBytes += rec.length;
@@ -138,6 +149,66 @@ export class Journal {
       this.scheduled = true;
       // After the current turn: every record written by the calls handled in this turn shares one write and fsync.
       setImmediate(() => this.flush());
+    }
+    return rec.length;
+  }
+
+  /**
+   * Rewrites the file with only the records `keep` accepts, after the `prelude` records: into a temporary file beside
+   * it, fsynced, renamed over the journal (atomic), and the directory fsynced, so a crash at any point leaves either
+   * the old file or the new one whole. Runs between two group commits: records already written are all durable then,
+   * and records still pending go to the new file with the next commit. Returns false when it could not (the journal
+   * goes on unchanged) or was deferred behind a write in flight.
+   */
+  compact(keep: (head: JournalRecord['head']) => boolean, prelude: object[] = []): boolean {
+    if (this.fd < 0 || this.failed) return false;
+    if (this.flushing) {
+      this.compactAfterFlush = { keep, prelude };
+      return false;
+    }
+    const tmp = `${this.path}.compact`;
+    let newSize = 0;
+    try {
+      const bytes = readFileSync(this.path).subarray(0, this.position);
+      const { records } = parseJournal(bytes, this.path);
+      const out = openSync(tmp, 'w');
+      try {
+        const chunks: Buffer[] = [MAGIC, ...prelude.map((h) => encodeRecord(h))];
+        for (const r of records) if (keep(r.head)) chunks.push(bytes.subarray(r.offset, r.offset + r.size));
+        // Kept records are copied as they lie (framing and checksum included), in their order.
+        const all = Buffer.concat(chunks);
+        let off = 0;
+        while (off < all.length) off += writeSync(out, all, off, all.length - off, off);
+        newSize = all.length;
+        fsyncSync(out);
+      } finally {
+        closeSync(out);
+      }
+      renameSync(tmp, this.path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      this.log(`journal ${this.path}: compaction failed, the journal goes on uncompacted: ${(e as Error).message}`);
+      return false;
+    }
+    try {
+      // The rename itself is durable only once the directory is.
+      const dir = openSync(dirname(this.path), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+      closeSync(this.fd);
+      this.fd = openSync(this.path, 'r+');
+      this.position = newSize;
+      this.stats.compactions++;
+      return true;
+    } catch (e) {
+      // The old descriptor names a file no longer in the directory: nothing written now would survive a restart.
+      this.failed = new Error(`journal ${this.path}: reopening after compaction failed: ${(e as Error).message}`);
+      this.log(this.failed.message);
+      for (const w of this.waiters.splice(0)) w.reject(this.failed);
+      return false;
     }
   }
 
@@ -177,6 +248,11 @@ export class Journal {
       const still: typeof this.waiters = [];
       for (const w of this.waiters) (w.upTo <= count ? w.resolve() : still.push(w));
       this.waiters = still;
+      if (this.compactAfterFlush) {
+        const c = this.compactAfterFlush;
+        this.compactAfterFlush = null;
+        this.compact(c.keep, c.prelude);
+      }
       if (this.pending.length) this.flush();
     };
     const writeAll = (offset: number) => {

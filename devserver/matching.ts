@@ -142,6 +142,22 @@ export class Matcher<Req, Res> {
     if (this.lastPoll.has(key)) this.lastPoll.set(key, Date.now());
   }
 
+  /**
+   * Forgets queues nobody has polled for `idleMs` (wall clock) that hold no task and no poll: a task queue used by a
+   * few runs long gone, or the sticky queue of a worker that went away, would otherwise stay in the map for good.
+   * Called by the retention sweep (retention.ts).
+   */
+  sweep(idleMs = 10 * 60_000): void {
+    const before = Date.now() - idleMs;
+    for (const [key, q] of this.queues) {
+      if (q.pollers.length || q.head < q.tasks.length) continue;
+      const at = this.lastPoll.get(key);
+      if (at !== undefined && at > before) continue;
+      this.queues.delete(key);
+      this.lastPoll.delete(key);
+    }
+  }
+
   /** Answers every held poll with an empty response (server shutdown). */
   releaseAll(): void {
     for (const q of this.queues.values()) {

@@ -172,6 +172,15 @@ interface WorkflowTaskState {
 }
 
 /** An activity timeout capped by the run timeout (0 or over it means the run timeout), as the real server does. */
+/**
+ * Rank of an activity timeout among timers due at the same instant: the real server fires a run's same-time timers
+ * by event id, then timeout type (START_TO_CLOSE 1, SCHEDULE_TO_START 2, SCHEDULE_TO_CLOSE 3, HEARTBEAT 4), so an
+ * activity with only schedule-to-close set (schedule-to-start defaults to it) times out SCHEDULE_TO_START.
+ */
+function activityTimerOrder(act: { scheduledEventId: number }, timeoutType: number): number {
+  return act.scheduledEventId * 8 + timeoutType;
+}
+
 function capTimeout(runTimeout: number, ms: number): number {
   return runTimeout > 0 && (ms <= 0 || ms > runTimeout) ? runTimeout : ms;
 }
@@ -1486,6 +1495,7 @@ export class WorkflowRun {
     if (act.scheduleToCloseMs > 0) {
       act.timers.scheduleToClose = this.host.clock.at(act.firstScheduledTime + act.scheduleToCloseMs, () =>
         this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE),
+        activityTimerOrder(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE),
       );
     }
   }
@@ -1500,7 +1510,9 @@ export class WorkflowRun {
   /** Puts an attempt on its task queue; `scheduledAt` is given when a restart puts back one scheduled before it. */
   private offerActivity(act: ActivityState, scheduledAt?: number): void {
     act.state = 'scheduled';
-    act.attemptScheduledTime = scheduledAt ?? this.now;
+    // The first attempt counts from its scheduled event (the clock may have moved on since), so that a defaulted
+    // schedule-to-start falls due exactly with schedule-to-close, as on the real server.
+    act.attemptScheduledTime = scheduledAt ?? (act.attempt === 1 ? act.firstScheduledTime : this.now);
     act.retryAt = undefined;
     // The first attempt is implied by the scheduled event; later ones are in no event.
     if (act.attempt > 1 && scheduledAt === undefined) this.host.journal?.activity(this, act);
@@ -1508,6 +1520,7 @@ export class WorkflowRun {
     if (act.scheduleToStartMs > 0) {
       act.timers.scheduleToStart = this.host.clock.at(act.attemptScheduledTime + act.scheduleToStartMs, () =>
         this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
+        activityTimerOrder(act, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
       );
     }
     const attempt = act.attempt;
@@ -1556,6 +1569,7 @@ export class WorkflowRun {
     if (act.startToCloseMs > 0) {
       act.timers.startToClose = this.host.clock.at(act.startedTime! + act.startToCloseMs, () =>
         this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
+        activityTimerOrder(act, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
       );
     }
     this.armHeartbeat(act);
@@ -1568,6 +1582,7 @@ export class WorkflowRun {
       const from = Math.max(act.lastHeartbeatTime ?? 0, act.startedTime ?? this.now);
       act.timers.heartbeat = this.host.clock.at(from + act.heartbeatMs, () =>
         this.timeOutActivity(act, TimeoutType.TIMEOUT_TYPE_HEARTBEAT),
+        activityTimerOrder(act, TimeoutType.TIMEOUT_TYPE_HEARTBEAT),
       );
     }
   }

@@ -8,7 +8,8 @@ import { Engine, type CallContext, type EngineOptions } from './engine';
 import { ServerError, Status } from './errors';
 import { installExtensions } from './extensions';
 import { installFastRequestDecompression } from './grpc-decompress';
-import { openJournal } from './journal-state';
+import { openJournal, type CompactionOptions } from './journal-state';
+import { DEFAULT_RETENTION_MS, installRetention, type Retention } from './retention';
 import { framedResponseEncoder, isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
 import { probeGzipCall, selfTestCallPaths } from './self-test';
 import { serveUnaryCalls, type ServiceErrorLike, type UnaryCallContext, type UnaryRoute } from './unary-calls';
@@ -43,6 +44,13 @@ export interface DevServerOptions {
    * at start, appended and fsynced before each call that changed state is answered. Without it, state is in memory only.
    */
   dbFilename?: string;
+  /**
+   * How long closed runs are kept, in server time (which time skipping moves), in namespaces that set no retention of
+   * their own (RegisterNamespace's workflowExecutionRetentionPeriod); 24 hours by default. See retention.ts.
+   */
+  retentionMs?: number;
+  /** When the journal is rewritten without evicted runs (journal-state.ts); for tests. */
+  journalCompaction?: CompactionOptions;
 }
 
 export interface DevServer {
@@ -54,6 +62,10 @@ export interface DevServer {
   readonly unaryCalls: 'devserver' | 'grpc-js';
   /** The journal's path, or null when state is in memory only. */
   readonly dbFilename: string | null;
+  /** Eviction of closed runs after their retention period. */
+  readonly retention: Retention;
+  /** The journal's counters (writes, records, bytes, compactions), or null without one. */
+  readonly journalStats: { writes: number; records: number; bytes: number; compactions: number } | null;
   close(): Promise<void>;
 }
 
@@ -85,11 +97,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     historyPollTimeoutMs: options.historyPollTimeoutMs ?? 20_000,
     suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents ?? 4096,
     suggestContinueAsNewAfterBytes: options.suggestContinueAsNewAfterBytes ?? 4 * 1024 * 1024,
+    retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
     log: (m) => process.stderr.write(`[devserver] ${m}\n`),
   };
   const engine = new Engine(engineOptions);
   const extensionHandlers = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
-  const journal = options.dbFilename ? openJournal(engine, options.dbFilename, engineOptions.log) : null;
+  // Before the journal: its replay hands retention the closed runs it rebuilt.
+  const retention = installRetention(engine);
+  const journal = options.dbFilename ? openJournal(engine, options.dbFilename, engineOptions.log, options.journalCompaction) : null;
   engineOptions.log(
     journal
       ? journal.summary
@@ -156,8 +171,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     unaryCalls,
     engine,
     dbFilename: options.dbFilename ?? null,
+    retention,
+    journalStats: journal?.stats ?? null,
     close: () =>
       new Promise<void>((resolve) => {
+        retention.stop();
         engine.close();
         journal?.close();
         server.tryShutdown(() => resolve());
@@ -207,6 +225,8 @@ function unary(method: string, handler: Handler | undefined, engine: Engine, log
 function invoke(method: string, handler: Handler | undefined, engine: Engine, log: (m: string) => void, request: unknown, call: UnaryCallContext): void {
   engine.rpcCounts.set(method, (engine.rpcCounts.get(method) ?? 0) + 1);
   log(method);
+  // Runs past their retention go before the call sees them (a comparison when none is due).
+  engine.sweepRetention();
   if (!handler) {
     call.answer({ code: Status.UNIMPLEMENTED, details: `${method} is not implemented by the Retrain devserver` });
     return;

@@ -10,8 +10,14 @@
  * - `{"case":"idle", ...}`: open workflows each waiting on a signal, a worker polling; once they settle, the
  *   server's resident memory (VmRSS) and its RPC rate over an idle window, counted by the server itself (SIGUSR2
  *   statistics file, see devserver/cli.ts). Targets: at most 200 MB, under 5 RPCs per second.
+ * - `{"case":"soak", ...}`: `--soak N` (100,000) short workflows (start, one workflow task, complete) on a server
+ *   run with `--retention 2s` and node's `--expose-gc`, so every run is evicted soon after it closes; then the
+ *   server's resident memory once every run is evicted, against its resident memory before the soak (after a
+ *   warm-up of 1,000 workflows, also evicted, so JIT code and buffer pools are in both). Both readings follow a full
+ *   garbage collection in the server (its statistics handler calls gc() under --expose-gc): without it, RSS reads
+ *   whatever the collector had not yet got round to. Target: back within 20% of the start.
  *
- * Options: `--case throughput|idle` (default both), `--workflows N` (2000), `--warmup N` (100), `--concurrency N`
+ * Options: `--case throughput|idle|soak` (default throughput and idle; soak runs alone, being long), `--workflows N` (2000), `--warmup N` (100), `--concurrency N`
  * (workflows in flight, 200), `--open N` (1000), `--idle-seconds S` (10), `--profile DIR` (writes a `node
  * --cpu-prof` profile of the server process to DIR). Example: `npm run bench:devserver -- --case throughput`.
  */
@@ -19,10 +25,10 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { loadAverages as load, measureWindow, round, rpcDelta, totalRpcs, withServer, type ServerProcess } from './server-process';
 
-const TARGETS = { serverCpuShareMax: 0.2, idleRssMbMax: 200, idleRpcPerSecondMax: 5 };
+const TARGETS = { serverCpuShareMax: 0.2, idleRssMbMax: 200, idleRpcPerSecondMax: 5, soakRssGrowthMax: 0.2 };
 
 function parseArgs(argv: string[]) {
-  const o = { cases: ['throughput', 'idle'], workflows: 2000, warmup: 100, concurrency: 200, open: 1000, idleSeconds: 10, profile: undefined as string | undefined };
+  const o = { cases: ['throughput', 'idle'] as string[], workflows: 2000, warmup: 100, concurrency: 200, open: 1000, idleSeconds: 10, soak: 100_000, profile: undefined as string | undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -37,12 +43,16 @@ function parseArgs(argv: string[]) {
     };
     if (a === '--case') {
       const c = v();
-      if (c !== 'throughput' && c !== 'idle') throw new Error(`--case: expected throughput or idle, got "${c}"`);
+      if (c !== 'throughput' && c !== 'idle' && c !== 'soak') throw new Error(`--case: expected throughput, idle or soak, got "${c}"`);
       o.cases = [c];
     } else if (a === '--workflows') o.workflows = n();
     else if (a === '--warmup') o.warmup = n();
     else if (a === '--concurrency') o.concurrency = Math.max(1, n());
     else if (a === '--open') o.open = n();
+    else if (a === '--soak') {
+      o.soak = n();
+      o.cases = ['soak'];
+    }
     else if (a === '--idle-seconds') o.idleSeconds = n();
     else if (a === '--profile') o.profile = v();
     else throw new Error(`unknown option ${a}`);
@@ -160,11 +170,91 @@ async function idle(opts: Options): Promise<object> {
   });
 }
 
+/** Runs `count` workflows of `type` with at most `concurrency` in flight, each started and waited for. */
+async function runShort(client: Client, taskQueue: string, prefix: string, count: number, concurrency: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        await client.workflow.execute('quick', { taskQueue, workflowId: `${prefix}-${i}`, args: [i] });
+        if (i % 10_000 === 0 && i) progress(`${prefix}: ${i} of ${count}`);
+      }
+    }),
+  );
+}
+
+async function soak(opts: Options): Promise<object> {
+  const taskQueue = `bench-soak-${process.pid}`;
+  const retentionS = 2;
+  return withServer(
+    {
+      profileDir: opts.profile,
+      taskQueue,
+      workflowsPath: require.resolve('./workflows'),
+      maxCachedWorkflows: opts.concurrency + 100,
+      serverArgs: ['--retention', `${retentionS}s`],
+      nodeFlags: ['--expose-gc'],
+    },
+    async (server, client) => {
+      // Every run evicted: the server holds none (its sweep runs at least once a second).
+      const drained = async (what: string) => {
+        const deadline = Date.now() + 120_000;
+        let s = await server.stats();
+        while (s.runs > 0) {
+          if (Date.now() > deadline) throw new Error(`${what}: ${s.runs} runs still held 120 s after the last closed`);
+          await sleep(500);
+          s = await server.stats();
+        }
+        await sleep(1000);
+        return server.stats();
+      };
+      const fresh = await server.stats();
+      progress('soak: warm-up, 1000 workflows');
+      await runShort(client, taskQueue, 'warmup', 1000, opts.concurrency);
+      const start = await drained('warm-up');
+      progress(`soak: ${opts.soak} workflows, retention ${retentionS} s (start RSS ${round(start.rss / 2 ** 20, 1)} MB)`);
+      const loadBefore = load();
+      const t0 = performance.now();
+      let peak = start.rss;
+      const sampler = setInterval(() => void server.stats().then((s) => (peak = Math.max(peak, s.rss)), () => undefined), 5000);
+      try {
+        await runShort(client, taskQueue, 'soak', opts.soak, opts.concurrency);
+      } finally {
+        clearInterval(sampler);
+      }
+      const wall = (performance.now() - t0) / 1000;
+      const end = await drained('soak');
+      const growth = end.rss / start.rss - 1;
+      return {
+        case: 'soak',
+        workflows: opts.soak,
+        retention_s: retentionS,
+        wall_s: round(wall, 1),
+        workflows_per_s: round(opts.soak / wall, 1),
+        evicted: end.evicted,
+        runs_held_after: end.runs,
+        server_rss_mb_fresh: round(fresh.rss / 2 ** 20, 1),
+        server_rss_mb_start: round(start.rss / 2 ** 20, 1),
+        server_rss_mb_peak_sampled: round(peak / 2 ** 20, 1),
+        server_rss_mb_end: round(end.rss / 2 ** 20, 1),
+        server_heap_used_mb_start: round(start.heapUsed / 2 ** 20, 1),
+        server_heap_used_mb_end: round(end.heapUsed / 2 ** 20, 1),
+        rss_growth: round(growth),
+        target_rss_growth_max: TARGETS.soakRssGrowthMax,
+        targets_met: growth <= TARGETS.soakRssGrowthMax && end.runs === 0,
+        load_avg_before: loadBefore,
+        load_avg_after: load(),
+      };
+    },
+  );
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   Runtime.install({ logger: new DefaultLogger('WARN') });
   for (const c of opts.cases) {
-    const result = c === 'throughput' ? await throughput(opts) : await idle(opts);
+    const result = c === 'throughput' ? await throughput(opts) : c === 'idle' ? await idle(opts) : await soak(opts);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
   // Issue 3's cases (child fan-out, update latency) run after the core ones unless one case was asked for alone.

@@ -93,6 +93,9 @@ export function freePort(): Promise<number> {
 
 export interface ServerStats {
   rpcCounts: Record<string, number>;
+  /** Runs the server holds, and runs it evicted after their retention. */
+  runs: number;
+  evicted: number;
   rss: number;
   heapUsed: number;
   pollsWaiting: number;
@@ -125,19 +128,21 @@ export function shebangNodeFlags(script: string): string[] {
  * Spawns the executable on a free port. `profileDir` turns on `node --cpu-prof` for the server process only (the
  * profile is written when the server exits on SIGTERM).
  */
-export async function startServerProcess(opts: { profileDir?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(opts: { profileDir?: string; args?: string[]; nodeFlags?: string[] } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'devserver-bench-'));
   const statsFile = join(dir, 'stats.json');
   const env: NodeJS.ProcessEnv = { ...process.env, RETRAIN_DEVSERVER_STATS_FILE: statsFile };
   delete env.RETRAIN_DEVSERVER_VERBOSE;
-  const args = ['--port', String(port)];
+  const args = ['--port', String(port), ...(opts.args ?? [])];
   // BENCH_DEVSERVER_BIN runs another copy of the executable (e.g. an older commit's) for before/after comparisons.
   const executable = process.env.BENCH_DEVSERVER_BIN || DEVSERVER_EXECUTABLE;
   // Node 20 refuses --cpu-prof in NODE_OPTIONS, so a profiled server runs the same script under an explicit node, with
   // the node flags of the script's `#!/usr/bin/env -S node ...` line.
-  const child: ChildProcess = opts.profileDir
-    ? spawn(process.execPath, [...shebangNodeFlags(executable), '--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, executable, ...args], {
+  // Node flags (--expose-gc for the soak case) take the same route.
+  const nodeFlags = [...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
+  const child: ChildProcess = nodeFlags.length
+    ? spawn(process.execPath, [...shebangNodeFlags(executable), ...nodeFlags, executable, ...args], {
         env,
         stdio: ['ignore', 'ignore', 'pipe'],
       })
@@ -294,10 +299,10 @@ export async function serverCpuPerCall(
  * workflows at `workflowsPath`) on `taskQueue`, runs `body` while the worker runs, and stops everything.
  */
 export async function withServer<T>(
-  opts: { profileDir?: string; taskQueue: string; workflowsPath: string; maxCachedWorkflows: number },
+  opts: { profileDir?: string; taskQueue: string; workflowsPath: string; maxCachedWorkflows: number; serverArgs?: string[]; nodeFlags?: string[] },
   body: (s: ServerProcess, client: Client, worker: Worker) => Promise<T>,
 ): Promise<T> {
-  const server = await startServerProcess({ profileDir: opts.profileDir });
+  const server = await startServerProcess({ profileDir: opts.profileDir, args: opts.serverArgs, nodeFlags: opts.nodeFlags });
   process.stderr.write(`bench:devserver: server pid ${server.pid} on ${server.address}\n`);
   let connection: Connection | undefined;
   let nativeConnection: NativeConnection | undefined;

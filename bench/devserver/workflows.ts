@@ -28,3 +28,8 @@ export async function waitForSignal(): Promise<number> {
   await wf.condition(() => value !== undefined);
   return value!;
 }
+
+/** The soak case: closes on its first workflow task. */
+export async function quick(n: number): Promise<number> {
+  return n + 1;
+}

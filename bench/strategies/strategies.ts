@@ -65,13 +65,23 @@ const TRAINER_PARAMS: Record<TrainerKind, Record<string, unknown>> = {
   logistic: {},
 };
 
+/**
+ * Trees a continuous update adds to production's GBDT: one batch (336 rows on Elec2, 269 after the holdout) is
+ * little data, and the model grows by this many trees every week (1,340 over Elec2's 134 updates, where 100 per
+ * update would make 13,400, each scored on every prediction).
+ */
+const WARM_START_TREES = 10;
+
 interface Shape {
   readonly newFraction: number;
   readonly schedule?: string;
   readonly detectors?: readonly ('adwin' | 'ddm' | 'page_hinkley')[];
   readonly featureDrift?: boolean;
   readonly performance?: boolean;
-  /** The continuous approximation: the newest batch, plus history of the last 12 weeks, recency-weighted. */
+  /**
+   * Continuous: each update sees the newest batch only and continues from production (trainer.warmStart), adding
+   * WARM_START_TREES trees to production's GBDT or starting logistic regression from its coefficients.
+   */
   readonly incremental?: boolean;
 }
 
@@ -85,10 +95,12 @@ function build(name: string, shape: Shape): (data: DataSpec, trainer: TrainerKin
       positive: data.positive,
       ...(data.features ? { features: [...data.features] } : {}),
     },
-    trainer: { kind: trainer, params: TRAINER_PARAMS[trainer] },
-    trainingSet: shape.incremental
-      ? { newFraction: 0.25, newBatches: 1, historyBatches: 3 * WINDOW_BATCHES, halfLife: WINDOW_BATCHES * data.batchRows }
-      : { newFraction: shape.newFraction, newBatches: WINDOW_BATCHES },
+    trainer: shape.incremental
+      ? trainer === 'gbdt'
+        ? { kind: trainer, params: TRAINER_PARAMS[trainer], warmStart: true, warmStartIter: WARM_START_TREES }
+        : { kind: trainer, params: TRAINER_PARAMS[trainer], warmStart: true }
+      : { kind: trainer, params: TRAINER_PARAMS[trainer] },
+    trainingSet: shape.incremental ? { newFraction: 1, newBatches: 1 } : { newFraction: shape.newFraction, newBatches: WINDOW_BATCHES },
     evaluation: { holdoutShare: 0.2, minHoldoutRows: 50, policy: policy() },
     triggers: {
       ...(shape.schedule ? { schedule: { every: shape.schedule } } : {}),
@@ -133,8 +145,7 @@ export const STRATEGIES: readonly Strategy[] = [
     name: 'continuous',
     style: 'continuous',
     driftTriggered: false,
-    description:
-      'approximation of a warm-started update per labelled batch (the system has no warm start): retrain every batch on the newest batch (25%) and the 12 weeks before it (75%), rows weighted by recency (half-life 4 weeks)',
+    description: `a warm-started update per labelled batch: every week, the newest batch only, continuing from production (gbdt: ${WARM_START_TREES} more trees; logistic: from its coefficients)`,
     config: build('continuous', { newFraction: 0.25, schedule: '7 days', incremental: true }),
   },
 ];

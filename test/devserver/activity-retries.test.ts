@@ -344,6 +344,26 @@ describe('schedule-to-close and schedule-to-start', () => {
     assertVirtualElapsed(tsMs(timedOut.eventTime) - tsMs(onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED').eventTime), 1000, 900, 'scheduled to schedule-to-start timeout');
     await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
   });
+
+  test('only scheduleToCloseTimeout and nobody polling: both deadlines fall at once and the real server reports SCHEDULE_TO_START', async () => {
+    // Schedule-to-start defaults to schedule-to-close, so both timers are due together; same-time timers fire by event
+    // id, then timeout type (SCHEDULE_TO_START 2 before SCHEDULE_TO_CLOSE 3), as in temporalio/features
+    // eager_activity/non_remote_activities_worker.
+    const key = 's2s-from-s2c';
+    const { handle, error } = await run(key, 'slow', { taskQueue: `nobody-polls-s2c-${process.pid}`, scheduleToCloseTimeout: '3s' }, [key, 0, 'never']);
+    const failure = activityFailureOf(error);
+    assert.ok(failure.cause instanceof TimeoutFailure);
+    assert.equal(failure.cause.timeoutType, 'SCHEDULE_TO_START');
+    assert.equal(failure.retryState, 'TIMEOUT');
+    assert.equal(attemptsOf(key).length, 0);
+    const events = await historyOf(handle);
+    const scheduled = onlyEvent(events, 'ACTIVITY_TASK_SCHEDULED').activityTaskScheduledEventAttributes!;
+    assert.equal(durMs(scheduled.scheduleToStartTimeout), 3000);
+    assert.equal(durMs(scheduled.scheduleToCloseTimeout), 3000);
+    const timedOut = onlyEvent(events, 'ACTIVITY_TASK_TIMED_OUT').activityTaskTimedOutEventAttributes!;
+    assert.equal(timedOut.failure?.timeoutFailureInfo?.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+    await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
+  });
 });
 
 describe('activity timeout normalisation', () => {
