@@ -546,6 +546,8 @@ function htmlLineage(ctx: Context): string {
       ['Trainer', html(t.trainer)],
       ['Candidate', `v${int(t.candidateVersion)} <code>${html(t.modelUri)}</code>`],
       ['Training rows', int(t.trainingRows)],
+      ...(t.warmStartedFrom !== undefined ? [['Started from', `production v${int(t.warmStartedFrom)} (warm start)`] as [string, string]] : []),
+      ...(t.warmStartSkipped !== undefined ? [['Warm start', `skipped, fitted from scratch: ${html(t.warmStartSkipped)}`] as [string, string]] : []),
       ['Training set', `<code>${html(t.trainingSetUri)}</code>`],
       ['Time', `${html(duration(t.wallSeconds * 1000))} wall, ${html(duration(t.cpuSeconds * 1000))} CPU${t.resumedFrom ? `, resumed from iteration ${int(t.resumedFrom.iteration)}` : ''}`],
     ]);
@@ -652,6 +654,8 @@ function renderMarkdown(ctx: Context): string {
     }
   }
   if (r.train) lines.push(`- trainer: ${md(r.train.trainer)}, ${int(r.train.trainingRows)} rows, params \`${JSON.stringify(r.train.params).replace(/`/g, "'")}\``);
+  if (r.train?.warmStartedFrom !== undefined) lines.push(`- warm start: continued from production v${int(r.train.warmStartedFrom)}`);
+  if (r.train?.warmStartSkipped !== undefined) lines.push(`- warm start skipped, fitted from scratch: ${md(r.train.warmStartSkipped)}`);
   if (r.evaluation) lines.push(`- evaluation: \`${r.evaluation.evaluationUri}\``);
   lines.push(`- config: trainer ${md(r.config.trainer.kind)}, primary metric ${md(r.config.evaluation.policy.primary.metric)}`);
   lines.push('', '_Charts are in the HTML report._', '');

@@ -160,3 +160,15 @@ test('formatting: escaping, numbers, p-values and durations', () => {
   assert.equal(duration(97_200_000), '1 d 3 h');
   assert.equal(duration(3_600_000), '1 h');
 });
+
+test('a warm-started candidate names the production version it continued from; a skipped warm start says why', async () => {
+  const run = promotedRun();
+  const warm = await renderRunReport({ ...run, train: { ...run.train!, warmStartedFrom: 6 } }, promotedDetail(), passingValidationDocument());
+  assert.match(warm.html, /<th>Started from<\/th><td>production v6 \(warm start\)<\/td>/);
+  assert.match(warm.markdown, /^- warm start: continued from production v6$/m);
+  const skipped = await renderRunReport({ ...run, train: { ...run.train!, warmStartSkipped: 'v6: the features or categories differ from production\'s (day: <new>)' } }, promotedDetail(), passingValidationDocument());
+  assert.match(skipped.html, /<th>Warm start<\/th><td>skipped, fitted from scratch: v6: the features or categories differ from production&#39;s \(day: &lt;new&gt;\)<\/td>/);
+  assert.doesNotMatch(skipped.html, /Started from/);
+  const cold = await renderRunReport(run, promotedDetail(), passingValidationDocument());
+  assert.doesNotMatch(cold.html, /Started from|Warm start/);
+});
