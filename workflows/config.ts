@@ -7,6 +7,10 @@
  */
 import { z } from 'zod';
 import { PolicySchema } from '../ml/policy';
+// The trainers' own param schemas, so a config is refused for what training would refuse. Their modules are pure (zod
+// and arithmetic, no node built-ins), so the workflow sandbox can load them for the `configure` validator.
+import { gbdtParamsSchema } from '../ml/trainers/gbdt';
+import { logisticParamsSchema } from '../ml/trainers/logistic';
 import { DURATION_HELP, parseDuration } from './duration';
 
 /** A duration string ("7 days") or milliseconds; the parsed value is milliseconds. */
@@ -43,7 +47,7 @@ const name = z.string().min(1);
 const CsvReplaySourceSchema = z
   .object({
     kind: z.literal(SourceKinds.csvReplay).describe('A CSV file replayed as production traffic, one batch every `every`.'),
-    path: name.describe('A CSV file with a header row, replayed as production traffic.'),
+    path: name.describe('A CSV file with a header row, replayed as production traffic. A relative path is resolved against the config file\'s folder (by the CLI and `npm start`).'),
     batchRows: z.number().int().positive().default(1000).describe('Rows per batch.'),
     every: DurationSchema.prefault('1 day').describe('Batch k becomes available `every` after batch k-1, counted from the monitor\'s start (batch 0 at once).'),
     labelDelayBatches: z.number().int().min(0).default(1).describe('Labels (outcomes) of batch k arrive with batch k + labelDelayBatches.'),
@@ -54,7 +58,7 @@ const CsvReplaySourceSchema = z
 const FolderSourceSchema = z
   .object({
     kind: z.literal(SourceKinds.folder).describe('Each CSV file dropped in a folder is one batch, in name order.'),
-    path: name.describe('Each CSV file dropped in this folder is one batch, in name order.'),
+    path: name.describe('Each CSV file dropped in this folder is one batch, in name order. A relative path is resolved against the config file\'s folder (by the CLI and `npm start`).'),
     pollEvery: DurationSchema.prefault('1 minute').describe('How often the monitor looks for new files.'),
     labelDelayBatches: z.number().int().min(0).default(0).describe('Labels (outcomes) of batch k arrive with batch k + labelDelayBatches.'),
   })
@@ -86,7 +90,7 @@ export const DataConfigSchema = z
     time: name.optional().describe('A time column, if the data has one (rows are otherwise in arrival order).'),
     slices: z.array(name).default([]).describe('Columns whose values define slices reported (and evaluated) separately.'),
     protectedGroups: z.array(name).default([]).describe('Protected-group columns for the fairness checks (the first one is the policy\'s group column).'),
-    hardExamples: name.optional().describe('A CSV of known-hard examples (same columns) every candidate must not newly fail.'),
+    hardExamples: name.optional().describe('A CSV of known-hard examples (same columns) every candidate must not newly fail. A relative path is resolved against the config file\'s folder (by the CLI and `npm start`).'),
   })
   .strict();
 
@@ -100,10 +104,35 @@ const warmStart = z
   .describe(
     'When a production model exists, continue from it instead of starting over (gbdt: add trees fitted to the new training set on top of production\'s; logistic: start the solver from production\'s coefficients). Falls back to a fresh fit, and says so in the train result, when the features or categories differ from production\'s.',
   );
+/**
+ * A trainer's params, checked with the trainer's own param schema but kept as written: the trainer fills in its
+ * defaults when it trains, so a config does not freeze today's defaults into running monitors. Each issue is
+ * reported at `params.<name>` and names the accepted names or values.
+ */
+function trainerParams(trainer: string, schema: z.ZodObject) {
+  const accepted = Object.keys(schema.shape);
+  return z.record(z.string(), z.unknown()).superRefine((params, ctx) => {
+    const r = schema.safeParse(params);
+    if (r.success) return;
+    for (const issue of r.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          ctx.addIssue({ code: 'custom', path: [...issue.path, key], message: `unknown ${trainer} param; expected one of ${accepted.join(', ')}` });
+        }
+        continue;
+      }
+      let value: unknown = params;
+      for (const k of issue.path) value = value == null ? undefined : (value as Record<PropertyKey, unknown>)[k];
+      // The value itself says more than its type ("fast", not "a string").
+      ctx.addIssue({ code: 'custom', path: [...issue.path], message: `${issueMessage(issue).replace(/, got .*$/, '')}, got ${JSON.stringify(value)}` });
+    }
+  });
+}
+
 const GbdtTrainerSchema = z
   .object({
     kind: z.literal(TrainerKinds.gbdt),
-    params: z.record(z.string(), z.unknown()).default({}).describe('Gradient-boosted trees: learningRate, maxIter, maxLeafNodes, maxDepth, minSamplesLeaf, maxBins, earlyStopping, validationFraction, nIterNoChange, tol (the names of scikit-learn HistGradientBoostingClassifier; unknown names are refused).'),
+    params: trainerParams(TrainerKinds.gbdt, gbdtParamsSchema).default({}).describe('Gradient-boosted trees: learningRate, maxIter, maxLeafNodes, maxDepth, minSamplesLeaf, maxBins, earlyStopping, validationFraction, nIterNoChange, tol (the names of scikit-learn HistGradientBoostingClassifier; unknown names are refused).'),
     warmStart,
     // Not maxIter: a warm update usually sees a small window, and a full fit's worth of trees on it would overfit
     // that window and grow the model by maxIter trees per update.
@@ -113,7 +142,7 @@ const GbdtTrainerSchema = z
 const LogisticTrainerSchema = z
   .object({
     kind: z.literal(TrainerKinds.logistic),
-    params: z.record(z.string(), z.unknown()).default({}).describe('Logistic regression: C, tol, maxIter, solver (auto, newton, lbfgs), fitIntercept, lbfgsMemory (unknown names are refused).'),
+    params: trainerParams(TrainerKinds.logistic, logisticParamsSchema).default({}).describe('Logistic regression: C, tol, maxIter, solver (auto, newton, lbfgs), fitIntercept, lbfgsMemory (unknown names are refused).'),
     warmStart,
   })
   .strict();
@@ -123,7 +152,7 @@ const CommandTrainerSchema = z
     train: z.array(name).min(1).describe('argv of the training program; placeholders {data} {model} {params} {schema} are replaced by file paths.'),
     predict: z.array(name).min(1).describe('argv of the scoring program; placeholders {model} {data} {scores}.'),
     params: z.record(z.string(), z.unknown()).default({}).describe('Written to the {params} file as JSON.'),
-    cwd: z.string().optional().describe('Working directory of the program (default: the worker\'s).'),
+    cwd: z.string().optional().describe('Working directory of the program (default: the worker\'s). A relative path is resolved against the config file\'s folder (by the CLI and `npm start`).'),
     timeout: DurationSchema.prefault('1 hour').describe('The program is killed after this long.'),
   })
   .strict();
@@ -313,16 +342,42 @@ function issuePath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+/**
+ * What a zod issue means, in the project's wording: a missing field is "required (a string)", a bad discriminator
+ * lists the accepted values as `expected one of "a", "b"`, and zod's own phrasing ("Invalid input: …") never shows.
+ * Shared with the message validators (workflows/definitions.ts `describeIssues`).
+ */
+export function issueMessage(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_type': {
+      // zod 4 leaves the input out of issues unless asked; its message still ends with what it received.
+      const received = /received (\w+)\s*$/.exec(issue.message)?.[1];
+      if (received === 'undefined') return `required (${withArticle(issue.expected)})`;
+      return `expected ${withArticle(issue.expected)}${received ? `, got ${withArticle(received)}` : ''}`;
+    }
+    case 'too_small':
+    case 'too_big': {
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') return `expected a number ${op} ${bound}`;
+      const unit = issue.origin === 'string' ? 'character' : 'item';
+      return `expected ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} ${unit}${Number(bound) === 1 ? '' : 's'}`;
+    }
     case 'invalid_union':
-      if ('discriminator' in issue && issue.discriminator) return issue.message;
+      if ('discriminator' in issue && issue.discriminator && 'options' in issue && Array.isArray(issue.options)) {
+        return `expected one of ${issue.options.map((v) => JSON.stringify(v)).join(', ')}`;
+      }
       return issue.message;
     default:
       return issue.message;
   }
+}
+
+function withArticle(type: string): string {
+  if (type === 'undefined' || type === 'null') return type;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }

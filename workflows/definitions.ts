@@ -8,7 +8,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
 import type { Blessing } from '../ml/policy';
-import { ModelConfigSchema, SeveritySchema, type ModelConfig, type ModelConfigInput, type Severity } from './config';
+import { ModelConfigSchema, SeveritySchema, issueMessage, type ModelConfig, type ModelConfigInput, type Severity } from './config';
 import type { Decision, Stage, TriggerKind } from './names';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -258,8 +258,8 @@ export function describeIssues(message: string, error: z.ZodError): string {
   return error.issues
     .map((i) => {
       const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-      const msg = i.code === 'invalid_value' ? `expected one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}` : i.code === 'unrecognized_keys' ? `unknown field ${i.keys.map((k) => JSON.stringify(k)).join(', ')}` : i.message;
-      return `${message}${path}: ${msg}`;
+      // The config's wording, so a rejected message reads like a refused config ("required (a string)").
+      return `${message}${path}: ${issueMessage(i)}`;
     })
     .join('; ');
 }

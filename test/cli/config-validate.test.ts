@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { minimalConfig, retrain } from './helpers';
@@ -76,4 +76,76 @@ test('usage errors exit 2, with a JSON error under --json; --help lists the exit
   const help = await retrain(['--help']);
   assert.equal(help.code, 0);
   for (const code of ['0  ok', '2  bad usage', '3  not found', '4  rejected', '5  cannot connect']) assert.ok(help.stdout.includes(code), code);
+});
+
+test('relative data, hard-examples and trainer paths are resolved against the config file\'s folder, absolute ones kept', async () => {
+  const sub = join(dir, 'models', 'churn');
+  await mkdir(join(sub, 'data'), { recursive: true });
+  await writeFile(join(sub, 'data', 'd.csv'), 'x,y\n1,1\n');
+  const file = join(sub, 'churn.json');
+  const config = minimalConfig('churn', { trainer: { kind: 'command', train: ['python3', 'train.py'], predict: ['python3', 'predict.py'], cwd: 'trainer' } });
+  const data = config.data as Record<string, any>;
+  data.source.path = 'data/d.csv';
+  data.hardExamples = '/elsewhere/hard.csv';
+  await writeFile(file, JSON.stringify(config));
+  // Run from another folder: the paths must not depend on where the command runs.
+  const r = await retrain(['config', 'validate', file, '--json'], {}, tmpdir());
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.config.data.source.path, join(sub, 'data', 'd.csv'));
+  assert.equal(r.json.config.trainer.cwd, join(sub, 'trainer'));
+  assert.equal(r.json.config.data.hardExamples, '/elsewhere/hard.csv');
+});
+
+test('a local data source that does not exist is a warning: exit 0, the missing path named', async () => {
+  const file = join(dir, 'missing-data.yaml');
+  await writeFile(file, 'model: fraud\ndata:\n  source: { kind: csv-replay, path: nowhere/d.csv }\n  label: y\n  positive: "1"\n');
+  const r = await retrain(['config', 'validate', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.valid, true);
+  assert.equal(r.json.warnings.length, 1);
+  assert.match(r.json.warnings[0], new RegExp(`^data\\.source\\.path: no file at ${join(dir, 'nowhere', 'd.csv').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+
+  const text = await retrain(['config', 'validate', file]);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /valid config for model fraud\n.*warning: data\.source\.path: no file at /);
+});
+
+test('trainer params are checked with the trainer\'s own schema: unknown names and bad values are refused at their field', async () => {
+  const file = join(dir, 'bad-params.json');
+  await writeFile(file, JSON.stringify(minimalConfig('churn', { trainer: { kind: 'gbdt', params: { foo: 1, learningRate: 'fast' } } })));
+  const r = await retrain(['config', 'validate', file, '--json']);
+  assert.equal(r.code, 2);
+  const byPath = new Map(r.json.issues.map((i: { path: string; message: string }) => [i.path, i.message]));
+  assert.match(String(byPath.get('trainer.params.foo')), /unknown gbdt param; expected one of learningRate, maxIter, /);
+  assert.equal(byPath.get('trainer.params.learningRate'), 'expected a number, got "fast"');
+
+  const logistic = join(dir, 'bad-logistic.json');
+  await writeFile(logistic, JSON.stringify(minimalConfig('churn', { trainer: { kind: 'logistic', params: { solver: 'sgd', C: 0.5 } } })));
+  const l = await retrain(['config', 'validate', logistic, '--json']);
+  assert.equal(l.code, 2);
+  assert.deepEqual(l.json.issues, [{ path: 'trainer.params.solver', message: 'expected one of "auto", "newton", "lbfgs", got "sgd"' }]);
+
+  const good = join(dir, 'good-params.json');
+  await writeFile(good, JSON.stringify(minimalConfig('churn', { trainer: { kind: 'gbdt', params: { learningRate: 0.05, earlyStopping: false } } })));
+  const g = await retrain(['config', 'validate', good, '--json']);
+  assert.equal(g.code, 0, g.stdout);
+  assert.deepEqual(g.json.config.trainer.params, { learningRate: 0.05, earlyStopping: false }, 'params are kept as written, not filled in');
+});
+
+test('config errors are worded for people: a missing field is "required", a bad kind lists the kinds', async () => {
+  const file = join(dir, 'wording.json');
+  await writeFile(file, JSON.stringify({ model: 'churn', data: { source: { kind: 'ftp', path: 'd.csv' }, label: 'y' } }));
+  const r = await retrain(['config', 'validate', file]);
+  assert.equal(r.code, 2);
+  assert.ok(r.stdout.includes('data.positive: required (a string)'), r.stdout);
+  assert.ok(r.stdout.includes('data.source.kind: expected one of "csv-replay", "folder", "s3"'), r.stdout);
+  assert.doesNotMatch(r.stdout, /Invalid (input|discriminator)/);
+});
+
+test('the example config\'s data path is relative to its own folder, and points at the shared Elec2 file', async () => {
+  const file = join(__dirname, '..', '..', 'examples', 'sklearn-trainer', 'elec2.json');
+  const r = await retrain(['config', 'validate', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.config.data.source.path, join(__dirname, '..', '..', '..', 'shared', 'data', 'elec2.csv'));
+  assert.deepEqual(r.json.warnings, []);
 });

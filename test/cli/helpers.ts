@@ -16,9 +16,9 @@ export interface CliResult {
   readonly json: any;
 }
 
-export function retrain(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function retrain(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
   return new Promise((resolveResult) => {
-    execFile(RETRAIN_BIN, [...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(RETRAIN_BIN, [...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, ...(cwd ? { cwd } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       let json: unknown;
       try {

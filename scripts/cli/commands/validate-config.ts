@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ExitCodes, JsonOption, action } from '../common';
-import { describeConfigIssues, readConfigFile } from '../config-file';
+import { configWarnings, describeConfigIssues, readConfigFile } from '../config-file';
 
 export const ValidateConfigOptions = z.object({ ...JsonOption }).strict();
 
@@ -15,5 +15,9 @@ export const run = action(ValidateConfigOptions, async ([file], _opts, out) => {
     if (!out.json) process.stderr.write(`fix the fields above; \`retrain config validate ${file}\` again\n`);
     return ExitCodes.usage;
   }
-  out.result({ valid: true, file, model: r.config.model, config: r.config }, () => `${file}: valid config for model ${r.config.model}`);
+  // Valid but not usable here (a missing data file): still exit 0, the worker may see other files than this machine.
+  const warnings = await configWarnings(r.config);
+  out.result({ valid: true, file, model: r.config.model, config: r.config, warnings }, () =>
+    [`${file}: valid config for model ${r.config.model}`, ...warnings.map((w) => `${file}: warning: ${w}`)].join('\n'),
+  );
 });
