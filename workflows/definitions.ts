@@ -130,6 +130,17 @@ export interface MonitorStatus {
   readonly drift?: { readonly received: number; readonly duplicates: number; readonly belowSeverity: number; readonly folded: number };
   /** How many times this monitor has continued as new. */
   readonly continuedAsNew?: number;
+  /**
+   * Present while no run has produced a production model yet and none is running: the monitor retries the initial
+   * run once `nextAttemptAtLabelledBatches` labelled batches have arrived (`triggers.initialBatches` more than at
+   * the last attempt), after the cooldown.
+   */
+  readonly waitingForFirstModel?: {
+    readonly attempts: number;
+    readonly lastDecision: Decision | null;
+    readonly labelledBatches: number;
+    readonly nextAttemptAtLabelledBatches: number;
+  };
 }
 
 /** The monitor's input, also what it carries across continue-as-new. */

@@ -12,6 +12,7 @@ import {
   continueAsNew,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -121,7 +122,12 @@ export interface MonitorCarried {
   readonly needsProbe: boolean;
   readonly drift: DriftCounts;
   readonly continuedAsNew: number;
+  /** Labelled batches when the last run started (absent in state carried by monitors from before it existed). */
+  readonly lastRunLabelled?: number | null;
 }
+
+/** Marks the histories that retry an initial run that produced no model (older histories never did). */
+const INITIAL_RETRY_PATCH = 'monitor-retries-initial-run';
 
 interface DriftCounts {
   received: number;
@@ -161,6 +167,7 @@ export class MonitorState implements MonitorCarried {
   needsProbe = true;
   drift: DriftCounts = { received: 0, duplicates: 0, belowSeverity: 0, folded: 0 };
   continuedAsNew = 0;
+  lastRunLabelled: number | null = null;
   /** Set by handlers when the main loop has something to do (start a run, probe again, publish a change). */
   wake = false;
   private readonly seen: Set<string>;
@@ -202,6 +209,7 @@ export class MonitorState implements MonitorCarried {
       needsProbe: this.needsProbe,
       drift: this.drift,
       continuedAsNew: this.continuedAsNew + 1,
+      lastRunLabelled: this.lastRunLabelled,
     };
   }
 
@@ -247,6 +255,7 @@ export class MonitorState implements MonitorCarried {
     const workflowId = runWorkflowId(this.model, n);
     this.activeRun = { workflowId, n, trigger, startedAt: new Date(now).toISOString(), started: false };
     this.lastRunStartedAt = now;
+    this.lastRunLabelled = this.labelled;
     this.runs = [...this.runs, { workflowId, trigger: trigger.kind, decision: null, startedAt: new Date(now).toISOString() }].slice(-MAX_RUNS);
     this.wake = true;
     return workflowId;
@@ -348,6 +357,26 @@ export class MonitorState implements MonitorCarried {
     if (r.accuracy !== undefined && r.labelled > 0) this.onPerformance('accuracy', r.accuracy, 'builtin');
   }
 
+  // ----- the first model -----------------------------------------------------------------------------------------
+
+  /** No model yet, and the initial run (or every run so far) ended without one: the monitor waits to retry. */
+  get waitingForFirstModel(): boolean {
+    return this.productionVersion === null && this.canary === null && this.nextRunNumber > 1 && !this.activeRun;
+  }
+
+  /**
+   * Labelled batches at which the next initial attempt is due: `triggers.initialBatches` more than when the last run
+   * started. With no production model nothing is scored, so no detector can ever fire, and without a retry the model
+   * would wait forever. Waiting for initialBatches new batches, rather than one, gives each attempt as much new data
+   * as the config says a first model needs (a candidate refused on batches 0-3 is likely refused again on 0-4, with
+   * a holdout mostly the same rows), and bounds the cost at one attempt per initialBatches batches; with the default
+   * (1) that is one attempt per new labelled batch. The cooldown applies as to any run. A monitor carried from before
+   * this field existed retries once it sees initialBatches labelled batches, as a fresh one would.
+   */
+  get nextInitialAttemptAt(): number {
+    return (this.lastRunLabelled ?? 0) + this.config.triggers.initialBatches;
+  }
+
   // ----- configuration and clock --------------------------------------------------------------------------------
 
   /**
@@ -408,6 +437,16 @@ export class MonitorState implements MonitorCarried {
       nextRunNumber: this.nextRunNumber,
       drift: { ...this.drift },
       continuedAsNew: this.continuedAsNew,
+      ...(this.waitingForFirstModel
+        ? {
+            waitingForFirstModel: {
+              attempts: this.nextRunNumber - 1,
+              lastDecision: this.runs[this.runs.length - 1]?.decision ?? null,
+              labelledBatches: this.labelled,
+              nextAttemptAtLabelledBatches: this.nextInitialAttemptAt,
+            },
+          }
+        : {}),
     };
   }
 
@@ -431,6 +470,10 @@ export class MonitorState implements MonitorCarried {
     if (this.activeRun) parts.push(`run ${this.activeRun.workflowId} (${this.activeRun.trigger.kind})`);
     if (this.queued) parts.push(`queued: ${this.queued.kind}`);
     if (this.paused) parts.push(`paused by ${this.paused.by}: ${this.paused.reason}`);
+    if (this.waitingForFirstModel && !this.queued) {
+      const last = this.runs[this.runs.length - 1];
+      parts.push(`waiting for a first model: ${last ? `${last.workflowId} ended ${last.decision ?? 'without a decision'}; ` : ''}next initial attempt at ${this.nextInitialAttemptAt} labelled batches (${this.labelled} now)`);
+    }
     parts.push(`${this.arrived} batches`);
     setCurrentDetails(parts.join(' · '));
   }
@@ -600,6 +643,14 @@ async function tick(state: MonitorState): Promise<void> {
   now = Date.now();
   if (state.productionVersion === null && state.nextRunNumber === 1 && !state.activeRun && !state.queued && state.labelled >= config.triggers.initialBatches) {
     state.requestRun({ kind: TriggerKinds.initial, detail: `initial: ${state.labelled} labelled batches, no production model`, at: new Date(now).toISOString() });
+  } else if (state.waitingForFirstModel && !state.queued && state.labelled >= state.nextInitialAttemptAt && patched(INITIAL_RETRY_PATCH)) {
+    // The patch is asked only when a retry is due, so its marker lands just before the run it starts.
+    const last = state.runs[state.runs.length - 1];
+    state.requestRun({
+      kind: TriggerKinds.initial,
+      detail: `initial, attempt ${state.nextRunNumber}: ${state.labelled} labelled batches, no production model${last ? ` (${last.workflowId} ended ${last.decision ?? 'without a decision'})` : ''}`,
+      at: new Date(now).toISOString(),
+    });
   }
   const schedule = config.triggers.schedule;
   if (schedule && state.nextScheduleAt !== null && now >= state.nextScheduleAt) {

@@ -42,10 +42,11 @@ describe('the model monitor over time', () => {
     assert.equal(s.productionVersion, null);
     assert.equal(world.callsOf(model, 'promote').length, 0);
     assert.equal(world.callsOf(model, 'train').length, 0);
-    // The monitor goes on: an operator's request an hour later retrains from the batch after the bad one.
+    // The monitor goes on by itself: with no model yet, it retries the initial run once a new labelled batch has
+    // arrived (batch 1, a day later), from the batch after the bad one.
     await harness().env.sleep('1 day');
-    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'after the fix upstream' }] });
-    s = await eventually(() => status(handle), finished(2), 'the second run');
+    s = await eventually(() => status(handle), finished(2), 'the retried initial run');
+    assert.equal(s.runs[1].trigger, 'initial');
     assert.equal(s.runs[1].decision, 'promoted');
     assert.equal(s.productionVersion, 1);
     assert.equal(world.callsOf(model, 'collect')[1].input.sinceBatch, 1);
