@@ -5,6 +5,7 @@
  * information comes out as plain lines, one per change, so a log reads as a story and never holds escape codes.
  */
 import { Stages, type Decision, type Stage, type StageRecord } from '../../workflows/definitions';
+import { stagesPassed } from '../cli/timeline';
 
 /** The run stages the display lists, in order (`done` is not a stage one waits in). */
 export const DISPLAY_STAGES: readonly Stage[] = [
@@ -166,6 +167,8 @@ class TtyDisplay implements ProgressDisplay {
 
 class PlainDisplay implements ProgressDisplay {
   private readonly seen = new Map<string, string>();
+  /** Per run, the timeline records already printed (see stagesPassed). */
+  private readonly printedStages = new Map<string, number>();
   private monitorKey = '';
 
   constructor(private readonly o: DisplayOptions) {}
@@ -194,6 +197,12 @@ class PlainDisplay implements ProgressDisplay {
       const key = run.decision ?? run.stage;
       if (this.seen.get(run.workflowId) === key) continue;
       this.seen.set(run.workflowId, key);
+      // Stages the run passed through since the last update come first (a small model trains between two polls,
+      // and a log that jumps from collect to gate reads as if training was skipped); the wrap-up stage is not news.
+      const { passed } = stagesPassed(run, this.printedStages.get(run.workflowId) ?? 0);
+      for (const stage of passed) if (stage !== Stages.done) this.line(`${run.workflowId} (${run.trigger}): ${stage}`);
+      // The current stage is printed below: once it closes, it is not a stage passed unseen.
+      this.printedStages.set(run.workflowId, run.timeline.length);
       if (run.decision) this.line(`${run.workflowId}: ${run.decision}${run.decidedBy ? ` (approved by ${run.decidedBy})` : ''}`);
       else this.line(`${run.workflowId} (${run.trigger}): ${run.stage}${run.note ? ` (${run.note})` : ''}`);
     }

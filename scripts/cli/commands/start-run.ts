@@ -12,6 +12,7 @@ import { Decisions, monitorStatusQuery, monitorWorkflowId, retrainNowUpdate, run
 import { parseDuration } from '../../../workflows/duration';
 import { ConnectionOptions, ExitCodes, PersonSchema, ReasonSchema, action, modelOf, type ExitCode, type Output } from '../common';
 import { withTemporal } from '../temporal';
+import { stagesPassed } from '../timeline';
 
 export const StartRunOptions = z
   .object({
@@ -91,11 +92,9 @@ async function follow(client: Client, workflowId: string, pollMs: number, out: O
     }
     // A stage can start and end between two polls (training a small model takes less than one), so the stages the
     // run passed through since the last poll come from its timeline first; the open one is printed below.
-    const open = s.timeline.length > 0 && s.timeline[s.timeline.length - 1].stage === s.stage ? s.timeline.length - 1 : s.timeline.length;
-    for (; printed < open; printed++) {
-      const passed = s.timeline[printed].stage;
-      out.progress(`${workflowId}  ${passed}`, { workflowId, stage: passed, decision: null });
-    }
+    const { passed, next } = stagesPassed(s, printed);
+    for (const stage of passed) out.progress(`${workflowId}  ${stage}`, { workflowId, stage, decision: null });
+    printed = next;
     const key = `${s.stage}|${s.decision}|${s.approval ? 'approval' : ''}|${s.labeling ? 'labels' : ''}`;
     if (key !== last) {
       last = key;
