@@ -131,6 +131,11 @@ export interface MonitorStatus {
   /** How many times this monitor has continued as new. */
   readonly continuedAsNew?: number;
   /**
+   * The last probe of the data source: batches it had (null before any probe succeeded), when, and what was wrong
+   * when the probe failed (a missing file, an unreadable bucket), so a broken source is not mistaken for no data.
+   */
+  readonly source?: { readonly batches: number | null; readonly at: string; readonly error?: string };
+  /**
    * Present while no run has produced a production model yet and none is running: the monitor retries the initial
    * run once `nextAttemptAtLabelledBatches` labelled batches have arrived (`triggers.initialBatches` more than at
    * the last attempt), after the cooldown.

@@ -112,6 +112,8 @@ export interface MonitorCarried {
   readonly storm: Storm | null;
   readonly nextRunNumber: number;
   readonly source: { batches: number; finite: boolean } | null;
+  /** The last probe of the source: when, and why it failed (absent in state carried from before it existed). */
+  readonly probe?: { at: string; error?: string };
   readonly arrived: number;
   readonly checked: number;
   readonly lastAccuracy?: number;
@@ -157,6 +159,7 @@ export class MonitorState implements MonitorCarried {
   storm: Storm | null = null;
   nextRunNumber = 1;
   source: MonitorCarried['source'] = null;
+  probe: MonitorCarried['probe'];
   arrived = 0;
   checked = 0;
   lastAccuracy?: number;
@@ -199,6 +202,7 @@ export class MonitorState implements MonitorCarried {
       storm: this.storm,
       nextRunNumber: this.nextRunNumber,
       source: this.source,
+      probe: this.probe,
       arrived: this.arrived,
       checked: this.checked,
       lastAccuracy: this.lastAccuracy,
@@ -437,6 +441,7 @@ export class MonitorState implements MonitorCarried {
       nextRunNumber: this.nextRunNumber,
       drift: { ...this.drift },
       continuedAsNew: this.continuedAsNew,
+      ...(this.probe ? { source: { batches: this.source?.batches ?? null, ...this.probe } } : {}),
       ...(this.waitingForFirstModel
         ? {
             waitingForFirstModel: {
@@ -475,8 +480,17 @@ export class MonitorState implements MonitorCarried {
       parts.push(`waiting for a first model: ${last ? `${last.workflowId} ended ${last.decision ?? 'without a decision'}; ` : ''}next initial attempt at ${this.nextInitialAttemptAt} labelled batches (${this.labelled} now)`);
     }
     parts.push(`${this.arrived} batches`);
+    // A source that cannot be read otherwise looks like one with no data yet.
+    if (this.probe?.error) parts.push(`data source: ${this.probe.error}`);
     setCurrentDetails(parts.join(' · '));
   }
+}
+
+/** The innermost cause's message: what actually went wrong under the activity and application failures. */
+function rootMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }
 
 function mergeTriggers(a: TriggerInfo, b: TriggerInfo): TriggerInfo {
@@ -606,10 +620,14 @@ async function tick(state: MonitorState): Promise<void> {
     try {
       const p = await probe.probeSource({ config });
       state.source = { batches: p.batches, finite: p.finite };
+      state.probe = { at: new Date().toISOString() };
       state.needsProbe = false;
       state.nextPollAt = Date.now() + (polling ? src.pollEvery : 0);
     } catch (err) {
-      log.error('probing the data source failed', { error: err instanceof Error ? err.message : String(err) });
+      // The activity failure's own message is generic ("Activity task failed"); the cause says what is wrong.
+      const error = rootMessage(err);
+      log.error('probing the data source failed', { error });
+      state.probe = { at: new Date().toISOString(), error };
       state.nextPollAt = Date.now() + PROBE_RETRY_MS;
     }
   }

@@ -12,6 +12,8 @@ export function formatMonitorStatus(workflowId: string, s: MonitorStatus): strin
     `  config version ${s.configVersion}, next run #${s.nextRunNumber}`,
   ];
   if (s.batches) lines.push(`  batches: ${s.batches.arrived} arrived, ${s.batches.checked} checked${s.batches.lastAccuracy !== undefined ? `, last accuracy ${s.batches.lastAccuracy.toFixed(3)}` : ''}`);
+  // A source the monitor cannot read would otherwise look like one with no data yet.
+  if (s.source?.error) lines.push(`  data source: ${s.source.error} (last probe ${s.source.at})`);
   if (s.rejectedMessages.count > 0) {
     lines.push(`  rejected messages: ${s.rejectedMessages.count}`);
     for (const m of s.rejectedMessages.last) lines.push(`    ${m}`);

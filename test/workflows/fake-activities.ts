@@ -23,6 +23,8 @@ import type { Blessing } from '../../ml/policy';
 export interface Script {
   /** Batches the source holds (probeSource). */
   batches?: number;
+  /** probeSource fails with this message (a BadInput, as a missing file does) while it is set. */
+  probeError?: string;
   /** Run numbers whose batch fails validation. */
   badRuns?: number[];
   /** Run numbers whose candidate is not blessed. */
@@ -65,6 +67,8 @@ export class FakeWorld {
     return {
       async probeSource(input) {
         record('probeSource', input);
+        const probeError = world.script(input.config.model).probeError;
+        if (probeError) throw ApplicationFailure.nonRetryable(probeError, 'BadInput');
         return { batches: world.script(input.config.model).batches ?? 1000, finite: true, columns: ['x', 'y'] };
       },
       async checkBatch(input) {

@@ -27,6 +27,26 @@ const status = (h: WorkflowHandle) => h.query(monitorStatusQuery);
 const finished = (n: number) => (s: MonitorStatus) => s.activeRun === null && s.runs.length === n && s.runs.every((r) => r.decision !== null);
 
 describe('the model monitor over time', () => {
+  test('keeps the last failed probe of its data source in its status and current details', async () => {
+    const model = 'life-missing-source';
+    world.scripts.set(model, { probeError: 'config.data.source.path: no file at /data/missing.csv' });
+    // A folder source polls, so a fixed source is found again by the monitor itself.
+    const handle = await startMonitor(config(model, { data: { source: { kind: 'folder', path: '/data/in', pollEvery: '1 minute' }, label: 'y', positive: '1' } }));
+    const s = await eventually(() => status(handle), (x) => x.source?.error !== undefined, 'the failed probe in status');
+    assert.equal(s.source?.error, 'config.data.source.path: no file at /data/missing.csv');
+    assert.equal(s.source?.batches, null);
+    assert.equal(s.batches?.arrived, 0);
+    const details = await eventually(
+      async () => (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '',
+      (d) => d.includes('data source:'),
+      'the probe error in the current details',
+    );
+    assert.match(details, /data source: config\.data\.source\.path: no file at \/data\/missing\.csv/);
+
+    await handle.terminate('test over');
+    await replays(handle);
+  });
+
   test('after a bad batch fails its run at validate, promotes nothing and goes on to the next trigger', async () => {
     const model = 'life-bad-batch';
     world.scripts.set(model, {
