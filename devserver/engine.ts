@@ -134,7 +134,7 @@ export class Engine implements RunHost {
     messages: Array<(run: WorkflowRun, m: IMessage[], completedId: number) => void>;
     pendingMessages: Array<(run: WorkflowRun) => IMessage[]>;
     protocolMessage: Array<(run: WorkflowRun, m: IMessage) => void>;
-    updateTaskEnded: Array<(run: WorkflowRun) => void>;
+    updateTaskEnded: Array<(run: WorkflowRun, completed: boolean) => void>;
     runClosed: Array<(run: WorkflowRun) => void>;
     runStarted: Array<(run: WorkflowRun) => void>;
     runChanged: Array<(run: WorkflowRun) => void>;
@@ -221,8 +221,8 @@ export class Engine implements RunHost {
     for (const h of this.hooks.protocolMessage) h(run, message);
   }
 
-  updateTaskEnded(run: WorkflowRun): void {
-    for (const h of this.hooks.updateTaskEnded) h(run);
+  updateTaskEnded(run: WorkflowRun, completed: boolean): void {
+    for (const h of this.hooks.updateTaskEnded) h(run, completed);
   }
 
   pendingUpdateMessages(run: WorkflowRun): IMessage[] {

@@ -59,8 +59,11 @@ export interface RunHost {
   pendingUpdateMessages(run: WorkflowRun): temporal.api.protocol.v1.IMessage[];
   /** A protocol message the worker placed in history with a PROTOCOL_MESSAGE command (update accepted or completed). */
   applyProtocolMessage(run: WorkflowRun, message: temporal.api.protocol.v1.IMessage): void;
-  /** A workflow task that carried update requests ended (completed, failed or timed out): unanswered ones go back. */
-  updateTaskEnded(run: WorkflowRun): void;
+  /**
+   * A workflow task that carried update requests ended. Unanswered ones go back when it failed or timed out; when it
+   * `completed` without answering them (and the run goes on), they are rejected, as on the real server.
+   */
+  updateTaskEnded(run: WorkflowRun, completed: boolean): void;
   /** The workflow retry policy's verdict on this run closing with `failure` (workflow-retry.ts). */
   workflowRetry(run: WorkflowRun, failure: IFailure | null | undefined): RetryVerdict;
   /** Starts the run that retries `run`, closed with `verdict.newRunId` as its `newExecutionRunId`. */
@@ -156,6 +159,12 @@ interface WorkflowTaskState {
   state: 'scheduled' | 'started';
   /** Attempts after the first are transient: their events reach the worker but enter history only on success. */
   transient: boolean;
+  /**
+   * Scheduled only to deliver updates (the real server's speculative task): its scheduled and started events reach
+   * the worker but enter history only when the task produces something besides rejections; a task that only rejected
+   * updates leaves history (and the journal) untouched. Events that arrive before it starts make it a normal task.
+   */
+  speculative: boolean;
   scheduledTime: number;
   startedTime: number;
   timeout?: ClockTimer;
@@ -170,6 +179,10 @@ interface WorkflowTaskState {
   /** The sticky queue's schedule-to-start timeout. */
   stickyTimeout?: ClockTimer;
 }
+
+/** The real server's default for how many events a discarded speculative task may have shown the worker. */
+const DISCARD_SPECULATIVE_MAX_EVENTS = 10;
+const REJECTION_TYPE_URL = 'type.googleapis.com/temporal.api.update.v1.Rejection';
 
 /** An activity timeout capped by the run timeout (0 or over it means the run timeout), as the real server does. */
 /**
@@ -333,6 +346,8 @@ export class WorkflowRun {
   /** Activities scheduled with requestEagerExecution by the workflow task completion being applied, else null. */
   private eagerActivities: ActivityState[] | null = null;
   private needWft = false;
+  /** An update was admitted while a task was started: a (speculative) task follows its completion. */
+  private updateWftWanted = false;
   private wftLocked = false;
   readonly activities = new Map<number, ActivityState>();
   private readonly activityIds = new Map<string, number>();
@@ -505,6 +520,19 @@ export class WorkflowRun {
     if (!this.wft) this.scheduleWft();
   }
 
+  /**
+   * An update was admitted. Without a task in flight it gets a speculative one (nothing in history unless the worker
+   * accepts it); a scheduled task carries it when it starts; a started one cannot, so a task follows its completion.
+   * Unlike an event, an admitted update does not stop the started task from closing the run: as on the real server
+   * (hasBufferedEventsOrMessages counts buffered events only), the run closes and the update is aborted, retryably
+   * when a new run continues it (updates.ts).
+   */
+  requestUpdateWft(): void {
+    if (!this.isOpen) return;
+    if (this.processingCommands || this.wft?.state === 'started') this.updateWftWanted = true;
+    else if (!this.wft) this.scheduleWft(0, true, true);
+  }
+
   hasBufferedEvents(): boolean {
     return this.buffer.length > 0;
   }
@@ -540,8 +568,9 @@ export class WorkflowRun {
   /**
    * Schedules the next workflow task, after `delayMs`. `offer: false` keeps it from the queues: a completion that
    * hands it back itself (`returnNewWorkflowTask`) starts it at once, and no held poll may take it first.
+   * `speculative`: the task only delivers updates (see WorkflowTaskState.speculative); a retry is never one.
    */
-  scheduleWft(delayMs = 0, offer = true): void {
+  scheduleWft(delayMs = 0, offer = true, speculative = false): void {
     if (!this.isOpen || this.wft) return;
     // A task on the sticky queue needs the worker there; without a recent poll it goes to the normal queue (the real
     // matching service's StickyWorkerUnavailable). Retries (transient attempts) follow a failure, which clears it.
@@ -556,6 +585,7 @@ export class WorkflowRun {
       attempt,
       state: 'scheduled',
       transient,
+      speculative: speculative && !transient,
       scheduledTime,
       startedTime: 0,
       messages: [],
@@ -580,19 +610,23 @@ export class WorkflowRun {
   private enqueueWft(wft: WorkflowTaskState, offer: boolean): void {
     if (this.wft !== wft) return;
     const { attempt, sticky } = wft;
-    if (!wft.transient) {
-      const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, {
-        taskQueue: sticky
-          ? { name: sticky.name, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.taskQueue }
-          : { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
-        attempt,
-      });
+    if (!wft.transient && !wft.speculative) {
+      const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttrs(sticky, attempt));
       wft.scheduledEventId = num(ev.eventId);
     } else {
       wft.scheduledEventId = this.lastEventId + 1;
     }
     if (offer) this.offerWft(wft);
+  }
+
+  private scheduledAttrs(sticky: StickyQueue | null, attempt: number): temporal.api.history.v1.IWorkflowTaskScheduledEventAttributes {
+    return {
+      taskQueue: sticky
+        ? { name: sticky.name, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.taskQueue }
+        : { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
+      attempt,
+    };
   }
 
   taskQueueKey(queue = this.taskQueue): string {
@@ -624,6 +658,8 @@ export class WorkflowRun {
    */
   private stickyTaskTimedOut(wft: WorkflowTaskState): void {
     if (this.wft !== wft || wft.state !== 'scheduled' || !this.isOpen) return;
+    // A speculative task's timeout is history's business: as on the real server, its scheduled event is written first.
+    this.persistTransient(wft);
     this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
       scheduledEventId: wft.scheduledEventId,
       startedEventId: 0,
@@ -678,17 +714,19 @@ export class WorkflowRun {
       suggestContinueAsNew: suggest,
     };
     let events: IHistoryEvent[];
-    if (wft.transient) {
+    if (wft.speculative && wft.scheduledEventId !== this.lastEventId + 1) {
+      // Events arrived while it waited: as on the real server it becomes a normal task, scheduled now, after them.
+      wft.speculative = false;
+      wft.scheduledEventId = num(this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttrs(wft.sticky, wft.attempt), now).eventId);
+    }
+    if (wft.transient || wft.speculative) {
+      // Transient retries are never sticky, so their scheduled event names the normal queue.
       const sched: IHistoryEvent = {
         eventId: long(wft.scheduledEventId),
         eventTime: timestamp(wft.scheduledTime),
         eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
         taskId: long(this.host.nextTaskId()),
-        workflowTaskScheduledEventAttributes: {
-          taskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          startToCloseTimeout: duration(this.workflowTaskTimeoutMs),
-          attempt: wft.attempt,
-        },
+        workflowTaskScheduledEventAttributes: this.scheduledAttrs(wft.sticky, wft.attempt),
       };
       const started: IHistoryEvent = {
         eventId: long(wft.scheduledEventId + 1),
@@ -698,7 +736,7 @@ export class WorkflowRun {
         workflowTaskStartedEventAttributes: startedAttrs,
       };
       wft.startedEventId = wft.scheduledEventId + 1;
-      events = [...this.history, sched, started];
+      events = [...(wft.sticky ? this.history.slice(this.lastCompletedStartedId) : this.history), sched, started];
       (wft as WorkflowTaskState & { transientEvents?: IHistoryEvent[] }).transientEvents = [sched, started];
     } else {
       const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
@@ -709,6 +747,8 @@ export class WorkflowRun {
     }
     wft.timeout = this.host.clock.after(this.workflowTaskTimeoutMs, () => this.timeOutWft(wft));
     wft.messages = this.host.pendingUpdateMessages(this);
+    // Every admitted update goes out with this task: none waits for another.
+    this.updateWftWanted = false;
     return {
       taskToken: encodeToken({ k: 'w', ns: this.namespace, r: this.runId, s: wft.scheduledEventId, a: wft.attempt }),
       workflowExecution: this.execution,
@@ -733,8 +773,20 @@ export class WorkflowRun {
     return wft;
   }
 
+  /**
+   * Writes the events a transient or speculative task showed the worker, once history must keep the task (it
+   * completed, or a speculative one produced more than rejections, failed or timed out). A speculative task not yet
+   * started has only its scheduled event.
+   */
   private persistTransient(wft: WorkflowTaskState): void {
-    if (!wft.transient) return;
+    if (!wft.transient && !wft.speculative) return;
+    if (wft.speculative) {
+      wft.speculative = false;
+      if (wft.state === 'scheduled') {
+        wft.scheduledEventId = num(this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttrs(wft.sticky, wft.attempt), wft.scheduledTime).eventId);
+        return;
+      }
+    }
     const events = (wft as WorkflowTaskState & { transientEvents?: IHistoryEvent[] }).transientEvents ?? [];
     for (const e of events) {
       const type = num(e.eventType as number);
@@ -746,6 +798,7 @@ export class WorkflowRun {
   private timeOutWft(wft: WorkflowTaskState): void {
     if (this.wft !== wft || !this.isOpen) return;
     if (wft.state === 'started' && !wft.transient) {
+      this.persistTransient(wft);
       this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
         scheduledEventId: wft.scheduledEventId,
         startedEventId: wft.startedEventId,
@@ -779,7 +832,7 @@ export class WorkflowRun {
   }
 
   private returnUnansweredUpdates(wft: WorkflowTaskState | null): void {
-    if (wft?.messages.length) this.host.updateTaskEnded(this);
+    if (wft?.messages.length) this.host.updateTaskEnded(this, false);
   }
 
   failWft(token: TaskToken, req: temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest): void {
@@ -790,6 +843,7 @@ export class WorkflowRun {
 
   private writeWftFailed(wft: WorkflowTaskState, cause: number, failure?: IFailure | null, identity?: string | null): void {
     if (wft.transient) return;
+    this.persistTransient(wft);
     this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
       scheduledEventId: wft.scheduledEventId,
       startedEventId: wft.startedEventId,
@@ -802,7 +856,7 @@ export class WorkflowRun {
   completeWft(
     token: TaskToken,
     req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest,
-  ): { activityTasks: PollActResponse[]; workflowTask?: PollWftResponse } {
+  ): { activityTasks: PollActResponse[]; workflowTask?: PollWftResponse; resetHistoryEventId?: ReturnType<typeof long> } {
     const wft = this.startedWft(token);
     const commands = req.commands ?? [];
     const closes = commands.filter((c) => CLOSE_COMMANDS.has(num(c.commandType as number)));
@@ -816,6 +870,7 @@ export class WorkflowRun {
         req.identity,
       );
       this.dropWft();
+      this.returnUnansweredUpdates(wft);
       this.sticky = null;
       this.wftAttempt = 1;
       this.flushBuffer();
@@ -828,18 +883,23 @@ export class WorkflowRun {
       this.retryWftAfterFailure();
       throw invalidArgument(bad.message);
     }
-    this.persistTransient(wft);
-    const completed = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, {
-      scheduledEventId: wft.scheduledEventId,
-      startedEventId: wft.startedEventId,
-      identity: req.identity ?? '',
-      binaryChecksum: req.binaryChecksum ?? '',
-      sdkMetadata: req.sdkMetadata,
-      meteringMetadata: req.meteringMetadata,
-      workerVersion: req.workerVersionStamp,
-    });
-    const completedId = num(completed.eventId);
-    this.lastCompletedStartedId = wft.startedEventId;
+    // A speculative task that only rejected updates is dropped: no event at all, history and journal unchanged.
+    let completedId = 0;
+    const discarded = wft.speculative && this.discardable(commands, req);
+    if (!discarded) {
+      this.persistTransient(wft);
+      const completed = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        identity: req.identity ?? '',
+        binaryChecksum: req.binaryChecksum ?? '',
+        sdkMetadata: req.sdkMetadata,
+        meteringMetadata: req.meteringMetadata,
+        workerVersion: req.workerVersionStamp,
+      });
+      completedId = num(completed.eventId);
+      this.lastCompletedStartedId = wft.startedEventId;
+    }
     this.wftAttempt = 1;
     const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
     this.sticky = stickyQueue
@@ -856,7 +916,7 @@ export class WorkflowRun {
         if (!this.isOpen) break;
         this.applyCommand(command, completedId, req.messages ?? []);
       }
-      if (deliveredMessages.length) this.host.updateTaskEnded(this);
+      if (deliveredMessages.length) this.host.updateTaskEnded(this, true);
     } finally {
       this.processingCommands = false;
       this.eagerActivities = null;
@@ -867,7 +927,9 @@ export class WorkflowRun {
     // the task skips matching, so none of the worker's held polls takes it first.
     const inline = !!req.returnNewWorkflowTask && this.sticky !== null;
     if (this.isOpen && (flushed || this.needWft || req.forceCreateNewWorkflowTask)) this.scheduleWft(0, !inline);
+    else if (this.isOpen && this.updateWftWanted) this.scheduleWft(0, !inline, true);
     this.needWft = false;
+    this.updateWftWanted = false;
     let workflowTask: PollWftResponse | undefined;
     // The task just scheduled (attempt 1, the run open) is started here; dispatchWft declines nothing else.
     const next = this.wft;
@@ -885,7 +947,22 @@ export class WorkflowRun {
       const task = this.dispatchActivity(act, act.attempt, { identity: req.identity } as PollActRequest);
       if (task) tasks.push(task);
     }
-    return { activityTasks: tasks, workflowTask };
+    // A dropped task tells the worker where its history really ends (the real server's ResetHistoryEventId): core
+    // rolls back to the last completed task's started event and forgets the two events it was shown.
+    return discarded ? { activityTasks: tasks, workflowTask, resetHistoryEventId: long(this.lastCompletedStartedId) } : { activityTasks: tasks, workflowTask };
+  }
+
+  /**
+   * Whether a speculative task's completion leaves no trace, as the real server's skipWorkflowTaskCompletedEvent
+   * decides: no commands, not a heartbeat, only update rejections among the messages, and not too many events shown
+   * to the worker since the last completed task (none unless the worker can take them again, as core 1.24 says).
+   */
+  private discardable(commands: ICommand[], req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest): boolean {
+    if (commands.length || req.forceCreateNewWorkflowTask) return false;
+    const interleaved = this.lastEventId - (this.lastCompletedStartedId + 1);
+    const maxInterleaved = req.capabilities?.discardSpeculativeWorkflowTaskWithEvents ? DISCARD_SPECULATIVE_MAX_EVENTS : 0;
+    if (interleaved > maxInterleaved) return false;
+    return (req.messages ?? []).every((m) => m.body?.type_url === REJECTION_TYPE_URL);
   }
 
   private validateCommands(commands: ICommand[]): { cause: number; message: string } | undefined {
@@ -1237,6 +1314,7 @@ export class WorkflowRun {
         attempt: pending.attempt,
         state: 'scheduled',
         transient: false,
+        speculative: false,
         scheduledTime: pending.scheduledTime,
         startedTime: 0,
         messages: [],

@@ -1,8 +1,9 @@
 /**
  * Workflow updates: admission, delivery to the worker as protocol messages on a workflow task, the worker's
  * acceptance, rejection and response, the ADMITTED / ACCEPTED / COMPLETED wait stages, polling, deduplication by
- * update id, and update-with-start. A rejected update writes no update events (validators run before anything
- * reaches history); the task that carried it still appears, which the SDK replays fine.
+ * update id, and update-with-start. An update admitted with no task in flight goes out on a speculative task
+ * (run.ts), so a rejected one writes no event at all. A run that closes by continuing as new aborts its updates that
+ * were not accepted with the real server's retryable error; the client's retry reaches the new run.
  */
 import type { CallContext, Engine } from './engine';
 import { invalidArgument, notFound, requireField, ServerError, Status } from './errors';
@@ -53,6 +54,35 @@ function notify(u: UpdateState): void {
   for (const w of ws) w();
 }
 
+/**
+ * The real server's answer (consts.ErrWorkflowClosing) to an update its run never accepted when the run continued as
+ * a new one (continue-as-new, retry, cron): RESOURCE_EXHAUSTED, which clients retry, landing on the new run.
+ */
+function workflowClosing(): ServerError {
+  return new ServerError(Status.RESOURCE_EXHAUSTED, 'workflow operation can not be applied because workflow is closing', {
+    typeName: 'temporal.api.errordetails.v1.ResourceExhaustedFailure',
+    value: {
+      cause: enums.ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW,
+      scope: enums.ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
+    },
+  });
+}
+
+/** What a caller waiting on an update that its closed run never completed gets. */
+function abortedByClose(run: WorkflowRun): ServerError {
+  const continued = run.nextRunId !== undefined || run.status === enums.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW;
+  return continued ? workflowClosing() : notFound('workflow execution already completed');
+}
+
+/** The real server's rejection of an update a worker completed its task without answering (registry.RejectUnprocessed). */
+function unprocessedUpdate(): temporal.api.failure.v1.IFailure {
+  return {
+    message: "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+    source: 'Server',
+    applicationFailureInfo: { type: 'UnprocessedUpdate', nonRetryable: true },
+  };
+}
+
 /** The outcome the real server gives an accepted update whose workflow closed before the update completed. */
 function acceptedUpdateCompletedWorkflow(): temporal.api.failure.v1.IFailure {
   return {
@@ -95,21 +125,25 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
     return out;
   });
 
-  const resetSent = (run: WorkflowRun) => {
+  // A task that delivered updates ended. Failed or timed out: the unanswered ones go back, and the task's retry
+  // carries them. Completed without answering them while the run goes on: rejected, as the real server does (a worker
+  // that ignores them would otherwise get them again and again). When the run closed, runClosed answered them.
+  const taskEnded = (run: WorkflowRun, completed: boolean) => {
     const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
     if (!m) return;
-    let any = false;
     for (const u of m.values()) {
       if (u.state === 'completed') m.delete(u.id);
-      if (u.state === 'sent') {
-        u.state = 'admitted';
-        any = true;
-      }
+      if (u.state !== 'sent') continue;
+      if (completed && run.isOpen) {
+        u.state = 'completed';
+        u.outcome = { failure: unprocessedUpdate() };
+        m.delete(u.id);
+        notify(u);
+      } else u.state = 'admitted';
     }
-    if (any) run.requestWft();
   };
 
-  engine.hooks.updateTaskEnded.push(resetSent);
+  engine.hooks.updateTaskEnded.push(taskEnded);
   engine.hooks.protocolMessage.push((run, msg) => applyMessage(run, msg));
 
   // When a run closes, updates it accepted but never completed fail the way the real server fails them, so that
@@ -258,15 +292,15 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
       u = { id: updateId, request: req.request!, state: 'admitted', waiters: [] };
       m.set(updateId, u);
       openUpdates(run).set(updateId, u);
-      run.requestWft();
+      run.requestUpdateWft();
     }
     let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;
     if (stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED) stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
     if (stage > Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED) {
       await waitStage(run, u, stage, ctx, engine.options.historyPollTimeoutMs);
     }
-    // Accepted updates were completed with a failure when the run closed (see runClosed above); others are gone.
-    if (!run.isOpen && u.state !== 'completed') throw notFound('workflow execution already completed');
+    // Accepted updates were completed with a failure when the run closed (see runClosed above); others are aborted.
+    if (!run.isOpen && u.state !== 'completed') throw abortedByClose(run);
     return response(run, u);
   }
 
@@ -285,11 +319,12 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
       const updateId = requireField(req.updateRef?.updateId, 'UpdateRef.UpdateId');
       const run = engine.findRun(ns, req.updateRef?.workflowExecution);
       const u = (run.ext.updates as Map<string, UpdateState> | undefined)?.get(updateId);
-      if (!u) throw notFound(`update "${updateId}" not found`);
+      // An update its closed run never accepted was aborted with the run: it is gone, as from the real server's registry.
+      if (!u || (!run.isOpen && u.state !== 'completed')) throw notFound(`update "${updateId}" not found`);
       let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;
       if (stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED) stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
       await waitStage(run, u, stage, ctx, engine.options.historyPollTimeoutMs);
-      if (!run.isOpen && u.state !== 'completed') throw notFound('workflow execution already completed');
+      if (!run.isOpen && u.state !== 'completed') throw abortedByClose(run);
       return { outcome: u.state === 'completed' ? u.outcome : undefined, stage: stageOf(u), updateRef: { workflowExecution: run.execution, updateId } };
     },
 
