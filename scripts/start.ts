@@ -150,7 +150,10 @@ export function afterDemo(outcome: DemoOutcome, cli: string, servingUrl: string,
   const otherApprover = outcome.approvers.find((a) => a !== outcome.you) ?? outcome.approvers[0];
   return [
     '',
-    `Demo finished: ${outcome.runWorkflowId} ${outcome.decision} ${uptimeSeconds.toFixed(1)} s after npm start.`,
+    // A resumed demo's run was promoted in an earlier session: a time since this npm start would be meaningless.
+    outcome.resumed
+      ? `Demo finished in an earlier session: ${outcome.runWorkflowId} ${outcome.decision} at ${new Date(outcome.promotedAt).toISOString()}.`
+      : `Demo finished: ${outcome.runWorkflowId} ${outcome.decision} ${uptimeSeconds.toFixed(1)} s after npm start.`,
     ...(outcome.reportHtml ? [`  HTML report: ${outcome.reportHtml}`] : []),
     'Retrain stays up for you to try it (Ctrl-C stops it):',
     `  ${cli} monitor status demo`,
@@ -267,7 +270,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         signal: abort.signal,
       });
       display.stop();
-      process.stdout.write(afterDemo(outcome, cli, system.serving.url, process.uptime()));
+      // The run's own promotion moment, not now: the story may end a while later (the report, the workflow's close).
+      process.stdout.write(afterDemo(outcome, cli, system.serving.url, process.uptime() - (Date.now() - outcome.promotedAt) / 1000));
     } else {
       display.event(`No demo (--no-demo). Start a monitor with: ${cli} monitor start --config FILE`);
     }

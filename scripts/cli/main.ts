@@ -40,7 +40,13 @@ export function buildProgram(): Command {
       .option('--as <name>', 'who applies the config (default: your user name)')
       .option('--task-queue <name>', 'task queue of the Retrain worker', TASK_QUEUE),
   ).action(lazy((): typeof import('./commands/start-monitor') => require('./commands/start-monitor'), (m) => m.run));
-  addConnectionOptions(monitor.command('status').description("show the model's monitor: production, canary, active run, recent runs").argument('<model>', 'model name')).action(
+  addConnectionOptions(
+    monitor
+      .command('status')
+      .description("show the model's monitor: production, canary, active run, recent runs, and the registry's aliases beside them")
+      .argument('<model>', 'model name')
+      .option('--store <uri>', STORE_OPTION_HELP),
+  ).action(
     lazy((): typeof import('./commands/show-monitor') => require('./commands/show-monitor'), (m) => m.run),
   );
   for (const verb of ['pause', 'resume'] as const) {

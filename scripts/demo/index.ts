@@ -83,6 +83,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
     approvalPauseMs: s.approvalPauseMs,
     cli: o.cli,
     totalBatches: s.batches,
+    // A running monitor is the previous session's, journaled by the server: its runs are history, not news.
+    resume: running,
     ...(o.signal ? { signal: o.signal } : {}),
   });
 }

@@ -53,6 +53,11 @@ export interface DemoStoryOptions {
   readonly signal?: AbortSignal;
   /** `by` of the configure update. */
   readonly by?: string;
+  /**
+   * The demo's monitor was already running (a durable server restarted with the same RETRAIN_HOME): the story says
+   * it resumes and narrates only what happens from now on, never the runs that were decided before.
+   */
+  readonly resume?: boolean;
 }
 
 export interface DemoOutcome {
@@ -68,6 +73,12 @@ export interface DemoOutcome {
   readonly approvers: readonly string[];
   /** The name the printed commands use for the person at the keyboard. */
   readonly you: string;
+  /** When the run reached production (epoch ms), from its own timeline: not when the story noticed or ended. */
+  readonly promotedAt: number;
+  /** When this story started (or resumed) the monitor (epoch ms). */
+  readonly monitorStartedAt: number;
+  /** The story had already been told in an earlier session: the run was promoted before this one resumed. */
+  readonly resumed?: boolean;
 }
 
 /** The story cannot go on (the initial run was not promoted). */
@@ -101,13 +112,29 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
   const model = o.config.model;
   const t0 = Date.now();
   await startMonitor(client, o.config, o.by ?? o.operator);
-  display.event(`Started ${monitorWorkflowId(model)}; it replays ${o.totalBatches ?? 'the'} batches of ${describeSource(o.config)}.`);
-
   const monitor = client.workflow.getHandle(monitorWorkflowId(model));
+  /** Runs decided before a resumed story: history, which the story neither narrates nor ends on. */
+  const past = new Set<string>();
+  if (o.resume) {
+    const [status, description] = await Promise.all([queryUntilAnswered(monitor, o.pollMs, o.signal), monitor.describe()]);
+    for (const r of status.runs) if (r.decision !== null) past.add(r.workflowId);
+    display.event(resumeLine(monitorWorkflowId(model), description.startTime, status));
+    // The drift has already been handled in an earlier session: the story is told; say so once and end.
+    const handled = status.runs.find((r) => r.trigger !== TriggerKinds.initial && r.decision === Decisions.promoted);
+    if (handled) {
+      const run = await client.workflow.getHandle(handled.workflowId).query(runStatusQuery);
+      return outcomeOf(handled.workflowId, run, status, o, promotionTime(run), t0, true);
+    }
+  } else {
+    display.event(`Started ${monitorWorkflowId(model)}; it replays ${o.totalBatches ?? 'the'} batches of ${describeSource(o.config)}.`);
+  }
+
   const finished = new Map<string, RunStatus>();
   const approvals = new Map<string, Promise<void>>();
   let driftAnnounced = false;
   const announced = new Set<string>();
+  /** The first run after the initial one seen promoted, and when it reached production: later runs never change it. */
+  let handled: { workflowId: string; at: number } | undefined;
 
   const approve = async (workflowId: string, comment: string): Promise<void> => {
     try {
@@ -132,6 +159,7 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
     }
     const views: RunView[] = [];
     for (const summary of status.runs) {
+      if (past.has(summary.workflowId)) continue;
       let run = finished.get(summary.workflowId);
       if (!run) {
         try {
@@ -150,6 +178,13 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
         }
       }
       views.push(viewOf(run, summary.workflowId, summary.startedAt));
+
+      if (!handled && run.trigger.kind !== TriggerKinds.initial && run.decision === Decisions.promoted) {
+        // Told the moment the decision shows, with the run's own promotion time: the report and the workflow's close
+        // come later, and a later run (another drift, another approval) must not delay or rename this moment.
+        handled = { workflowId: summary.workflowId, at: promotionTime(run) };
+        display.event(`The drift is handled: ${summary.workflowId} reached production ${((handled.at - t0) / 1000).toFixed(1)} s after the monitor started.`);
+      }
 
       if (run.trigger.kind === TriggerKinds.drift && !driftAnnounced) {
         driftAnnounced = true;
@@ -201,26 +236,76 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
         display.event(`${id} ended ${run.decision}${run.error ? `: ${run.error}` : run.blessing && !run.blessing.promote ? `: ${run.blessing.summary}` : ''}; the monitor keeps watching.`);
       }
     }
-    const done = [...finished.values()].find((r) => r.trigger.kind !== TriggerKinds.initial && r.decision === Decisions.promoted);
-    if (done) {
-      await Promise.all(approvals.values());
-      const workflowId = status.runs.find((s) => finished.get(s.workflowId) === done)!.workflowId;
-      const reportHtml = reportHtmlPath(done.reportUri);
-      const outcome: DemoOutcome = {
-        runWorkflowId: workflowId,
-        decision: done.decision!,
-        ...(done.decidedBy ? { decidedBy: done.decidedBy } : {}),
-        ...(done.reportUri ? { reportUri: done.reportUri } : {}),
-        ...(reportHtml && existsSync(reportHtml) ? { reportHtml } : {}),
-        runs: status.runs.map((r) => ({ workflowId: r.workflowId, trigger: r.trigger, decision: finished.get(r.workflowId)?.decision ?? r.decision })),
-        approvers: o.config.promotion?.approvers ?? [],
-        you: o.you,
-      };
-      display.event(`The drift is handled: ${workflowId} reached production ${((Date.now() - t0) / 1000).toFixed(1)} s after the monitor started.`);
+    // The story ends once the handled run's workflow has closed (its last status carries the report's URI). Only
+    // its own approval is awaited: a later run's pause for a person is that run's business, not this story's end.
+    const done = handled && finished.get(handled.workflowId);
+    if (handled && done) {
+      await approvals.get(handled.workflowId);
+      const outcome = outcomeOf(handled.workflowId, done, status, o, handled.at, t0, false, finished);
       if (outcome.reportHtml) display.event(`Report: ${outcome.reportHtml}`);
       return outcome;
     }
     await delay(o.pollMs ?? 300);
+  }
+}
+
+/**
+ * The moment a promoted run reached production, from its timeline: the start of its promote stage, whose first act
+ * moves the alias (its end waits for the wrap-up, so it is unset when the decision is first seen). The same value
+ * whenever it is read, so the story's line and the closing summary agree.
+ */
+export function promotionTime(run: RunStatus): number {
+  const promote = run.timeline.find((r) => r.stage === Stages.promote);
+  const last = run.timeline[run.timeline.length - 1];
+  const at = promote?.startedAt ?? last?.startedAt;
+  return at ? Date.parse(at) : Date.now();
+}
+
+function outcomeOf(
+  workflowId: string,
+  run: RunStatus,
+  status: MonitorStatus,
+  o: DemoStoryOptions,
+  promotedAt: number,
+  monitorStartedAt: number,
+  resumed: boolean,
+  finished: ReadonlyMap<string, RunStatus> = new Map(),
+): DemoOutcome {
+  const reportHtml = reportHtmlPath(run.reportUri);
+  return {
+    runWorkflowId: workflowId,
+    decision: run.decision!,
+    ...(run.decidedBy ? { decidedBy: run.decidedBy } : {}),
+    ...(run.reportUri ? { reportUri: run.reportUri } : {}),
+    ...(reportHtml && existsSync(reportHtml) ? { reportHtml } : {}),
+    runs: status.runs.map((r) => ({ workflowId: r.workflowId, trigger: r.trigger, decision: finished.get(r.workflowId)?.decision ?? r.decision })),
+    approvers: o.config.promotion?.approvers ?? [],
+    you: o.you,
+    promotedAt,
+    monitorStartedAt,
+    ...(resumed ? { resumed } : {}),
+  };
+}
+
+/** What a resumed story says first: how long the monitor has run, production, and the last run's outcome. */
+export function resumeLine(monitorId: string, since: Date, status: MonitorStatus): string {
+  const last = status.runs[status.runs.length - 1];
+  return [
+    `Resuming the demo: ${monitorId} has been running since ${since.toISOString()}`,
+    status.productionVersion === null ? 'no production model yet' : `production v${status.productionVersion}`,
+    last ? `last run ${last.workflowId} ${last.decision ?? 'running'}` : 'no run yet',
+  ].join('; ');
+}
+
+/** The monitor's status, once its first workflow task has run (a query before that fails). */
+async function queryUntilAnswered(monitor: ReturnType<Client['workflow']['getHandle']>, pollMs = 300, signal?: AbortSignal): Promise<MonitorStatus> {
+  for (;;) {
+    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    try {
+      return await monitor.query(monitorStatusQuery);
+    } catch {
+      await delay(pollMs);
+    }
   }
 }
 
