@@ -22,7 +22,7 @@ export const config = parseModelConfig({
     protectedGroups: ['region'],
     hardExamples: 'data/elec2-hard.csv',
   },
-  trainer: { kind: 'gbdt', params: { trees: 120, depth: 4, learningRate: 0.1 } },
+  trainer: { kind: 'gbdt', params: { maxIter: 120, maxDepth: 4, learningRate: 0.1 } },
   evaluation: {
     policy: {
       primary: { metric: 'roc_auc' },
@@ -88,7 +88,7 @@ export function promotedRun(): RunReport {
       candidateVersion: 7,
       modelUri: 'file:///var/retrain/models/elec2/7/model.json',
       trainer: 'gbdt',
-      params: { trees: 120, depth: 4, learningRate: 0.1 },
+      params: { maxIter: 120, maxDepth: 4, learningRate: 0.1 },
       trainingRows: 4570,
       wallSeconds: 91.4,
       cpuSeconds: 88.2,
