@@ -16,8 +16,10 @@ import { join, resolve } from 'node:path';
 import { runDemo, DEMO_MODEL, DEMO_OPERATOR, type DemoOutcome } from '../../scripts/demo';
 import { createDisplay } from '../../scripts/demo/progress';
 import { dbFilenameSupported, startSystem, type System } from '../../scripts/demo/system';
-import { runStatusQuery, TriggerKinds } from '../../workflows/definitions';
+import { runStatusQuery, Stages, TriggerKinds } from '../../workflows/definitions';
 import { afterDemo, cliPrefix } from '../../scripts/start';
+import { formatRegistryView, readRegistryView } from '../../scripts/cli/commands/show-monitor';
+import { retrain } from '../cli/helpers';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -90,6 +92,71 @@ describe('npm start demo (accelerated)', () => {
     assert.equal(r.status, 200);
     const body = (await r.json()) as { predictions: { version: number }[] };
     assert.equal(body.predictions[0].version, production?.version);
+  });
+
+  test('the drift run’s promotion is told once, with its own promotion time, which the closing summary uses too', async () => {
+    const status = await system!.client.workflow.getHandle(outcome.runWorkflowId).query(runStatusQuery);
+    const promote = status.timeline.find((r) => r.stage === Stages.promote);
+    assert.ok(promote, JSON.stringify(status.timeline));
+    // The run's own moment (its promote stage), not when the story noticed it or ended.
+    assert.equal(outcome.promotedAt, Date.parse(promote.startedAt));
+    const told = printed.join('').split('\n').filter((l) => l.includes('The drift is handled'));
+    assert.deepEqual(told, [`The drift is handled: ${outcome.runWorkflowId} reached production ${((outcome.promotedAt - outcome.monitorStartedAt) / 1000).toFixed(1)} s after the monitor started.`]);
+    assert.ok(afterDemo(outcome, 'npx retrain', 'http://127.0.0.1:8080', 42).includes(`Demo finished: ${outcome.runWorkflowId} promoted 42.0 s after npm start.`));
+  });
+
+  test('the progress log names every stage the drift run passed through, in its timeline’s order, even those between two polls', async () => {
+    const status = await system!.client.workflow.getHandle(outcome.runWorkflowId).query(runStatusQuery);
+    const line = new RegExp(`^${outcome.runWorkflowId} \\(drift\\): (\\w+)`);
+    const dedupe = (xs: string[]) => xs.filter((x, i) => x !== xs[i - 1]);
+    const logged = dedupe(printed.join('').split('\n').flatMap((l) => line.exec(l)?.[1] ?? []));
+    // promote opens just before the decision: the decision's line may stand for it when both came in one poll.
+    const expected = dedupe(status.timeline.map((r) => r.stage)).filter((st) => st !== Stages.promote);
+    assert.deepEqual(logged.filter((st) => st !== Stages.promote), expected, printed.join(''));
+    for (const st of [Stages.collect, Stages.train, Stages.gate]) assert.ok(logged.includes(st), st);
+  });
+
+  test('started again with the monitor still running (a restart with the same journal), the demo says it resumes and re-tells nothing', async () => {
+    const again: string[] = [];
+    const resumed = await runDemo({
+      client: system!.client,
+      home,
+      display: createDisplay({ tty: false, write: (s) => void again.push(s) }),
+      you: 'alice',
+      cli: 'npx retrain',
+      settings: { batchRows: 1000, batches: 30, everyMs: 1000, driftAtBatch: 15, observeMs: 1000, approvalPauseMs: 0 },
+    });
+    const text = again.join('');
+    assert.match(text, /Resuming the demo: monitor\/demo has been running since \d{4}-\d\d-\d\dT[^;]+; production v\d+; last run retrain\/demo\/\d+ /);
+    for (const old of ['Started monitor/demo', 'Drift detected', 'The drift is handled', 'approved retrain/']) assert.ok(!text.includes(old), `${old} re-told:\n${text}`);
+    assert.equal(resumed.resumed, true);
+    assert.equal(resumed.runWorkflowId, outcome.runWorkflowId);
+    assert.equal(resumed.promotedAt, outcome.promotedAt);
+    const summary = afterDemo(resumed, 'npx retrain', 'http://127.0.0.1:8080', 3);
+    assert.ok(summary.includes(`Demo finished in an earlier session: ${outcome.runWorkflowId} promoted at ${new Date(outcome.promotedAt).toISOString()}.`), summary);
+    assert.ok(!summary.includes('after npm start'), summary);
+  });
+
+  // Last: it moves production back, which the tests above must not see.
+  test('retrain monitor status shows the registry’s aliases after an operator’s rollback, flagging the monitor’s stale view', async () => {
+    const registry = system!.deps.registry;
+    const initial = await system!.client.workflow.getHandle(outcome.runs[0].workflowId).query(runStatusQuery);
+    const current = await registry.getAlias(DEMO_MODEL, 'production');
+    await registry.moveAlias(DEMO_MODEL, 'production', { to: initial.candidateVersion!, expected: current!.version, by: 'ana', reason: 'bad canary' });
+    const r = await retrain(['monitor', 'status', DEMO_MODEL], { RETRAIN_HOME: home, TEMPORAL_ADDRESS: system!.address, TEMPORAL_NAMESPACE: system!.namespace, NO_COLOR: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`registry: production v${initial.candidateVersion} \\(moved by ana \\d+ s ago: bad canary\\)`));
+    // The monitor refreshes its copy on its batch checks, which may or may not have come since the move: the flag
+    // must match the monitor's view printed in the same output.
+    const seen = Number(/production: v(\d+)/.exec(r.stdout)?.[1]);
+    assert.equal(r.stdout.includes(`the monitor last saw v${seen}`), seen !== initial.candidateVersion, r.stdout);
+    // Deterministically: a stale monitor view is flagged; an unreachable store is said so and the monitor's view kept.
+    const view = await readRegistryView(DEMO_MODEL, `file://${home}`);
+    const stale = { productionVersion: current!.version } as Parameters<typeof formatRegistryView>[1];
+    assert.match(formatRegistryView(view, stale), new RegExp(`production v${initial.candidateVersion} \\(moved by ana .*; the monitor last saw v${current!.version}`));
+    const unreachable = await readRegistryView(DEMO_MODEL, 'nope://nowhere');
+    assert.ok('error' in unreachable);
+    assert.match(formatRegistryView(unreachable, stale), /registry: not reachable.*showing the monitor's view only/);
   });
 });
 
