@@ -7,7 +7,9 @@
  * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB. As the real dev
  * server, `--db-filename PATH` keeps state in a file across restarts (here an append-only journal, see journal.ts).
  * `--retention DURATION` (`24h`, `90m`, `1h30m`, `45s`, `500ms`, `7d`) keeps closed runs that long, in server time,
- * in namespaces that set no retention of their own (retention.ts); 24 hours by default.
+ * in namespaces that set no retention of their own (retention.ts); 24 hours by default, except with `--time-skipping`,
+ * where by default nothing is evicted (as the Java test server, which time skipping stands in for: a test that skips
+ * days still reads its earlier runs). An explicit `--retention` applies in both modes.
  */
 import type { DevServerOptions } from './server';
 

@@ -49,7 +49,10 @@ export interface EngineOptions {
   historyPollTimeoutMs: number;
   suggestContinueAsNewAfterEvents: number;
   suggestContinueAsNewAfterBytes: number;
-  /** How long closed runs are kept (server time) in namespaces that set no retention of their own; 24 hours if unset. */
+  /**
+   * How long closed runs are kept (server time) in namespaces that set no retention of their own; 24 hours if unset;
+   * Infinity keeps them forever (server.ts's default under time skipping).
+   */
   retentionMs?: number;
   log: (message: string) => void;
 }
@@ -419,7 +422,8 @@ export class Engine implements RunHost {
   private namespaceInfo(ns: Namespace): object {
     return {
       namespaceInfo: { name: ns.name, id: ns.id, state: enums.NamespaceState.NAMESPACE_STATE_REGISTERED, description: 'Retrain devserver' },
-      config: { workflowExecutionRetentionTtl: duration(this.retentionOf(ns)) },
+      // A namespace that keeps its runs forever (time skipping's default) reports no retention period.
+      config: Number.isFinite(this.retentionOf(ns)) ? { workflowExecutionRetentionTtl: duration(this.retentionOf(ns)) } : {},
       isGlobalNamespace: false,
     };
   }

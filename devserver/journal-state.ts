@@ -180,7 +180,7 @@ export function openJournal(engine: Engine, path: string, log: (m: string) => vo
   return {
     close: () => state.close(),
     stats: journal.stats,
-    summary: `journal ${path}: ${records.length} records replayed in ${Date.now() - started} ms (${runs.length} runs, ${open} open, ${evictedRuns} evicted)`,
+    summary: `journal ${path}: ${records.length} records replayed in ${Date.now() - started} ms (${runs.length} runs, ${open} open${evictedRuns ? `, ${evictedRuns} evicted` : ''})`,
   };
 }
 

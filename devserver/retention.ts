@@ -1,7 +1,7 @@
 /**
  * Retention: a closed run is evicted once it has been closed longer than its namespace's retention period (the
  * namespace's own period when RegisterNamespace set one (`workflowExecutionRetentionPeriod`), else the server's `--retention`,
- * 24 hours by default), measured on the server's clock, so time skipping moves it. Eviction takes the run out of its
+ * 24 hours by default, nothing evicted by default under time skipping), measured on the server's clock, so time skipping moves it. Eviction takes the run out of its
  * namespace (runs, workflow id chains) and with it everything the run object holds (history, updates, request ids,
  * the `ext` bag); extensions drop what they keep apart through `hooks.runEvicted` (visibility records, child links),
  * and the journal records it (journal-state.ts). Afterwards Describe, history and List answer as the real server does
@@ -16,6 +16,8 @@ import type { Engine, Namespace } from './engine';
 import type { WorkflowRun } from './run';
 
 export const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
+/** A retention that never evicts: the default under time skipping (server.ts), as the Java test server keeps every run. */
+export const KEEP_FOREVER = Number.POSITIVE_INFINITY;
 
 interface ClosedQueue {
   runs: Array<WorkflowRun | undefined>;
@@ -38,10 +40,12 @@ export function installRetention(engine: Engine): Retention {
   let queuesSweptAt = Date.now();
 
   const enqueue = (run: WorkflowRun) => {
+    const ns = engine.namespaces.get(run.namespace);
+    // A namespace that keeps its runs forever (KEEP_FOREVER) queues nothing: its queue would only grow.
+    if (ns && !Number.isFinite(engine.retentionOf(ns))) return;
     let q = queues.get(run.namespace);
     if (!q) queues.set(run.namespace, (q = { runs: [], head: 0 }));
     q.runs.push(run);
-    const ns = engine.namespaces.get(run.namespace);
     if (ns) nextDue = Math.min(nextDue, run.closeTime! + engine.retentionOf(ns));
   };
 

@@ -9,7 +9,7 @@ import { ServerError, Status } from './errors';
 import { installExtensions } from './extensions';
 import { installFastRequestDecompression } from './grpc-decompress';
 import { openJournal, type CompactionOptions } from './journal-state';
-import { DEFAULT_RETENTION_MS, installRetention, type Retention } from './retention';
+import { DEFAULT_RETENTION_MS, KEEP_FOREVER, installRetention, type Retention } from './retention';
 import { framedResponseEncoder, isUndecodable, serverMethodDefinition, serviceMethods } from './proto';
 import { probeGzipCall, selfTestCallPaths } from './self-test';
 import { serveUnaryCalls, type ServiceErrorLike, type UnaryCallContext, type UnaryRoute } from './unary-calls';
@@ -46,7 +46,9 @@ export interface DevServerOptions {
   dbFilename?: string;
   /**
    * How long closed runs are kept, in server time (which time skipping moves), in namespaces that set no retention of
-   * their own (RegisterNamespace's workflowExecutionRetentionPeriod); 24 hours by default. See retention.ts.
+   * their own (RegisterNamespace's workflowExecutionRetentionPeriod); 24 hours by default, except under `timeSkipping`,
+   * where by default nothing is evicted (as the Java test server: a test that skips days still reads its earlier
+   * runs). An explicit value applies in both modes. See retention.ts.
    */
   retentionMs?: number;
   /** When the journal is rewritten without evicted runs (journal-state.ts); for tests. */
@@ -97,7 +99,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     historyPollTimeoutMs: options.historyPollTimeoutMs ?? 20_000,
     suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents ?? 4096,
     suggestContinueAsNewAfterBytes: options.suggestContinueAsNewAfterBytes ?? 4 * 1024 * 1024,
-    retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+    // Time skipping keeps every run unless told otherwise, as the Java test server it stands in for.
+    retentionMs: options.retentionMs ?? (options.timeSkipping ? KEEP_FOREVER : DEFAULT_RETENTION_MS),
     log: (m) => process.stderr.write(`[devserver] ${m}\n`),
   };
   const engine = new Engine(engineOptions);

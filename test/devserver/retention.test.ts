@@ -2,7 +2,8 @@
  * Retention: closed runs leave the server once they have been closed longer than the retention period (server time,
  * moved by time skipping here), answering NOT_FOUND and gone from List as on the real server; runs within it and open
  * runs stay. A namespace's own period wins over the server's. With the journal, an eviction survives a restart, and
- * compaction rewrites the file with the live runs only, whose histories still replay.
+ * compaction rewrites the file with the live runs only, whose histories still replay. Under time skipping nothing is
+ * evicted unless a retention is given (as the Java test server).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,24 @@ async function listed(client: Client, workflowId: string): Promise<number> {
   for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
   return n;
 }
+
+describe('time skipping without --retention keeps every run, as the Java test server', () => {
+  const h = useHarness({ worker: { workflowsPath: WORKFLOWS } });
+
+  test('a run closed 30 days of skipped time ago is still described, listed and replayable', async () => {
+    const { env, taskQueue, nextId } = h();
+    const client = env.client;
+    const done = await client.workflow.start('quick', { taskQueue, workflowId: nextId('kept'), args: [5] });
+    assert.equal(await done.result(), 10);
+    await env.sleep('30 days');
+    assert.equal((await done.describe()).status.name, 'COMPLETED');
+    assert.equal(await listed(client, done.workflowId), 1);
+    await replays(done);
+    // No retention period to report: the namespace keeps its runs forever.
+    const ns = await client.workflowService.describeNamespace({ namespace: client.options.namespace });
+    assert.equal(ns.config?.workflowExecutionRetentionTtl ?? null, null);
+  });
+});
 
 describe('retention with time skipping (--retention 1h)', () => {
   const h = useHarness({ worker: { workflowsPath: WORKFLOWS }, extraArgs: ['--retention', '1h'] });
