@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ArtifactStore } from './artifact-store';
 import { BadConfigError, BadUriError } from './errors';
 import { LocalArtifactStore } from './local-store';
-import { S3ArtifactStore } from './s3-store';
+import type { S3ArtifactStore as S3Store } from './s3-store';
 
 export const localStoreConfigSchema = z.object({
   kind: z.literal('local'),
@@ -53,6 +53,9 @@ export function openArtifactStore(configOrUri?: ArtifactStoreConfig | string, en
   }
   const config = parsed.data;
   if (config.kind === 'local') return new LocalArtifactStore(config.root ?? retrainHome(env));
+  // Loaded only for an S3 store: the AWS SDK takes a second or more to load, which every local-only caller (the
+  // CLI's registry commands, `retrain monitor status`) would otherwise pay.
+  const { S3ArtifactStore } = require('./s3-store') as { S3ArtifactStore: typeof S3Store };
   return new S3ArtifactStore(config);
 }
 

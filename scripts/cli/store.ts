@@ -4,7 +4,11 @@
  * so the CLI sees the registry the workers write). `--store URI` overrides both.
  */
 import { z } from 'zod';
-import { openArtifactStore, retrainHome, ModelRegistry, StorageError, StorageErrorCode, type ArtifactStore } from '../../storage';
+// The storage modules themselves, not storage/index.ts, which also loads the S3 store and with it the AWS SDK.
+import { openArtifactStore, retrainHome } from '../../storage/open';
+import { ModelRegistry } from '../../storage/registry';
+import { StorageError, StorageErrorCode } from '../../storage/errors';
+import type { ArtifactStore } from '../../storage/artifact-store';
 import { CliError, ExitCodes } from './common';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((s) => s === 'true' || s === '1');

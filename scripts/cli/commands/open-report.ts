@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { retrainHome } from '../../../storage';
+import { retrainHome } from '../../../storage/open';
 import { runStatusQuery } from '../../../workflows/definitions';
 import { CliError, ConnectionOptions, ExitCodes, action, runIdOf, type ConnectionOpts } from '../common';
 import { withTemporal } from '../temporal';

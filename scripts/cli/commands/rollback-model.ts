@@ -5,7 +5,7 @@
  * `retrain registry history`. Any canary is left to the monitor, which reads the aliases on its next check.
  */
 import { z } from 'zod';
-import { ModelAlias } from '../../../storage';
+import { ModelAlias } from '../../../storage/registry';
 import { CliError, ExitCodes, JsonOption, PersonSchema, ReasonSchema, action, modelOf } from '../common';
 import { StoreOption, openRegistry, storageError } from '../store';
 

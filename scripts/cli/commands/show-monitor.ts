@@ -5,7 +5,7 @@
  * difference is flagged. A registry the CLI cannot reach is said so, and the monitor's view is shown alone.
  */
 import { z } from 'zod';
-import { ModelAlias, type AliasState } from '../../../storage';
+import { ModelAlias, type AliasState } from '../../../storage/registry';
 import { monitorStatusQuery, monitorWorkflowId, type MonitorStatus } from '../../../workflows/definitions';
 import { ConnectionOptions, action, modelOf } from '../common';
 import { withTemporal } from '../temporal';
