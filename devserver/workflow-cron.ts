@@ -8,10 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cronBackoffMs, parseWorkflowCron, type CronSchedule } from './cron';
-import type { Engine, StartParams } from './engine';
+import type { Engine } from './engine';
 import { invalidArgument } from './errors';
-import { enums, durationMs, num, type IFailure, type IPayloads } from './proto';
+import { enums, type IFailure, type IPayloads } from './proto';
 import type { WorkflowRun } from './run';
+import { startChainRun } from './workflow-retry';
 
 /** Cron schedules parsed once per distinct string. */
 const parsed = new Map<string, CronSchedule>();
@@ -64,40 +65,13 @@ export function startCronRun(
   lastCompletionResult: IPayloads | null | undefined,
   failure: IFailure | null | undefined,
 ): WorkflowRun {
-  const s = run.started;
-  const ns = engine.namespace(run.namespace);
-  const exp = s.workflowExecutionExpirationTime;
-  const params: StartParams = {
-    namespace: ns.name,
+  return startChainRun(engine, run, {
     runId: next.newRunId,
-    workflowId: run.workflowId,
-    workflowType: run.workflowType,
-    taskQueue: run.taskQueue,
-    input: s.input,
-    header: s.header,
-    memo: run.memo,
-    searchAttributes: run.searchAttributes,
-    executionTimeoutMs: durationMs(s.workflowExecutionTimeout),
-    runTimeoutMs: durationMs(s.workflowRunTimeout),
-    taskTimeoutMs: durationMs(s.workflowTaskTimeout),
-    identity: s.identity ?? '',
-    retryPolicy: s.retryPolicy,
-    cronSchedule: s.cronSchedule ?? undefined,
-    firstRunId: run.firstRunId,
-    continuedExecutionRunId: run.runId,
     initiator: enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
     attempt: 1,
-    firstWorkflowTaskBackoffMs: next.delayMs,
+    delayMs: next.delayMs,
     lastCompletionResult,
     continuedFailure: failure,
-    userMetadata: run.history[0]?.userMetadata,
-    parent: s.parentWorkflowExecution
-      ? { namespace: s.parentWorkflowNamespace ?? ns.name, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
-      : undefined,
-    root: s.rootWorkflowExecution ?? undefined,
-    expirationTime: exp ? num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6 : undefined,
-  };
-  const created = engine.createRun(ns, params);
-  if (run.ext.parent) created.ext.parent = run.ext.parent;
-  return created;
+    cronSchedule: run.started.cronSchedule ?? undefined,
+  });
 }

@@ -98,11 +98,39 @@ export function retryVerdict(run: WorkflowRun, failure: IFailure | null | undefi
  */
 export function startRetryRun(engine: Engine, run: WorkflowRun, verdict: RetryVerdict, failure: IFailure | null | undefined): WorkflowRun {
   const s = run.started;
+  return startChainRun(engine, run, {
+    runId: verdict.newRunId,
+    initiator: enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY,
+    attempt: (s.attempt ?? 1) + 1,
+    delayMs: verdict.delayMs,
+    lastCompletionResult: s.lastCompletionResult,
+    continuedFailure: failure,
+  });
+}
+
+/** What differs between the next run of a retry chain and of a cron chain. */
+export interface ChainStep {
+  readonly runId: StartParams['runId'];
+  readonly initiator: temporal.api.enums.v1.ContinueAsNewInitiator;
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly lastCompletionResult: StartParams['lastCompletionResult'];
+  readonly continuedFailure: IFailure | null | undefined;
+  readonly cronSchedule?: string;
+}
+
+/**
+ * Starts the next run of `run`'s chain (a retry or a cron run): same workflow id, type, queue, input, timeouts and
+ * policy; the current memo and search attributes; the step's delay before the first task; the chain's expiration and
+ * parent link kept.
+ */
+export function startChainRun(engine: Engine, run: WorkflowRun, step: ChainStep): WorkflowRun {
+  const s = run.started;
   const ns = engine.namespace(run.namespace);
   const exp = s.workflowExecutionExpirationTime;
   const params: StartParams = {
     namespace: ns.name,
-    runId: verdict.newRunId,
+    runId: step.runId,
     workflowId: run.workflowId,
     workflowType: run.workflowType,
     taskQueue: run.taskQueue,
@@ -115,13 +143,14 @@ export function startRetryRun(engine: Engine, run: WorkflowRun, verdict: RetryVe
     taskTimeoutMs: durationMs(s.workflowTaskTimeout),
     identity: s.identity ?? '',
     retryPolicy: s.retryPolicy,
+    ...(step.cronSchedule !== undefined ? { cronSchedule: step.cronSchedule } : {}),
     firstRunId: run.firstRunId,
     continuedExecutionRunId: run.runId,
-    initiator: enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY,
-    attempt: (s.attempt ?? 1) + 1,
-    firstWorkflowTaskBackoffMs: verdict.delayMs,
-    lastCompletionResult: s.lastCompletionResult,
-    continuedFailure: failure,
+    initiator: step.initiator,
+    attempt: step.attempt,
+    firstWorkflowTaskBackoffMs: step.delayMs,
+    lastCompletionResult: step.lastCompletionResult,
+    continuedFailure: step.continuedFailure,
     userMetadata: run.history[0]?.userMetadata,
     parent: s.parentWorkflowExecution
       ? { namespace: s.parentWorkflowNamespace ?? ns.name, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
