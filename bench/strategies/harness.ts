@@ -6,7 +6,6 @@
  * to the dependencies of the model it names, so several strategies can share one server without sharing state.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -15,6 +14,7 @@ import { trainingActivities, lightActivities } from '../../activities';
 import type { ActivityLogger } from '../../activities/deps';
 import type { ValidateResult } from '../../activities/types';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
+import { freePort } from '../devserver/server-process';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE, TRAINING_TASK_QUEUE } from '../../workflows/definitions';
 
 const WORKFLOWS = require.resolve('../../workflows/index');
@@ -40,18 +40,6 @@ export interface BenchHarness {
   /** Validations passed only because their range failures were downgraded (`warn`), per model. */
   rangeOverrides(model: string): number;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function spawnServer(args: string[]): Promise<ChildProcess> {
