@@ -5,7 +5,7 @@
  * runs the same on local disk and on S3.
  */
 import type { Readable } from 'node:stream';
-import { BadKeyError } from './errors';
+import { BadKeyError, CorruptRecordError } from './errors';
 
 export type Body = Uint8Array | string;
 
@@ -86,4 +86,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function bytesToText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/** Parses an object's text as JSON, or throws CorruptRecordError naming its URI (both stores' `getJson`). */
+export function parseStoredJson<T>(text: string, uri: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptRecordError(uri, `not JSON (${(err as Error).message})`);
+  }
 }

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   bytesToText,
+  parseStoredJson,
   checkKey,
   checkPrefix,
   toBytes,
@@ -22,7 +23,7 @@ import {
   type DocumentVersion,
   type VersionedDocument,
 } from './artifact-store';
-import { BadUriError, CorruptRecordError, NotFoundError, StoreConflictError } from './errors';
+import { BadUriError, NotFoundError, StoreConflictError } from './errors';
 
 export interface LocalArtifactStoreOptions {
   /** How long a compare-and-set waits for another writer's lock before giving up with STORE_CONFLICT. */
@@ -106,12 +107,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async getJson<T = unknown>(uriOrKey: string): Promise<T> {
-    const text = await this.getText(uriOrKey);
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new CorruptRecordError(this.uriFor(this.keyOf(uriOrKey)), `not JSON (${(err as Error).message})`);
-    }
+    return parseStoredJson<T>(await this.getText(uriOrKey), this.uriFor(this.keyOf(uriOrKey)));
   }
 
   async exists(uriOrKey: string): Promise<boolean> {

@@ -17,6 +17,7 @@ import {
 import { Readable } from 'node:stream';
 import {
   bytesToText,
+  parseStoredJson,
   checkKey,
   checkPrefix,
   toBytes,
@@ -27,7 +28,7 @@ import {
   type PutOptions,
   type VersionedDocument,
 } from './artifact-store';
-import { BadUriError, CorruptRecordError, NotFoundError } from './errors';
+import { BadUriError, NotFoundError } from './errors';
 
 export const ConditionalWrites = {
   /** Probe the server once: native if it rejects a create-only PUT of an existing key with 412, else emulated. */
@@ -136,12 +137,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async getJson<T = unknown>(uriOrKey: string): Promise<T> {
-    const text = await this.getText(uriOrKey);
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new CorruptRecordError(this.uriFor(this.keyOf(uriOrKey)), `not JSON (${(err as Error).message})`);
-    }
+    return parseStoredJson<T>(await this.getText(uriOrKey), this.uriFor(this.keyOf(uriOrKey)));
   }
 
   async exists(uriOrKey: string): Promise<boolean> {
