@@ -1,11 +1,13 @@
 // The devserver's gRPC face with the server in process (startDevServer): status codes and messages for unimplemented
 // RPCs, missing fields, undecodable bytes and unknown namespaces; long polls that hold, time out and end at close.
+// The one run each server holds replays against fixtures/raw-workflows.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection, NamespaceNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startDevServer, type DevServer } from '../../devserver';
+import { RAW_WORKFLOWS, replayAll } from './replay-all';
 
 const WS = '/temporal.api.workflowservice.v1.WorkflowService';
 const v1 = temporal.api.workflowservice.v1;
@@ -153,7 +155,7 @@ describe(`gRPC errors and long polls (in-process server, ${unaryCalls} call laye
     const started = await connection.workflowService.startWorkflowExecution({
       namespace: 'default',
       workflowId: 'after-cancelled-poll',
-      workflowType: { name: 'someWorkflow' },
+      workflowType: { name: 'neverRuns' },
       taskQueue: { name: queue },
       requestId: 'after-cancelled-poll-1',
     });
@@ -219,5 +221,9 @@ describe(`gRPC errors and long polls (in-process server, ${unaryCalls} call laye
       else assert.ok([grpc.status.UNAVAILABLE, grpc.status.CANCELLED].includes(o.code), `unexpected ${grpc.status[o.code]}`);
     }
     client.close();
+  });
+
+  test('the history of the run above (the rejected starts made none) replays with the real SDK', async () => {
+    assert.deepEqual(await replayAll(connection.workflowService, RAW_WORKFLOWS), ['after-cancelled-poll']);
   });
 });

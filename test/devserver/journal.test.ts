@@ -1,6 +1,7 @@
 /**
  * The journal file on its own (record framing, torn tails, corruption, group commit), and the state a restart must
- * bring back that lives outside any history: namespaces, search attribute registrations, visibility records.
+ * bring back that lives outside any history: namespaces, search attribute registrations, visibility records. The
+ * one run started here replays after the restart, against fixtures/raw-workflows.ts.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startDevServer } from '../../devserver';
 import { encodeRecord, Journal, JournalCorruptError, MAGIC, parseJournal } from '../../devserver/journal';
+import { RAW_WORKFLOWS, replayAll } from './replay-all';
 
 const dir = mkdtempSync(join(tmpdir(), 'retrain-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,6 +111,7 @@ describe('state outside histories across a restart', () => {
       const found = [];
       for await (const w of new Client({ connection }).workflow.list({ query: `ModelName = 'churn'` })) found.push(w);
       assert.deepEqual(found.map((w) => [w.workflowId, w.status.name, w.memo?.owner]), [['indexed', 'RUNNING', 'ml-team']]);
+      assert.deepEqual(await replayAll(connection.workflowService, RAW_WORKFLOWS), ['indexed'], 'its history, read back from the journal, replays');
     } finally {
       await connection.close();
       await server.close();

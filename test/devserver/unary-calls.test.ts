@@ -1,14 +1,27 @@
 // The server's own unary call layer (devserver/unary-calls.ts), driven with raw HTTP/2 requests so that every edge of
 // the gRPC protocol it answers can be sent: frames, compression flags, timeouts, resets, content types. The SDK-level
-// suites run over this layer too; test/devserver/grpc-errors.test.ts runs over both layers.
+// suites run over this layer too; test/devserver/grpc-errors.test.ts runs over both layers. The runs started here
+// replay against fixtures/raw-workflows.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { google, temporal } from '@temporalio/proto';
+import { Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../devserver';
 import { frame, rawRequest } from './raw-http2';
+import { RAW_WORKFLOWS, replayAll } from './replay-all';
+
+/** Replays every run the server holds (see replay-all.ts), over a client connection of its own. */
+async function replayServer(server: DevServer, opts: { pageSize?: number } = {}): Promise<string[]> {
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    return await replayAll(connection.workflowService, RAW_WORKFLOWS, opts);
+  } finally {
+    await connection.close();
+  }
+}
 
 const WS = '/temporal.api.workflowservice.v1.WorkflowService';
 const v1 = temporal.api.workflowservice.v1;
@@ -120,13 +133,17 @@ describe('the unary call layer (raw HTTP/2)', () => {
       session,
       `${WS}/StartWorkflowExecution`,
       frame(
-        v1.StartWorkflowExecutionRequest.encode({ namespace: 'default', workflowId: 'raw-reset-wf', workflowType: { name: 'w' }, taskQueue: { name: queue }, requestId: 'r1' }).finish(),
+        v1.StartWorkflowExecutionRequest.encode({ namespace: 'default', workflowId: 'raw-reset-wf', workflowType: { name: 'neverRuns' }, taskQueue: { name: queue }, requestId: 'r1' }).finish(),
       ),
     );
     const live = await rawRequest(session, `${WS}/PollWorkflowTaskQueue`, frame(v1.PollWorkflowTaskQueueRequest.encode({ namespace: 'default', taskQueue: { name: queue } }).finish()));
     assert.equal(live.status, grpc.status.OK);
     const task = v1.PollWorkflowTaskQueueResponse.decode(live.body.subarray(5));
     assert.equal(task.workflowExecution?.workflowId, 'raw-reset-wf', 'the task was not lost to the reset poll');
+  });
+
+  test('the history of the run above replays with the real SDK', async () => {
+    assert.deepEqual(await replayServer(server), ['raw-reset-wf']);
   });
 
   test('grpc-js still answers what the layer does not serve: unknown methods and requests that are not gRPC', async () => {
@@ -167,7 +184,7 @@ for (const unaryCalls of ['devserver', 'grpc-js'] as const) {
     test('a response past the limit is RESOURCE_EXHAUSTED, not sent', async () => {
       const input = { payloads: [{ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(700, 7) }] };
       const start = frame(
-        v1.StartWorkflowExecutionRequest.encode({ namespace: 'default', workflowId: 'big-history', workflowType: { name: 'w' }, taskQueue: { name: 'q' }, requestId: 'r', input }).finish(),
+        v1.StartWorkflowExecutionRequest.encode({ namespace: 'default', workflowId: 'big-history', workflowType: { name: 'neverRuns' }, taskQueue: { name: 'q' }, requestId: 'r', input }).finish(),
       );
       assert.equal((await rawRequest(session, `${WS}/StartWorkflowExecution`, start)).status, grpc.status.OK);
       // Each request fits the limit; together, in the history, they do not.
@@ -182,6 +199,10 @@ for (const unaryCalls of ['devserver', 'grpc-js'] as const) {
       );
       assert.equal(history.status, grpc.status.RESOURCE_EXHAUSTED, history.message);
       assert.match(history.message, /larger than max/);
+    });
+
+    test('that history, read one event a page, replays with the real SDK', async () => {
+      assert.deepEqual(await replayServer(server, { pageSize: 1 }), ['big-history']);
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Long polls that time out leave nothing behind: each `result()` poll (GetWorkflowExecutionHistory waiting for the
  * close event) and each update wait registers a callback, which must be withdrawn when the wait ends unanswered, or
- * a run polled for days would collect one per poll. Counted through the server's internal accessors.
+ * a run polled for days would collect one per poll. Counted through the server's internal accessors. The runs'
+ * histories (never a task completed) replay against fixtures/raw-workflows.ts's `neverRuns`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startDevServer, type DevServer } from '../../devserver';
 import { updateWaiterCount } from '../../devserver/updates';
+import { RAW_WORKFLOWS, replayAll } from './replay-all';
 
 const CLOSE_EVENT = temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
 const ACCEPTED = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
@@ -95,5 +97,10 @@ describe('waiters of long polls that time out', () => {
       assert.ok((res.history?.events?.length ?? 0) <= 1);
     }
     assert.equal(run.waiterCount, 0);
+  });
+
+  test('every history above replays with the real SDK', async () => {
+    const ids = await replayAll(connection.workflowService, RAW_WORKFLOWS);
+    assert.deepEqual(ids, ['waiters-answered', 'waiters-close', 'waiters-events', 'waiters-update']);
   });
 });

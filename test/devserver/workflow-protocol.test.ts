@@ -1,12 +1,16 @@
 // Workflow-task protocol details that the SDK's timing rarely exposes, driven with raw WorkflowService calls against
 // an in-process server (startDevServer) so each interleaving is deterministic: when legacy query tasks are handed
 // out, the UnhandledCommand rejection, stale task tokens, and failing fast on queries while a workflow task fails.
+// Each test starts its own workflow type, which fixtures/raw-workflows.ts defines with the same commands as the raw
+// calls here; the last test replays every history the file made against those definitions.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { useInProcessServer } from './helpers';
+import { RAW_WORKFLOWS, ReplayFailures, allHistories, replayAll, replayHistories } from './replay-all';
 
 const ET = temporal.api.enums.v1.EventType;
 const CommandType = temporal.api.enums.v1.CommandType;
@@ -19,14 +23,14 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   let n = 0;
 
   /** Starts a workflow on its own queue and returns helpers bound to it. */
-  async function begin(prefix: string, extra: { workflowTaskTimeout?: { seconds: Long } } = {}) {
+  async function begin(prefix: string, workflowType: string, extra: { workflowTaskTimeout?: { seconds: Long } } = {}) {
     const ws = workflowService();
     const workflowId = `${prefix}-${++n}`;
     const taskQueue = { name: `${prefix}-q-${n}` };
     const { runId } = await ws.startWorkflowExecution({
       namespace: 'default',
       workflowId,
-      workflowType: { name: 'rawWorkflow' },
+      workflowType: { name: workflowType },
       taskQueue,
       requestId: `${workflowId}-start`,
       ...extra,
@@ -38,7 +42,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   }
 
   test('a query arriving while a workflow task is scheduled is handed out only after that task completes', async () => {
-    const { ws, execution, poll, history } = await begin('query-order');
+    const { ws, execution, poll, history } = await begin('query-order', 'rawWaitsForSignals');
     const first = await poll();
     await ws.respondWorkflowTaskCompleted({ taskToken: first.taskToken, commands: [] });
     // No poller is waiting: the signal's task is scheduled, not started, when the query comes in.
@@ -78,7 +82,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   });
 
   test('completing with a close command while a signal is buffered answers UnhandledCommand and hands out a new task', async () => {
-    const { ws, execution, poll, history } = await begin('unhandled');
+    const { ws, execution, poll, history } = await begin('unhandled', 'rawCompletesOnSignal');
     const first = await poll();
     await ws.signalWorkflowExecution({ namespace: 'default', workflowExecution: execution, signalName: 'late', requestId: 'u-sig' });
     await assert.rejects(
@@ -114,7 +118,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   });
 
   test('a task completed after the workflow was terminated answers NOT_FOUND and writes nothing', async () => {
-    const { ws, execution, poll, history } = await begin('stale');
+    const { ws, execution, poll, history } = await begin('stale', 'rawStartsTimer');
     const task = await poll();
     await ws.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution, reason: 'gone' });
     const before = await history();
@@ -130,7 +134,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   });
 
   test('a workflow task not answered within its timeout is timed out and retried as attempt 2, persisted on success', async () => {
-    const { ws, poll, history } = await begin('wft-timeout', { workflowTaskTimeout: { seconds: Long.fromNumber(1) } });
+    const { ws, poll, history } = await begin('wft-timeout', 'rawCompletes', { workflowTaskTimeout: { seconds: Long.fromNumber(1) } });
     const first = await poll();
     assert.equal(first.attempt, 1);
     const t0 = Date.now();
@@ -163,7 +167,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   });
 
   test('a history read with waitNewEvent past the last event is held until the next event is written', async () => {
-    const { ws, execution, poll } = await begin('history-wait');
+    const { ws, execution, poll } = await begin('history-wait', 'neverRuns');
     const page = await ws.getWorkflowExecutionHistory({ namespace: 'default', execution, waitNewEvent: true });
     assert.equal(page.history?.events?.length, 2, 'Started and WorkflowTaskScheduled');
     assert.ok(page.nextPageToken?.length, 'an open run always hands out a token to wait on');
@@ -186,7 +190,7 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
   });
 
   test('a query while the workflow task keeps failing (attempt 3 or more) fails fast with FAILED_PRECONDITION', async () => {
-    const { ws, execution, poll, history } = await begin('failing');
+    const { ws, execution, poll, history } = await begin('failing', 'neverRuns');
     const fail = (taskToken: Uint8Array) =>
       ws.respondWorkflowTaskFailed({
         taskToken,
@@ -212,5 +216,24 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
     );
     assert.ok(Date.now() - t0 < 1_000, 'answered at once, not held');
     await ws.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution, reason: 'done' });
+  });
+
+  test('every history above replays with the real SDK against workflows issuing the same commands', async () => {
+    const ids = await replayAll(workflowService(), RAW_WORKFLOWS);
+    assert.deepEqual(ids, ['failing-6', 'history-wait-5', 'query-order-1', 'stale-3', 'unhandled-2', 'wft-timeout-4']);
+  });
+
+  test('the replay check fails a history replayed against a workflow issuing different commands', async () => {
+    // wft-timeout's run completed in its first task; rawStartsTimer starts a timer there instead.
+    const [h] = (await allHistories(workflowService())).filter((x) => x.workflowId === 'wft-timeout-4');
+    const started = h.history.events![0].workflowExecutionStartedEventAttributes!;
+    assert.equal(started.workflowType!.name, 'rawCompletes');
+    started.workflowType = { name: 'rawStartsTimer' };
+    await assert.rejects(replayHistories([h], RAW_WORKFLOWS), (e: unknown) => {
+      assert.ok(e instanceof ReplayFailures, String(e));
+      assert.deepEqual(e.failures.map((f) => f.workflowId), ['wft-timeout-4']);
+      assert.ok(e.failures[0].error instanceof DeterminismViolationError, `${e.failures[0].error.name}: ${e.failures[0].error.message}`);
+      return true;
+    });
   });
 });
