@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   }
   const server = await startDevServer(opts);
   process.stderr.write(
-    `temporal-devserver listening on ${server.address} (namespace ${opts.namespace ?? 'default'}${opts.timeSkipping ? ', time skipping' : ''})\n`,
+    `temporal-devserver listening on ${server.address} (namespace ${opts.namespace ?? 'default'}${opts.timeSkipping ? ', time skipping' : ''}, unary calls: ${server.unaryCalls})\n`,
   );
   const stop = () => void server.close().then(() => process.exit(0));
   const statsFile = process.env.RETRAIN_DEVSERVER_STATS_FILE;

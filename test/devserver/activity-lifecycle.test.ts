@@ -8,13 +8,15 @@ import { ActivityFailure, ApplicationFailure, defaultPayloadConverter } from '@t
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { assertReplays, useHarness } from './helpers';
+import { assertReplays, testCallLayer, useHarness } from './helpers';
 import * as activities from './fixtures/activity-activities';
 import { attemptsOf, release, waitForAttempts } from './fixtures/activity-activities';
 import { cancelSignal } from './fixtures/activity-workflows';
 import { ACTIVITY_WORKFLOWS_PATH, historyOf, near, onlyEvent, toNum, tsMs, typeName, typesOf, waitForEvent, withoutWft } from './activity-history';
 
 const harness = useHarness({ activities, worker: { workflowsPath: ACTIVITY_WORKFLOWS_PATH } });
+
+testCallLayer(harness);
 const PendingState = temporal.api.enums.v1.PendingActivityState;
 
 type CancelOutcome = { error: string; cause?: string; retryState?: string; cancelledAtMs: number; caughtAtMs: number };

@@ -3,7 +3,8 @@
  * stand-in (the same route a user takes), a worker on a unique task queue, and the replay check that every test's
  * history must pass: any history the server writes that a real worker would reject fails the suite.
  */
-import { after, before } from 'node:test';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -37,8 +38,17 @@ export function workflowBundle(workflowsPath: string): Promise<{ code: string }>
   return b;
 }
 
+export type CallLayer = 'devserver' | 'grpc-js';
+
+/** The layer serving unary calls that RETRAIN_DEVSERVER_CALLS asks for (scripts/run-tests.mjs's second pass sets it). */
+export function expectedCallLayer(): CallLayer {
+  return process.env.RETRAIN_DEVSERVER_CALLS === 'grpc-js' ? 'grpc-js' : 'devserver';
+}
+
 export interface Harness {
   env: TestWorkflowEnvironment;
+  /** The layer serving unary calls, as the spawned server's start line names it (unknown when the SDK launched it). */
+  callLayer?: CallLayer;
   worker: Worker;
   taskQueue: string;
   /** Starts a workflow on the harness queue with a unique id unless one is given. */
@@ -58,8 +68,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Spawns bin/temporal-devserver with `args` and resolves once it listens (waiting up to a minute). */
-function spawnDevServer(args: string[]): Promise<ChildProcess> {
+/**
+ * Spawns bin/temporal-devserver with `args` (it inherits this process's environment, RETRAIN_DEVSERVER_CALLS
+ * included) and resolves once it listens (waiting up to a minute), with the layer its start line says serves calls.
+ */
+function spawnDevServer(args: string[]): Promise<{ child: ChildProcess; callLayer: CallLayer }> {
   return new Promise((resolve, reject) => {
     const child = spawn(DEVSERVER_EXECUTABLE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -70,9 +83,10 @@ function spawnDevServer(args: string[]): Promise<ChildProcess> {
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
       err += d;
-      if (err.includes('listening on')) {
+      const line = /listening on .*\bunary calls: ([\w-]+)\)/.exec(err);
+      if (line) {
         clearTimeout(timer);
-        resolve(child);
+        resolve({ child, callLayer: line[1] as CallLayer });
       }
     });
     child.on('exit', (code) => {
@@ -96,7 +110,7 @@ async function startEnvironment(opts: {
   local?: boolean;
   searchAttributes?: Array<{ name: string; type: string }> | unknown;
   extraArgs?: string[];
-}): Promise<{ env: TestWorkflowEnvironment; server: ChildProcess }> {
+}): Promise<{ env: TestWorkflowEnvironment; server: ChildProcess; callLayer: CallLayer }> {
   const port = await freePort();
   const saArgs = ((opts.searchAttributes as Array<{ name: string; type: string }> | undefined) ?? []).flatMap(({ name, type }) => [
     '--search-attribute',
@@ -105,13 +119,13 @@ async function startEnvironment(opts: {
   const args = opts.local
     ? ['server', 'start-dev', '--port', String(port), '--namespace', 'default', '--ip', '127.0.0.1', '--headless', ...saArgs, ...(opts.extraArgs ?? [])]
     : [String(port), ...(opts.extraArgs ?? [])];
-  const server = await spawnDevServer(args);
+  const { child: server, callLayer } = await spawnDevServer(args);
   try {
     const executable = { type: 'existing-path' as const, path: ATTACH };
     const env = opts.local
       ? await TestWorkflowEnvironment.createLocal({ server: { executable, port } })
       : await TestWorkflowEnvironment.createTimeSkipping({ server: { executable, port } });
-    return { env, server };
+    return { env, server, callLayer };
   } catch (e) {
     server.kill('SIGKILL');
     throw e;
@@ -143,8 +157,13 @@ export function useHarness(opts: {
     // reports as part of the first test's duration).
     const bundle = workerOpts.workflowBundle || custom ? undefined : workflowBundle(workflowsPath);
     bundle?.catch(() => undefined);
-    const { env, server } = await startEnvironment(opts);
+    const { env, server, callLayer } = await startEnvironment(opts);
     serverProcess = server;
+    if (callLayer !== expectedCallLayer()) {
+      await env.teardown();
+      server.kill('SIGKILL');
+      throw new Error(`the devserver serves calls on ${callLayer}, not on the ${expectedCallLayer()} layer this run asks for`);
+    }
     const taskQueue = `tq-${process.pid}-${Date.now()}`;
     const code = workerOpts.workflowBundle ? {} : custom ? { workflowsPath } : { workflowBundle: await bundle! };
     const worker = await Worker.create({
@@ -156,7 +175,7 @@ export function useHarness(opts: {
       ...workerOpts,
     });
     running = worker.run();
-    harness = { env, worker, taskQueue, nextId: (p) => `${p}-${++counter}` };
+    harness = { env, callLayer, worker, taskQueue, nextId: (p) => `${p}-${++counter}` };
   });
   after(async () => {
     if (!harness) return;
@@ -169,6 +188,21 @@ export function useHarness(opts: {
     if (!harness) throw new Error('harness not started');
     return harness;
   };
+}
+
+/**
+ * A test naming the layer that serves the file's calls (the server's own, or grpc-js's public path in
+ * scripts/run-tests.mjs's second pass), asserting it is the one RETRAIN_DEVSERVER_CALLS asks for and that a call
+ * goes through.
+ */
+export function testCallLayer(harness: () => Harness): void {
+  const want = expectedCallLayer();
+  test(`unary calls are served by ${want === 'grpc-js' ? "grpc-js's public call path (RETRAIN_DEVSERVER_CALLS=grpc-js)" : "the server's own call layer"}`, async () => {
+    const h = harness();
+    assert.equal(h.callLayer, want);
+    const info = await h.env.client.workflowService.getSystemInfo({});
+    assert.ok(info.serverVersion, 'GetSystemInfo answered with a server version');
+  });
 }
 
 /** Replays the handle's history against the same workflow code (default: fixtures/workflows); throws on any nondeterminism. */

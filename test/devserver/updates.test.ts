@@ -17,11 +17,13 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { assertReplays, useHarness } from './helpers';
+import { assertReplays, testCallLayer, useHarness } from './helpers';
 import { approveUpdate, finishSignal, incUpdate, ledger, pingSignal, slowAddUpdate, totalQuery } from './fixtures/ext2-workflows';
 
 const WF = require.resolve('./fixtures/ext2-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
+
+testCallLayer(h);
 
 const EventType = temporal.api.enums.v1.EventType;
 const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/client';
 import { TimeoutType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { useHarness } from './helpers';
+import { testCallLayer, useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import {
   CORE_WORKFLOWS,
@@ -30,6 +30,8 @@ import {
 } from './workflow-helpers';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
+
+testCallLayer(h);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const Status = temporal.api.enums.v1.WorkflowExecutionStatus;

@@ -11,11 +11,13 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { useHarness } from './helpers';
+import { testCallLayer, useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import { CORE_WORKFLOWS, RACE_TASK_ITERATIONS, SLOW_TASK_ITERATIONS, events, startWithTaskInFlight, eventMs, replay, taskInFlight, typeName, types, wait } from './workflow-helpers';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
+
+testCallLayer(h);
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
 
 describe('signals', () => {
