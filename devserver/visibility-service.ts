@@ -5,6 +5,7 @@
  * attributes on start requests are checked against the registry, as the real frontend does.
  */
 import type { CallContext, Engine } from './engine';
+import type { IHistoryEvent } from './proto';
 import { invalidArgument, requireField } from './errors';
 import { temporal } from './proto';
 import type { WorkflowRun } from './run';
@@ -12,7 +13,9 @@ import { QueryError, ExecutionStatus as StatusByName, type ExecutionStatusName, 
 import {
   SearchAttributeError,
   SearchAttributeRegistry,
+  applyTypeMetadata,
   decodeSearchAttributes,
+  encodeSearchAttributes,
   fromProtoIndexedValueType,
   type TypedSearchAttribute,
 } from './visibility/search-attributes';
@@ -93,6 +96,45 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     if (registry.customAttributes().has(h.name as string)) registry.remove(h.name as string);
   });
 
+  // Events are typed on the way out, never in history; a typed event is kept per stored event (until the registry
+  // changes) so that every answer shows the same object, whose encoding the serving layer caches.
+  const typedEventCache = new WeakMap<IHistoryEvent, { version: number; event: IHistoryEvent }>();
+  const typedEvent = (e: IHistoryEvent): IHistoryEvent => {
+    const field = e.workflowExecutionStartedEventAttributes
+      ? 'workflowExecutionStartedEventAttributes'
+      : e.upsertWorkflowSearchAttributesEventAttributes
+        ? 'upsertWorkflowSearchAttributesEventAttributes'
+        : e.workflowExecutionContinuedAsNewEventAttributes
+          ? 'workflowExecutionContinuedAsNewEventAttributes'
+          : e.startChildWorkflowExecutionInitiatedEventAttributes
+            ? 'startChildWorkflowExecutionInitiatedEventAttributes'
+            : undefined;
+    if (!field) return e;
+    const cached = typedEventCache.get(e);
+    if (cached && cached.version === registry.version) return cached.event;
+    const attrs = e[field]!;
+    const sa = applyTypeMetadata(attrs.searchAttributes, registry);
+    const event = sa === attrs.searchAttributes ? e : { ...e, [field]: { ...attrs, searchAttributes: sa } };
+    typedEventCache.set(e, { version: registry.version, event });
+    return event;
+  };
+  /** The Go server's ProcessOutgoingSearchAttributes: history events as any RPC answers them, typed. */
+  const typedHistory = <R extends { history?: { events?: IHistoryEvent[] | null } | null }>(res: R): R => {
+    const events = res?.history?.events;
+    if (!events?.length) return res;
+    let out: IHistoryEvent[] | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const t = typedEvent(events[i]);
+      if (t !== events[i]) (out ??= events.slice())[i] = t;
+    }
+    return out ? { ...res, history: { ...res.history, events: out } } : res;
+  };
+
+  const listedAttributes = (attributes: ReadonlyMap<string, TypedSearchAttribute>) => {
+    const registered = new Map([...attributes].filter(([name]) => registry.payloadTypeOf(name) !== undefined));
+    return registered.size ? { indexedFields: encodeSearchAttributes(registered) } : undefined;
+  };
+
   const checkAttributes = (sa: temporal.api.common.v1.ISearchAttributes | null | undefined) =>
     asInvalidArgument(() => decodeSearchAttributes(sa?.indexedFields, registry));
 
@@ -105,11 +147,27 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
       checkAttributes(req.searchAttributes);
       return engine.signalWithStartWorkflowExecution(req);
     },
+    describeWorkflowExecution(req: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionRequest) {
+      const res = engine.describeWorkflowExecution(req) as { workflowExecutionInfo: temporal.api.workflow.v1.IWorkflowExecutionInfo };
+      const info = res.workflowExecutionInfo;
+      return { ...res, workflowExecutionInfo: { ...info, searchAttributes: applyTypeMetadata(info.searchAttributes, registry) } };
+    },
+    async getWorkflowExecutionHistory(req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryRequest, ctx: CallContext) {
+      return typedHistory(await engine.getWorkflowExecutionHistory(req, ctx));
+    },
+    async pollWorkflowTaskQueue(req: temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest, ctx: CallContext) {
+      return typedHistory(await engine.pollWorkflowTaskQueue(req, ctx));
+    },
     listWorkflowExecutions(req: temporal.api.workflowservice.v1.IListWorkflowExecutionsRequest) {
       const ns = engine.namespace(req.namespace);
       const page = asInvalidArgument(() => store.list(ns.name, req.query ?? '', req.pageSize ?? 0, req.nextPageToken));
       return {
-        executions: page.records.map((r) => engine.executionInfo(ns.runs.get(r.runId)!)),
+        // As the real visibility store: the attributes as indexed (decoded by their registered type, Datetime in
+        // RFC 3339 UTC, one-element lists unwrapped), encoded back with their types; unregistered names left out.
+        executions: page.records.map((r) => ({
+          ...engine.executionInfo(ns.runs.get(r.runId)!),
+          searchAttributes: listedAttributes(r.searchAttributes),
+        })),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -8,6 +8,7 @@
 import type { temporal } from '@temporalio/proto';
 
 type IPayload = temporal.api.common.v1.IPayload;
+type ISearchAttributes = temporal.api.common.v1.ISearchAttributes;
 /** The protobuf enum `temporal.api.enums.v1.IndexedValueType` (a number on the wire). */
 export type ProtoIndexedValueType = temporal.api.enums.v1.IndexedValueType;
 
@@ -167,6 +168,8 @@ export type SearchAttributeCategory = 'system' | 'predefined' | 'custom';
 /** One namespace's attributes: the built-in ones plus the custom ones registered so far. */
 export class SearchAttributeRegistry {
   private readonly custom = new Map<string, IndexedValueType>();
+  /** Grows with every change to the registered attributes, so that what was derived from them can be cached. */
+  version = 0;
 
   /** `defaults: false` leaves out the dev server's `Custom…Field` attributes. */
   constructor(options: { defaults?: boolean } = {}) {
@@ -217,12 +220,16 @@ export class SearchAttributeRegistry {
         `search attribute ${name} already exists with type ${existing}, cannot register it as ${type}`,
       );
     }
+    if (existing === undefined) this.version++;
     this.custom.set(name, type);
   }
 
   /** OperatorService.RemoveSearchAttributes: only custom attributes can go. */
   remove(name: string): void {
-    if (this.custom.delete(name)) return;
+    if (this.custom.delete(name)) {
+      this.version++;
+      return;
+    }
     const category = this.categoryOf(name);
     if (category) throw new SearchAttributeError('InvalidArgument', `search attribute ${name} is a system attribute and cannot be removed`);
     throw new SearchAttributeError('NotFound', `search attribute ${name} does not exist`);
@@ -252,6 +259,14 @@ export class SearchAttributeRegistry {
   keys(): Record<string, ProtoIndexedValueType> {
     const { systemAttributes, customAttributes } = this.list();
     return { ...systemAttributes, ...customAttributes };
+  }
+
+  /**
+   * The type a payload of this name is labelled with on the way out: custom and predefined attributes only, as the
+   * Go server's `ApplyTypeMap` asks its type map for the custom and predefined categories.
+   */
+  payloadTypeOf(name: string): IndexedValueType | undefined {
+    return PREDEFINED_SEARCH_ATTRIBUTES[name] ?? this.custom.get(name);
   }
 
   /** The custom attributes by name, in registration order. */
@@ -296,6 +311,7 @@ export interface TypedSearchAttribute {
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const JSON_PLAIN = utf8Encoder.encode('json/plain');
+const TYPE_BYTES = Object.fromEntries(Object.keys(PROTO_NUMBER).map((t) => [t, utf8Encoder.encode(t)])) as Record<IndexedValueType, Uint8Array>;
 
 function decodeText(bytes: Uint8Array | null | undefined): string | undefined {
   if (bytes === null || bytes === undefined) return undefined;
@@ -331,7 +347,7 @@ export function decodeSearchAttribute(
   registry?: SearchAttributeRegistry,
 ): TypedSearchAttribute | null {
   if (Object.hasOwn(SYSTEM_SEARCH_ATTRIBUTES, name)) {
-    throw new SearchAttributeError('InvalidArgument', `search attribute ${name} is a system attribute and cannot be set`);
+    throw new SearchAttributeError('InvalidArgument', `${name} attribute can't be set in SearchAttributes (it is a system attribute)`);
   }
   const metadata = payload?.metadata ?? {};
   const metaType = metadata.type ? decodeText(metadata.type) : undefined;
@@ -461,6 +477,29 @@ export function encodeSearchAttributes(attributes: ReadonlyMap<string, TypedSear
   const out: Record<string, IPayload> = {};
   for (const [name, { type, value }] of attributes) out[name] = encodeSearchAttribute(name, type, value);
   return out;
+}
+
+/**
+ * The Go server's `searchattribute.ApplyTypeMap`, which its frontend, history and matching services run on every
+ * search-attribute map they answer with (DescribeWorkflowExecution, DescribeSchedule, the history events of
+ * GetWorkflowExecutionHistory and of workflow tasks): each payload without `type` metadata whose name is a
+ * registered custom or predefined attribute gets the registered type. The data is left as the client wrote it, and
+ * so are payloads that already carry a type and names the registry does not know. What is stored keeps no type
+ * (history holds what the client sent); this returns a copy with the types, or `sa` itself when none was missing.
+ */
+export function applyTypeMetadata<T extends ISearchAttributes | null | undefined>(sa: T, registry: SearchAttributeRegistry): T {
+  const fields = sa?.indexedFields;
+  if (!fields) return sa;
+  let out: Record<string, IPayload> | undefined;
+  for (const name in fields) {
+    const payload = fields[name];
+    if (payload?.metadata?.type) continue;
+    const type = registry.payloadTypeOf(name);
+    if (type === undefined) continue;
+    out ??= { ...fields };
+    out[name] = { ...payload, metadata: { ...payload?.metadata, type: TYPE_BYTES[type] } };
+  }
+  return out ? ({ ...sa, indexedFields: out } as T) : sa;
 }
 
 /** Applies an upsert (as returned by {@link decodeSearchAttributes}) to a record's map, returning a new map. */

@@ -12,6 +12,7 @@ import {
   IndexedValueType,
   SearchAttributeError,
   SearchAttributeRegistry,
+  applyTypeMetadata,
   decodeSearchAttributes,
   encodeSearchAttribute,
   encodeSearchAttributes,
@@ -248,4 +249,51 @@ test('decoding refuses unknown attributes, system attributes and values of the w
   // Without a registry the metadata type decides, and must be there.
   assert.deepEqual(decodeSearchAttributes({ Anything: kw }).get('Anything'), { type: 'Keyword', value: 'v' });
   assert.throws(() => decodeSearchAttributes({ Anything: { metadata: {}, data: Buffer.from('"v"') } }), /no usable "type" metadata/);
+});
+
+test('applyTypeMetadata labels untyped payloads of registered names with their type, as the Go server ApplyTypeMap', () => {
+  const reg = new SearchAttributeRegistry();
+  reg.add('Tags', 'KeywordList');
+  const untyped = (json: string): IPayload => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(json) });
+  const sa = {
+    indexedFields: {
+      Tags: untyped('["a"]'),
+      CustomDatetimeField: untyped('["2024-01-02T03:04:05.000Z"]'),
+      CustomIntField: untyped('null'),
+      // Already typed (even wrongly): left alone. Unknown and system names: left alone.
+      CustomBoolField: encodeSearchAttribute('CustomBoolField', 'Keyword', 'x'),
+      Unknown: untyped('"u"'),
+      WorkflowId: untyped('"w"'),
+      TemporalChangeVersion: untyped('["v1"]'),
+    },
+  };
+  const before = JSON.stringify(sa);
+  const out = applyTypeMetadata(sa, reg)!.indexedFields!;
+  assert.equal(JSON.stringify(sa), before, 'the input is not changed');
+  const types = Object.fromEntries(Object.entries(out).map(([name, p]) => [name, p.metadata?.type ? text(p.metadata.type) : undefined]));
+  assert.deepEqual(types, {
+    Tags: 'KeywordList',
+    CustomDatetimeField: 'Datetime',
+    CustomIntField: 'Int',
+    CustomBoolField: 'Keyword',
+    Unknown: undefined,
+    WorkflowId: undefined,
+    TemporalChangeVersion: 'KeywordList',
+  });
+  assert.equal(text(out.CustomDatetimeField.data), '["2024-01-02T03:04:05.000Z"]', 'data as sent');
+  assert.equal(text(out.Tags.metadata?.encoding), 'json/plain');
+  const typed = sdkDecodeTypedSearchAttributes(out);
+  assert.deepEqual(typed.get(defineSearchAttributeKey('CustomDatetimeField', 'DATETIME')), new Date(Date.UTC(2024, 0, 2, 3, 4, 5)));
+  // Nothing to label: the same object back.
+  const already = { indexedFields: { Unknown: untyped('"u"') } };
+  assert.equal(applyTypeMetadata(already, reg), already);
+  assert.equal(applyTypeMetadata(undefined, reg), undefined);
+  // The registry's version moves with registrations, so cached labels are redone.
+  const v = reg.version;
+  reg.add('Tags', 'KeywordList');
+  assert.equal(reg.version, v, 'registering again with the same type changes nothing');
+  reg.add('More', 'Int');
+  assert.equal(reg.version, v + 1);
+  reg.remove('More');
+  assert.equal(reg.version, v + 2);
 });
