@@ -2,11 +2,13 @@
 // with requestEagerExecution is started at once and returned in the RespondWorkflowTaskCompleted response instead of
 // going through the activity task queue. Raw calls against an in-process server pin the protocol; the SDK worker
 // (which requests eager execution for activities on its own queue) checks results, histories and time skipping.
+// The raw runs replay against fixtures/raw-workflows.ts, whose workflows schedule the same activities.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { assertReplays, eventTypes, useHarness, useInProcessServer } from './helpers';
+import { RAW_WORKFLOWS, replayAll } from './replay-all';
 import * as activities from './fixtures/eager-activities';
 
 const ET = temporal.api.enums.v1.EventType;
@@ -38,11 +40,12 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
   const workflowService = useInProcessServer();
   let n = 0;
 
-  async function firstTask(prefix: string) {
+  /** Starts a run of `workflowType` (defined in fixtures/raw-workflows.ts with the commands the test sends) and polls its first task. */
+  async function firstTask(prefix: string, workflowType: string) {
     const ws = workflowService();
     const workflowId = `${prefix}-${++n}`;
     const taskQueue = { name: `${prefix}-q-${n}` };
-    const { runId } = await ws.startWorkflowExecution({ namespace: 'default', workflowId, workflowType: { name: 'raw' }, taskQueue, requestId: `${workflowId}-start` });
+    const { runId } = await ws.startWorkflowExecution({ namespace: 'default', workflowId, workflowType: { name: workflowType }, taskQueue, requestId: `${workflowId}-start` });
     const execution = { workflowId, runId };
     const task = await ws.pollWorkflowTaskQueue({ namespace: 'default', taskQueue, identity: 'raw-worker' });
     const pollActivity = (timeoutMs: number) =>
@@ -55,7 +58,7 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
   }
 
   test('a requested eager activity comes back started in the completion response, with its timeouts and retry policy', async () => {
-    const { ws, execution, task, pollActivity, history } = await firstTask('eager');
+    const { ws, execution, task, pollActivity, history } = await firstTask('eager', 'rawSchedulesA1');
     const res: CompletionResponse = await ws.respondWorkflowTaskCompleted({ taskToken: task.taskToken, identity: 'raw-worker', commands: [scheduleActivity('a1', true)] });
     assert.equal(res.activityTasks?.length, 1);
     const at = res.activityTasks![0];
@@ -63,7 +66,7 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
     assert.equal(at.activityType?.name, 'rawActivity');
     assert.equal(at.attempt, 1);
     assert.equal(at.workflowExecution?.runId, execution.runId);
-    assert.equal(at.workflowType?.name, 'raw');
+    assert.equal(at.workflowType?.name, 'rawSchedulesA1');
     assert.equal(at.workflowNamespace, 'default');
     assert.equal(Buffer.from(at.input!.payloads![0].data!).toString(), '"a1"');
     assert.equal(ms(at.startToCloseTimeout), 30_000);
@@ -89,7 +92,7 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
   });
 
   test('without requestEagerExecution the activity goes through the task queue and the response carries none', async () => {
-    const { ws, task, pollActivity } = await firstTask('queued');
+    const { ws, task, pollActivity } = await firstTask('queued', 'rawSchedulesA1');
     const res: CompletionResponse = await ws.respondWorkflowTaskCompleted({ taskToken: task.taskToken, commands: [scheduleActivity('a1', false)] });
     assert.equal(res.activityTasks?.length ?? 0, 0);
     const polled = await pollActivity(5000);
@@ -97,7 +100,7 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
   });
 
   test('every eager activity of one completion is returned, in command order; non-eager ones stay queued', async () => {
-    const { ws, task, pollActivity } = await firstTask('several');
+    const { ws, task, pollActivity } = await firstTask('several', 'rawSchedulesThree');
     const res: CompletionResponse = await ws.respondWorkflowTaskCompleted({
       taskToken: task.taskToken,
       commands: [scheduleActivity('e1', true), scheduleActivity('q1', false), scheduleActivity('e2', true)],
@@ -108,7 +111,7 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
   });
 
   test('an eager activity scheduled in the completion that also closes the workflow is not handed out', async () => {
-    const { ws, task, history } = await firstTask('closing');
+    const { ws, task, history } = await firstTask('closing', 'rawSchedulesA1AndCompletes');
     const res: CompletionResponse = await ws.respondWorkflowTaskCompleted({
       taskToken: task.taskToken,
       commands: [
@@ -121,7 +124,7 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
   });
 
   test('a failed eager attempt is retried through the task queue after its backoff', async () => {
-    const { ws, task, pollActivity } = await firstTask('retry');
+    const { ws, task, pollActivity } = await firstTask('retry', 'rawSchedulesA1');
     const res: CompletionResponse = await ws.respondWorkflowTaskCompleted({ taskToken: task.taskToken, commands: [scheduleActivity('a1', true)] });
     const first = res.activityTasks![0];
     await ws.respondActivityTaskFailed({ taskToken: first.taskToken, failure: { message: 'boom', applicationFailureInfo: { type: 'Boom' } } });
@@ -129,6 +132,10 @@ describe('eager activity dispatch (raw calls, in-process server)', () => {
     assert.equal(second?.activityId, 'a1');
     assert.equal(second?.attempt, 2);
     assert.ok(ms(second!.currentAttemptScheduledTime) - ms(first.startedTime) >= 1900, 'after the 2 s initial interval');
+  });
+
+  test('every history above replays with the real SDK against workflows scheduling the same activities', async () => {
+    assert.deepEqual(await replayAll(workflowService(), RAW_WORKFLOWS), ['closing-4', 'eager-1', 'queued-2', 'retry-5', 'several-3']);
   });
 });
 
