@@ -6,6 +6,8 @@
  * `--suggest-continue-as-new-after-events N` and `--suggest-continue-as-new-after-bytes N` set when workflow tasks
  * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB. As the real dev
  * server, `--db-filename PATH` keeps state in a file across restarts (here an append-only journal, see journal.ts).
+ * `--dynamic-config-value system.enableEagerWorkflowStart=false` turns eager workflow start off (on by default, as
+ * the real server's dynamic config key of that name); other dynamic config values are ignored.
  * `--retention DURATION` (`24h`, `90m`, `1h30m`, `45s`, `500ms`, `7d`) keeps closed runs that long, in server time,
  * in namespaces that set no retention of their own (retention.ts); 24 hours by default, except with `--time-skipping`,
  * where by default nothing is evicted (as the Java test server, which time skipping stands in for: a test that skips
@@ -31,7 +33,7 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
     opts.port = Number(args.shift());
     opts.timeSkipping = true;
   } else if (args[0] === 'server' && args[1] === 'start-dev') args.splice(0, 2);
-  const valueFlags = new Set(['--log-format', '--log-level', '--dynamic-config-value', '--ui-port', '--ui-ip', '--http-port', '--metrics-port', '--config', '--log-config']);
+  const valueFlags = new Set(['--log-format', '--log-level', '--ui-port', '--ui-ip', '--http-port', '--metrics-port', '--config', '--log-config']);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -59,6 +61,14 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${a}: expected a positive integer, got "${v}"`);
       if (a.endsWith('events')) opts.suggestContinueAsNewAfterEvents = Number(v);
       else opts.suggestContinueAsNewAfterBytes = Number(v);
+    } else if (a === '--dynamic-config-value') {
+      // KEY=VALUE; the one key read here is system.enableEagerWorkflowStart (true or false), the others are ignored.
+      const v = value();
+      const m = /^system\.enableEagerWorkflowStart=(.*)$/.exec(v);
+      if (m) {
+        if (m[1] !== 'true' && m[1] !== 'false') throw new Error(`--dynamic-config-value system.enableEagerWorkflowStart: expected true or false, got "${m[1]}"`);
+        opts.eagerWorkflowStart = m[1] === 'true';
+      }
     } else if (valueFlags.has(a)) value();
     // Other flags (--headless and anything newer CLIs pass) are accepted and ignored.
   }

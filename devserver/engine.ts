@@ -54,6 +54,11 @@ export interface EngineOptions {
    * Infinity keeps them forever (server.ts's default under time skipping).
    */
   retentionMs?: number;
+  /**
+   * Eager workflow start (the real server's system.enableEagerWorkflowStart, on by default): a start request with
+   * requestEagerExecution gets its first workflow task in the response. False declines every such request.
+   */
+  eagerWorkflowStart?: boolean;
   log: (message: string) => void;
 }
 
@@ -94,6 +99,11 @@ export interface StartParams {
   runId?: string;
   /** Events to write right after WorkflowExecutionStarted (signal-with-start), before the first task. */
   beforeFirstTask?: (run: WorkflowRun) => void;
+  /**
+   * Eager workflow start accepted: the first task is scheduled without being offered on the queue (the caller starts
+   * it with `WorkflowRun.startEagerWft`), and the started event says `eagerExecutionAccepted`.
+   */
+  eagerFirstTask?: boolean;
 }
 
 export class Namespace {
@@ -295,11 +305,11 @@ export class Engine implements RunHost {
   startRun(
     p: StartParams,
     policies: { reuse?: number; conflict?: number } = {},
-  ): { run: WorkflowRun; started: boolean } {
+  ): { run: WorkflowRun; started: boolean; deduped?: boolean } {
     const ns = this.namespace(p.namespace);
     const existing = ns.current(p.workflowId);
     if (existing) {
-      if (p.requestId && existing.requestIds.has(p.requestId)) return { run: existing, started: true };
+      if (p.requestId && existing.requestIds.has(p.requestId)) return { run: existing, started: true, deduped: true };
       const Reuse = enums.WorkflowIdReusePolicy;
       const Conflict = enums.WorkflowIdConflictPolicy;
       if (existing.isOpen) {
@@ -380,6 +390,7 @@ export class Engine implements RunHost {
       parentInitiatedEventId: p.parent ? long(p.parent.initiatedEventId) : undefined,
       rootWorkflowExecution: p.root ?? { workflowId: p.workflowId, runId },
       workflowId: p.workflowId,
+      eagerExecutionAccepted: p.eagerFirstTask || undefined,
     };
     const run = new WorkflowRun(this, ns.name, p.workflowId, runId, p.workflowType, p.taskQueue, attrs, p.firstRunId ?? runId);
     // One clock reading for the start event, the expiration and the run deadline, so the timeouts land exactly.
@@ -395,7 +406,7 @@ export class Engine implements RunHost {
     const backoff = p.firstWorkflowTaskBackoffMs ?? 0;
     run.executionTime = run.startTime + backoff;
     for (const h of this.hooks.runStarted) h(run);
-    run.scheduleWft(backoff);
+    run.scheduleWft(backoff, !p.eagerFirstTask);
     return run;
   }
 
@@ -412,7 +423,7 @@ export class Engine implements RunHost {
         upsertMemo: true,
         sdkMetadata: true,
         countGroupByExecutionStatus: true,
-        eagerWorkflowStart: false,
+        eagerWorkflowStart: this.options.eagerWorkflowStart !== false,
         buildIdBasedVersioning: false,
         supportsSchedules: true,
       },
@@ -522,13 +533,25 @@ export class Engine implements RunHost {
     return ms;
   }
 
+  /**
+   * Starts a run. With requestEagerExecution (and eager start enabled, and no start delay or cron backoff, as the real
+   * server) the first workflow task is started at once for the caller and returned as `eagerWorkflowTask`: the SDK
+   * hands it to the worker sharing the caller's connection, and counts the start as eager only when it is there. A
+   * retry with the same request id gets the same task again while it is still started at attempt 1; a run reused by
+   * USE_EXISTING never gives one (`started: false`).
+   */
   startWorkflowExecution(req: Req<'StartWorkflowExecutionRequest'>): object {
     const p = this.startParams(req);
-    const { run, started } = this.startRun(p, {
-      reuse: req.workflowIdReusePolicy ?? undefined,
-      conflict: req.workflowIdConflictPolicy ?? undefined,
-    });
-    return { runId: run.runId, started };
+    const eager = !!req.requestEagerExecution && this.options.eagerWorkflowStart !== false && !p.firstWorkflowTaskBackoffMs;
+    const { run, started, deduped } = this.startRun(
+      { ...p, eagerFirstTask: eager },
+      { reuse: req.workflowIdReusePolicy ?? undefined, conflict: req.workflowIdConflictPolicy ?? undefined },
+    );
+    let eagerWorkflowTask: object | null = null;
+    if (eager && started) {
+      eagerWorkflowTask = deduped ? run.eagerWftAgain(p.requestId ?? '') : run.startEagerWft(p.identity ?? '', p.requestId ?? '');
+    }
+    return eagerWorkflowTask ? { runId: run.runId, started, eagerWorkflowTask } : { runId: run.runId, started };
   }
 
   signalWorkflowExecution(req: Req<'SignalWorkflowExecutionRequest'>): object {

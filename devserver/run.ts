@@ -694,7 +694,34 @@ export class WorkflowRun {
     this.setWftLock(false);
   }
 
-  private dispatchWft(wft: WorkflowTaskState, req: PollWftRequest): PollWftResponse | null {
+  /**
+   * Eager workflow start: the first task of a run just created for a start request with requestEagerExecution
+   * (scheduled without being offered, so no held poll can take it) is started at once for the starter, with the
+   * request's identity and request id on its started event, and returned in the start response. A worker that never
+   * completes it is like any other: the task times out and the retry goes through the task queue. Null when there is
+   * no such task (the run closed at once); a scheduled task not yet offered is then offered.
+   */
+  startEagerWft(identity: string, requestId: string): PollWftResponse | null {
+    const wft = this.wft;
+    if (!wft || wft.state !== 'scheduled' || wft.queueKey) return null;
+    const task = this.dispatchWft(wft, { identity }, requestId);
+    if (!task) this.offerWft(wft);
+    return task;
+  }
+
+  /**
+   * The eager task again, for a start retried with the same request id (the real server's respondToRetriedRequest):
+   * only while the run's first task is still started at its first attempt by that request, else null (the retry then
+   * gets a plain response, and the task, if it timed out, goes through the queue).
+   */
+  eagerWftAgain(requestId: string): PollWftResponse | null {
+    const wft = this.wft;
+    if (!this.isOpen || !wft || wft.state !== 'started' || wft.transient || wft.attempt !== 1 || wft.startedEventId !== 3) return null;
+    if (!requestId || wft.requestId !== requestId) return null;
+    return this.taskResponse(wft, this.history.slice(0, wft.startedEventId));
+  }
+
+  private dispatchWft(wft: WorkflowTaskState, req: PollWftRequest, eagerRequestId?: string): PollWftResponse | null {
     if (this.wft !== wft || wft.state !== 'scheduled' || !this.isOpen) return null;
     const now = this.now;
     wft.stickyTimeout?.cancel();
@@ -702,7 +729,7 @@ export class WorkflowRun {
     wft.state = 'started';
     wft.startedTime = now;
     wft.identity = req.identity ?? '';
-    wft.requestId = `${this.runId}-${wft.scheduledEventId}-${wft.attempt}`;
+    wft.requestId = eagerRequestId ?? `${this.runId}-${wft.scheduledEventId}-${wft.attempt}`;
     const suggest =
       this.history.length >= this.host.options.suggestContinueAsNewAfterEvents ||
       this.historyBytes >= this.host.options.suggestContinueAsNewAfterBytes;
@@ -749,6 +776,11 @@ export class WorkflowRun {
     wft.messages = this.host.pendingUpdateMessages(this);
     // Every admitted update goes out with this task: none waits for another.
     this.updateWftWanted = false;
+    return this.taskResponse(wft, events);
+  }
+
+  /** The poll response for a started task. */
+  private taskResponse(wft: WorkflowTaskState, events: IHistoryEvent[]): PollWftResponse {
     return {
       taskToken: encodeToken({ k: 'w', ns: this.namespace, r: this.runId, s: wft.scheduledEventId, a: wft.attempt }),
       workflowExecution: this.execution,
@@ -759,7 +791,7 @@ export class WorkflowRun {
       history: { events },
       workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       scheduledTime: timestamp(wft.scheduledTime),
-      startedTime: timestamp(now),
+      startedTime: timestamp(wft.startedTime),
       messages: wft.messages,
     };
   }

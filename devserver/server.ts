@@ -53,6 +53,8 @@ export interface DevServerOptions {
   retentionMs?: number;
   /** When the journal is rewritten without evicted runs (journal-state.ts); for tests. */
   journalCompaction?: CompactionOptions;
+  /** Eager workflow start (on by default, as the real server); `--dynamic-config-value system.enableEagerWorkflowStart=false` turns it off. */
+  eagerWorkflowStart?: boolean;
 }
 
 export interface DevServer {
@@ -101,6 +103,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     suggestContinueAsNewAfterBytes: options.suggestContinueAsNewAfterBytes ?? 4 * 1024 * 1024,
     // Time skipping keeps every run unless told otherwise, as the Java test server it stands in for.
     retentionMs: options.retentionMs ?? (options.timeSkipping ? KEEP_FOREVER : DEFAULT_RETENTION_MS),
+    eagerWorkflowStart: options.eagerWorkflowStart ?? true,
     log: (m) => process.stderr.write(`[devserver] ${m}\n`),
   };
   const engine = new Engine(engineOptions);

@@ -336,6 +336,8 @@ export function installUpdates(engine: Engine): Record<string, unknown> {
       if (ops.length !== 2 || !start || !update) {
         throw invalidArgument('Operations: expected exactly [startWorkflow, updateWorkflow].');
       }
+      // As the real frontend: update-with-start never starts eagerly (its update needs the task).
+      if (start.requestEagerExecution) throw invalidArgument('RequestEagerExecution is not supported with update-with-start.');
       const startResult = engine.startWorkflowExecution({ ...start, namespace: start.namespace || req.namespace }) as {
         runId: string;
         started: boolean;
