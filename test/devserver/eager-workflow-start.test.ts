@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { startDevServer, type DevServer } from '../../devserver';
+import { parseLaunchArgs } from '../../devserver/cli-args';
 import { assertReplays, useHarness, useInProcessServer } from './helpers';
 import * as activities from './fixtures/activities';
 
@@ -211,6 +212,14 @@ describe('eager workflow start (raw calls, in-process server)', () => {
 describe('eager workflow start turned off, and across a restart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'retrain-eager-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--dynamic-config-value system.enableEagerWorkflowStart sets it; a bad value is refused; other keys are ignored', () => {
+    const launch = (...kv: string[]) => parseLaunchArgs(['server', 'start-dev', ...kv.flatMap((v) => ['--dynamic-config-value', v])]);
+    assert.equal(launch('system.enableEagerWorkflowStart=false').eagerWorkflowStart, false);
+    assert.equal(launch('system.enableEagerWorkflowStart=true').eagerWorkflowStart, true);
+    assert.equal(launch('frontend.enableUpdateWorkflowExecution=true').eagerWorkflowStart, undefined);
+    assert.throws(() => launch('system.enableEagerWorkflowStart=no'), /system\.enableEagerWorkflowStart: expected true or false, got "no"/);
+  });
 
   test('with system.enableEagerWorkflowStart=false the request is declined and the task is queued', async () => {
     const server = await startDevServer({ port: 0, eagerWorkflowStart: false });
