@@ -14,6 +14,7 @@ import Long from 'long';
 import { startDevServer, type DevServer } from '../../devserver';
 import { parseLaunchArgs } from '../../devserver/cli-args';
 import { assertReplays, useHarness, useInProcessServer } from './helpers';
+import { RAW_WORKFLOWS, replayAll } from './replay-all';
 import * as activities from './fixtures/activities';
 
 const ET = temporal.api.enums.v1.EventType;
@@ -31,7 +32,8 @@ function startRequest(workflowId: string, taskQueue: string, extra: StartRequest
   return {
     namespace: 'default',
     workflowId,
-    workflowType: { name: 'raw' },
+    // Workflow types of fixtures/raw-workflows.ts, whose commands match the raw workers here (for replayAll).
+    workflowType: { name: 'rawCompletes' },
     taskQueue: { name: taskQueue },
     identity: 'eager-starter',
     requestId: `${workflowId}-start`,
@@ -65,7 +67,7 @@ describe('eager workflow start (raw calls, in-process server)', () => {
     const task = res.eagerWorkflowTask!;
     assert.ok(task, 'eagerWorkflowTask is set');
     assert.deepEqual({ ...task.workflowExecution }, { workflowId, runId: res.runId });
-    assert.equal(task.workflowType?.name, 'raw');
+    assert.equal(task.workflowType?.name, 'rawCompletes');
     assert.equal(Number(task.previousStartedEventId), 0);
     assert.equal(Number(task.startedEventId), 3);
     assert.equal(task.attempt, 1);
@@ -94,8 +96,9 @@ describe('eager workflow start (raw calls, in-process server)', () => {
   test('a start retried with the same request id gets the same task while it is started, then a plain answer', async () => {
     const ws = workflowService();
     const { workflowId, taskQueue } = ids('retried');
-    const first: StartResponse = await ws.startWorkflowExecution(startRequest(workflowId, taskQueue));
-    const again: StartResponse = await ws.startWorkflowExecution(startRequest(workflowId, taskQueue));
+    const start = () => ws.startWorkflowExecution(startRequest(workflowId, taskQueue, { workflowType: { name: 'neverRuns' } }));
+    const first: StartResponse = await start();
+    const again: StartResponse = await start();
     assert.equal(again.runId, first.runId);
     assert.equal(again.started, true);
     assert.ok(again.eagerWorkflowTask, 'the retry is given the task again');
@@ -104,7 +107,7 @@ describe('eager workflow start (raw calls, in-process server)', () => {
     assert.equal((await historyOf(ws, workflowId)).length, 3, 'no second task was written');
 
     await ws.respondWorkflowTaskCompleted({ taskToken: again.eagerWorkflowTask!.taskToken, commands: [] });
-    const late: StartResponse = await ws.startWorkflowExecution(startRequest(workflowId, taskQueue));
+    const late: StartResponse = await start();
     assert.equal(late.runId, first.runId);
     assert.equal(late.started, true);
     assert.equal(late.eagerWorkflowTask, null, 'the task was completed: nothing to hand out');
@@ -207,6 +210,11 @@ describe('eager workflow start (raw calls, in-process server)', () => {
     const info = await workflowService().getSystemInfo({});
     assert.equal(info.capabilities?.eagerWorkflowStart, true);
   });
+
+  test('every history above replays with the real SDK', async () => {
+    const replayed = await replayAll(workflowService(), RAW_WORKFLOWS);
+    assert.deepEqual(replayed, ['abandoned-4', 'conflict-3', 'conflict-3', 'delayed-5', 'eager-1', 'retried-2']);
+  });
 });
 
 describe('eager workflow start turned off, and across a restart', () => {
@@ -272,6 +280,7 @@ describe('eager workflow start turned off, and across a restart', () => {
       ]);
       assert.equal(events[2].workflowTaskStartedEventAttributes?.identity, 'eager-starter');
       assert.equal(events[5].workflowTaskStartedEventAttributes?.identity, 'queue-poller');
+      assert.deepEqual(await replayAll(ws, RAW_WORKFLOWS), ['restart-1'], 'its history, read back from the journal, replays');
     } finally {
       await connection.close();
       await server.close();
