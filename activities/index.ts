@@ -8,7 +8,9 @@
 import { ModelConfigSchema } from '../workflows/config';
 import type { ActivityDeps } from './deps';
 import { describeZod, guarded, badInput } from './failures';
+import { Context } from '@temporalio/activity';
 import { checkBatch, probeSource } from './monitor';
+import { runOutcome } from './run-outcome';
 import { collect } from './collect';
 import { validate } from './validate';
 import { requestLabels } from './label';
@@ -40,6 +42,7 @@ export function createActivities(deps: ActivityDeps, options: ActivitiesOptions 
   return {
     probeSource: (i) => guarded(() => probeSource(deps, withConfig(i))),
     checkBatch: (i) => guarded(() => checkBatch(deps, withConfig(i))),
+    runOutcome: (i) => guarded(() => runOutcome(Context.current().client, i)),
     collect: (i) => guarded(() => collect(deps, withConfig(i))),
     validate: (i) => guarded(() => validate(deps, withConfig(i))),
     requestLabels: (i) => guarded(() => requestLabels(deps, withConfig(i))),

@@ -4,7 +4,7 @@
  * summaries cross this boundary, so workflow histories stay small; data and models live in the artifact store.
  */
 import type { Blessing } from '../ml/policy';
-import type { Decision, RunStatus, StageRecord, TriggerInfo, ValidationStatus } from '../workflows/definitions';
+import type { Decision, RunResult, RunStatus, StageRecord, TriggerInfo, ValidationStatus } from '../workflows/definitions';
 import type { ModelConfig } from '../workflows/config';
 
 /** Error types of the ApplicationFailures activities throw (`ApplicationFailure.type`). */
@@ -27,6 +27,19 @@ export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
 export interface ProbeSourceInput {
   readonly config: ModelConfig;
 }
+/** Asks the server how a retraining run stands (the monitor's check on a run started by an earlier execution). */
+export interface RunOutcomeInput {
+  readonly workflowId: string;
+}
+/**
+ * `running`, or how the run ended: `completed` with its result; `failed`, `canceled`, `terminated` or `timed_out`
+ * with the failure's message (a terminate's reason); `not_found` when the server has no such workflow.
+ */
+export type RunOutcome =
+  | { readonly status: 'running' }
+  | { readonly status: 'completed'; readonly result: RunResult }
+  | { readonly status: 'failed' | 'canceled' | 'terminated' | 'timed_out' | 'not_found'; readonly detail: string };
+
 export interface ProbeSourceResult {
   /** Batches that exist in the source now (csv-replay: the file's batch count; folder/s3: files found). */
   readonly batches: number;
@@ -256,6 +269,7 @@ export interface WriteReportResult {
 export interface RetrainActivities {
   probeSource(input: ProbeSourceInput): Promise<ProbeSourceResult>;
   checkBatch(input: CheckBatchInput): Promise<CheckBatchResult>;
+  runOutcome(input: RunOutcomeInput): Promise<RunOutcome>;
   collect(input: CollectInput): Promise<CollectResult>;
   validate(input: ValidateInput): Promise<ValidateResult>;
   requestLabels(input: RequestLabelsInput): Promise<RequestLabelsResult>;

@@ -77,6 +77,12 @@ const MAX_SEEN_EVENT_IDS = 2000;
 const MAX_TRIGGER_EVENT_IDS = 200;
 /** How long to wait before probing a source again after the probe failed. */
 const PROBE_RETRY_MS = 5 * 60_000;
+/**
+ * A run started by an earlier execution (before continue-as-new) is checked on the server after this long, then at
+ * doubling intervals up to RUN_CHECK_MAX_MS: a run that was terminated or timed out never signals its end.
+ */
+const RUN_CHECK_FIRST_MS = 60_000;
+const RUN_CHECK_MAX_MS = 30 * 60_000;
 
 interface ActiveRun {
   readonly workflowId: string;
@@ -126,7 +132,20 @@ export interface MonitorCarried {
   readonly continuedAsNew: number;
   /** Labelled batches when the last run started (absent in state carried by monitors from before it existed). */
   readonly lastRunLabelled?: number | null;
+  /** When to next ask the server about the active run, started by an earlier execution (absent: at once). */
+  readonly runCheck?: RunCheck | null;
 }
+
+interface RunCheck {
+  readonly at: number;
+  readonly every: number;
+}
+
+/**
+ * Marks the executions that check on a run carried over continue-as-new (older ones only waited for its signal, and
+ * a run terminated after the continue-as-new kept the monitor's run slot forever).
+ */
+const CARRIED_RUN_CHECK_PATCH = 'monitor-checks-carried-run';
 
 /** Marks the histories that retry an initial run that produced no model (older histories never did). */
 const INITIAL_RETRY_PATCH = 'monitor-retries-initial-run';
@@ -171,6 +190,8 @@ export class MonitorState implements MonitorCarried {
   drift: DriftCounts = { received: 0, duplicates: 0, belowSeverity: 0, folded: 0 };
   continuedAsNew = 0;
   lastRunLabelled: number | null = null;
+  /** Set only while the active run was started by an earlier execution: this one has no child handle to await. */
+  runCheck: RunCheck | null = null;
   /** Set by handlers when the main loop has something to do (start a run, probe again, publish a change). */
   wake = false;
   private readonly seen: Set<string>;
@@ -214,6 +235,9 @@ export class MonitorState implements MonitorCarried {
       drift: this.drift,
       continuedAsNew: this.continuedAsNew + 1,
       lastRunLabelled: this.lastRunLabelled,
+      // A run this execution started ends, if not by its signal, as a child whose end the server records here before
+      // it lets this execution close; the next execution has only the signal, so it checks, a minute from now first.
+      runCheck: this.activeRun?.started ? (this.runCheck ?? { at: Date.now() + RUN_CHECK_FIRST_MS, every: RUN_CHECK_FIRST_MS }) : null,
     };
   }
 
@@ -258,6 +282,7 @@ export class MonitorState implements MonitorCarried {
     const n = this.nextRunNumber++;
     const workflowId = runWorkflowId(this.model, n);
     this.activeRun = { workflowId, n, trigger, startedAt: new Date(now).toISOString(), started: false };
+    this.runCheck = null;
     this.lastRunStartedAt = now;
     this.lastRunLabelled = this.labelled;
     this.runs = [...this.runs, { workflowId, trigger: trigger.kind, decision: null, startedAt: new Date(now).toISOString() }].slice(-MAX_RUNS);
@@ -331,6 +356,7 @@ export class MonitorState implements MonitorCarried {
     }
     if (this.activeRun?.workflowId !== result.workflowId) return;
     this.activeRun = null;
+    this.runCheck = null;
     if (result.decision === Decisions.promoted && result.productionVersion !== null) {
       if (result.productionVersion !== this.productionVersion) this.detectors = {};
       this.productionVersion = result.productionVersion;
@@ -420,6 +446,7 @@ export class MonitorState implements MonitorCarried {
     } else times.push(this.nextPollAt);
     if (this.nextScheduleAt !== null) times.push(this.nextScheduleAt);
     if (this.queued && !this.activeRun && !this.paused && this.lastRunStartedAt !== null) times.push(this.lastRunStartedAt + this.config.triggers.cooldown);
+    if (this.activeRun?.started && this.runCheck) times.push(this.runCheck.at);
     const next = times.length ? Math.min(...times) : undefined;
     return next === undefined ? undefined : Math.max(next, now);
   }
@@ -517,6 +544,10 @@ export async function modelMonitor(input: MonitorInput): Promise<void> {
   const parsed = ModelConfigSchema.safeParse(input.config);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(describeIssues('config', parsed.error), 'BadInput');
   const state = new MonitorState(parsed.data, input.carried as MonitorCarried | undefined);
+  // A run carried over continue-as-new is checked on the server from time to time (state carried by an older
+  // execution has no runCheck: at once). Asked only with such a run, so executions without one record no marker.
+  if (state.activeRun?.started && patched(CARRIED_RUN_CHECK_PATCH)) state.runCheck ??= { at: Date.now(), every: RUN_CHECK_FIRST_MS };
+  else state.runCheck = null;
 
   setHandler(monitorStatusQuery, () => state.status());
 
@@ -632,6 +663,8 @@ async function tick(state: MonitorState): Promise<void> {
     }
   }
 
+  if (state.activeRun?.started && state.runCheck && Date.now() >= state.runCheck.at) await checkCarriedRun(state, state.activeRun, state.runCheck);
+
   // One batch at a time: each may raise alerts, and a long backlog may need a continue-as-new in between.
   while (state.arrived < state.available(Date.now())) {
     const batch = state.arrived;
@@ -677,6 +710,25 @@ async function tick(state: MonitorState): Promise<void> {
   }
   state.releaseQueued(now);
   if (state.activeRun && !state.activeRun.started) await startRun(state, state.activeRun);
+}
+
+/**
+ * Asks the server how the active run, started by an earlier execution, stands: a run that ended without signalling
+ * (terminated, timed out) frees the slot, one that completed reports its result; one still running is checked
+ * again later, at twice the interval (at most RUN_CHECK_MAX_MS).
+ */
+async function checkCarriedRun(state: MonitorState, run: ActiveRun, check: RunCheck): Promise<void> {
+  try {
+    const outcome = await probe.runOutcome({ workflowId: run.workflowId });
+    if (outcome.status === 'completed') state.onRunFinished({ ...outcome.result, workflowId: run.workflowId });
+    else if (outcome.status !== 'running') state.onRunLost(run.workflowId, `${outcome.status}: ${outcome.detail}`);
+  } catch (err) {
+    log.error('checking the run failed', { workflowId: run.workflowId, error: rootMessage(err) });
+  }
+  if (state.activeRun?.workflowId === run.workflowId && state.runCheck) {
+    const every = Math.min(check.every * 2, RUN_CHECK_MAX_MS);
+    state.runCheck = { at: Date.now() + every, every };
+  }
 }
 
 async function startRun(state: MonitorState, run: ActiveRun): Promise<void> {

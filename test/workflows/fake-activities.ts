@@ -5,7 +5,7 @@
  * that regresses, a training attempt that crashes after a checkpoint). The ML itself is tested elsewhere; here the
  * question is what the workflows do with each outcome.
  */
-import { activityInfo, heartbeat } from '@temporalio/activity';
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type {
   AliasMoveResult,
@@ -19,6 +19,8 @@ import type {
   RunReport,
 } from '../../activities/types';
 import type { Blessing } from '../../ml/policy';
+import { runOutcome } from '../../activities/run-outcome';
+import { parseRunWorkflowId } from '../../workflows/names';
 
 export interface Script {
   /** Batches the source holds (probeSource). */
@@ -83,6 +85,11 @@ export class FakeWorld {
           aliases: { production: world.production.get(model) ?? null, canary: world.canary.get(model) ?? null },
         };
         return { ...base, ...world.script(model).check?.(input) };
+      },
+      // The real activity: it asks the test's server through the worker's client.
+      async runOutcome(input) {
+        record('runOutcome', { ...input, model: parseRunWorkflowId(input.workflowId)?.model });
+        return runOutcome(Context.current().client, input);
       },
       async collect(input) {
         record('collect', input);

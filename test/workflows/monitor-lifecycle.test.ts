@@ -6,11 +6,16 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../devserver/helpers';
 import { driftDetectedSignal, monitorStatusQuery, monitorWorkflowId, retrainNowUpdate, runStatusQuery, TASK_QUEUE, type MonitorStatus } from '../../workflows/definitions';
 import type { modelMonitor } from '../../workflows/model-monitor';
 import { config, FakeWorld } from './fake-activities';
-import { eventually, replays, useWorkflowHarness } from './harness';
+import { eventually, replays, useWorkflowHarness, WORKFLOWS } from './harness';
 
 const world = new FakeWorld();
 const harness = useWorkflowHarness(world.activities());
@@ -114,6 +119,57 @@ describe('the model monitor over time', () => {
     assert.equal(s.productionVersion, 3);
     await replays(harness().env.client.workflow.getHandle(runId));
     await replays(handle);
+  });
+
+  test('notices a run terminated after it continued as new: the run slot frees and the queued trigger starts', async () => {
+    const model = 'life-terminated';
+    const handle = await startMonitor(
+      config(model, {
+        triggers: { initialBatches: 1000, builtin: { enabled: false }, cooldown: '1 minute' },
+        // A week to approve: the run is still in flight when the monitor continues as new, and when it is terminated.
+        promotion: { approvers: ['olga'], deadline: '7 days' },
+      }),
+      40,
+    );
+    const firstRunId = (await handle.describe()).runId;
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'first' }] });
+    const runId = (await eventually(() => status(handle), (s) => s.activeRun !== null, 'a run in flight')).activeRun!;
+    // Alerts below the minimum severity change nothing but the history's length, until the monitor continues as new.
+    let sent = 0;
+    await eventually(
+      async () => {
+        await handle.signal(driftDetectedSignal, { eventId: `low-${sent++}`, source: 'grafana', severity: 'low' });
+        return status(handle);
+      },
+      (s) => (s.continuedAsNew ?? 0) >= 1,
+      'a continue-as-new with the run in flight',
+    );
+    const queued = await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'erin', reason: 'second' }] });
+    assert.equal(queued.queued, true);
+    // An operator terminates the run (Temporal UI, `temporal workflow terminate`): it sends no runFinished signal.
+    await harness().env.client.workflow.getHandle(runId).terminate('operator: canary stuck');
+    await harness().env.sleep('10 minutes');
+    const s = await eventually(() => status(handle), (x) => x.runs.length === 2 && x.activeRun === x.runs[1].workflowId, 'the queued trigger started after the terminated run');
+    assert.equal(s.runs[0].workflowId, runId);
+    assert.equal(s.runs[0].decision, 'failed');
+    assert.equal(s.runs[1].trigger, 'manual');
+    assert.equal(s.runs[1].decision, null);
+    assert.equal(s.queuedTrigger, undefined);
+    assert.ok(world.callsOf(model, 'runOutcome').some((c) => c.input.workflowId === runId), 'the monitor asked the server about the run');
+    await replays(harness().env.client.workflow.getHandle(handle.workflowId, firstRunId));
+    await replays(harness().env.client.workflow.getHandle(handle.workflowId));
+    await handle.terminate('test over');
+  });
+
+  test('an execution that the previous release continued as new with a run in flight replays unchanged', async () => {
+    // Recorded with the monitor from before it checked on carried runs: run 1 in flight (waiting for approval), a
+    // queued trigger, 2 hours of virtual time and an alert. The check must not run in it (its patch is absent).
+    const text = readFileSync(join(__dirname, 'histories', 'monitor-carried-run-before-check.json'), 'utf8');
+    const history = historyFromJSON(JSON.parse(text));
+    const types = (history.events ?? []).map((e) => e.eventType);
+    assert.ok(types.length > 10);
+    assert.ok(!text.includes('runOutcome') && !text.includes('monitor-checks-carried-run'));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(WORKFLOWS) }, history, 'monitor/carried-run');
   });
 
   test('continues as new with drift signals arriving and a run in flight, and loses none of them', async () => {
