@@ -29,6 +29,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 table.kv th { width: 190px; background: none; }
 .pass { color: #166534; font-weight: 600; }
 .fail { color: #991b1b; font-weight: 600; }
+.warn { color: #92400e; font-weight: 600; }
 .missing { color: #6b7280; font-style: italic; background: #f9fafb; border-left: 3px solid #d1d5db; padding: 6px 10px; }
 figure.chart { margin: 10px 0; overflow-x: auto; }
 figure.chart svg { max-width: 100%; height: auto; display: block; }

@@ -269,19 +269,22 @@ function readValidation(v: unknown): ValidationDetail | undefined {
   if (!isRecord(v)) return undefined;
   const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
   const count = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-  const failures = Array.isArray(v.failures)
-    ? v.failures.filter(isRecord).map((f) => ({
-        column: str(f.column),
-        check: str(f.check) ?? 'check',
-        message: str(f.message) ?? '',
-        rows: Array.isArray(f.rows) ? f.rows.filter((r): r is number => typeof r === 'number') : undefined,
-        count: count(f.count),
-      }))
-    : undefined;
+  const findings = (list: unknown) =>
+    Array.isArray(list)
+      ? list.filter(isRecord).map((f) => ({
+          column: str(f.column),
+          check: str(f.check) ?? 'check',
+          message: str(f.message) ?? '',
+          rows: Array.isArray(f.rows) ? f.rows.filter((r): r is number => typeof r === 'number') : undefined,
+          count: count(f.count),
+        }))
+      : undefined;
+  const failures = findings(v.failures);
+  const warnings = findings(v.warnings);
   const checks = Array.isArray(v.checks)
     ? v.checks.filter(isRecord).map((c) => ({ column: str(c.column), check: str(c.check) ?? 'check', passed: c.passed === true, message: str(c.message) }))
     : undefined;
-  return { rows: count(v.rows), columns: count(v.columns), failures, checks };
+  return { rows: count(v.rows), columns: count(v.columns), failures, ...(warnings ? { warnings } : {}), checks };
 }
 
 function rowList(rows: readonly number[] | undefined, count: number | undefined): string {
@@ -295,6 +298,19 @@ function rowList(rows: readonly number[] | undefined, count: number | undefined)
 function validationFailures(ctx: Context): { column?: string; check: string; message: string; rows?: readonly number[]; count?: number }[] {
   if (ctx.validation?.failures && ctx.validation.failures.length > 0) return [...ctx.validation.failures];
   return [...(ctx.report.validation?.failures ?? [])];
+}
+
+/**
+ * The warnings to show (checks that did not fail the batch, such as a distribution shift): the validation
+ * document's, which has them all with row numbers, when given; else the run report's (at most 10).
+ */
+function validationWarnings(ctx: Context): { column?: string; check: string; message: string; rows?: readonly number[]; count?: number }[] {
+  if (ctx.validation?.warnings) return [...ctx.validation.warnings];
+  return [...(ctx.report.validation?.warnings ?? [])];
+}
+
+function countOf(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? '' : 's'}`;
 }
 
 // ----- HTML ----------------------------------------------------------------------------------------------------
@@ -497,11 +513,21 @@ function htmlValidation(ctx: Context): string {
   const v = r.validation;
   if (!v) return section('validation', 'Validation', missing(`No validation result: the run ended as ${r.decision} at ${ctx.lastStage}, before the validate stage finished.`));
   const failures = validationFailures(ctx);
-  let out = `<p>${v.passed ? '<span class="pass">Passed</span>' : '<span class="fail">Failed</span>'}: ${int(failures.length)} failing ${failures.length === 1 ? 'check' : 'checks'}${ctx.validation?.rows !== undefined ? ` on ${int(ctx.validation.rows)} rows` : ''}${ctx.validation?.columns !== undefined ? ` × ${int(ctx.validation.columns)} columns` : ''}.</p>`;
+  const warnings = validationWarnings(ctx);
+  const warned = warnings.length > 0 ? `, <span class="warn">${html(countOf(warnings.length, 'warning'))}</span>` : '';
+  let out = `<p>${v.passed ? '<span class="pass">Passed</span>' : '<span class="fail">Failed</span>'}: ${int(failures.length)} failing ${failures.length === 1 ? 'check' : 'checks'}${warned}${ctx.validation?.rows !== undefined ? ` on ${int(ctx.validation.rows)} rows` : ''}${ctx.validation?.columns !== undefined ? ` × ${int(ctx.validation.columns)} columns` : ''}.</p>`;
   if (failures.length > 0) {
     out += table(
       [{ title: 'column' }, { title: 'check' }, { title: 'message' }, { title: 'rows' }],
       failures.map((f) => [html(f.column ?? '(table)'), html(f.check), html(f.message), html(rowList(f.rows, f.count))]),
+    );
+  }
+  if (warnings.length > 0) {
+    out += `<h3>Warnings</h3><p>These did not fail the batch, but say the reference may be stale or the data changed.</p>`;
+    out += table(
+      [{ title: 'column' }, { title: 'check' }, { title: 'reason' }, { title: 'rows' }],
+      warnings.map((w) => [html(w.column ?? '(table)'), html(w.check), html(w.message), html(rowList(w.rows, w.count))]),
+      'warnings',
     );
   }
   const passedChecks = ctx.validation?.checks?.filter((c) => c.passed) ?? [];
@@ -638,8 +664,13 @@ function renderMarkdown(ctx: Context): string {
   lines.push('', '## Validation', '');
   if (r.validation) {
     const failures = validationFailures(ctx);
-    lines.push(`${r.validation.passed ? 'Passed' : '**Failed**'}: ${failures.length} failing ${failures.length === 1 ? 'check' : 'checks'}.`);
+    const warnings = validationWarnings(ctx);
+    lines.push(`${r.validation.passed ? 'Passed' : '**Failed**'}: ${failures.length} failing ${failures.length === 1 ? 'check' : 'checks'}${warnings.length > 0 ? `, ${countOf(warnings.length, 'warning')}` : ''}.`);
     if (failures.length > 0) lines.push('', mdTable(['column', 'check', 'message', 'rows'], failures.map((f) => [md(f.column ?? '(table)'), md(f.check), md(f.message), md(rowList(f.rows, f.count))])));
+    if (warnings.length > 0) {
+      lines.push('', '### Warnings', '', 'These did not fail the batch, but say the reference may be stale or the data changed.');
+      lines.push('', mdTable(['column', 'check', 'reason', 'rows'], warnings.map((w) => [md(w.column ?? '(table)'), md(w.check), md(w.message), md(rowList(w.rows, w.count))])));
+    }
   } else lines.push(`_No validation result: the run ended as ${md(r.decision)} before the validate stage finished._`);
 
   lines.push('', '## Lineage', '');

@@ -134,6 +134,14 @@ export interface ValidationDetail {
     readonly rows?: readonly number[];
     readonly count?: number;
   }[];
+  /** Findings that did not fail the batch (a distribution shift, values beyond the reference's range), same shape. */
+  readonly warnings?: readonly {
+    readonly column?: string;
+    readonly check: string;
+    readonly message: string;
+    readonly rows?: readonly number[];
+    readonly count?: number;
+  }[];
 }
 
 /** One of the monitor's batch checks: the production model's accuracy on the outcomes that arrived. */

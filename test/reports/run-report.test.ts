@@ -88,6 +88,40 @@ test('a run that failed validation shows its failures with rows and says why the
   assert.match(markdown, /_No holdout evaluation: the run ended as validation\\_failed at validate, before the evaluate stage ran\._/);
 });
 
+test('a run that passed validation with warnings shows each warning with its column and reason, in HTML and Markdown', async () => {
+  const warnings = [
+    { column: 'nswprice', check: 'range', message: 'column nswprice: 12 values outside the allowed range [0, 1]: the column drifted beyond its old range' },
+    { column: 'vicdemand', check: 'distribution', message: 'column vicdemand: distribution differs from the reference: broad shift, PSI=0.41' },
+  ];
+  const run = { ...promotedRun(), validation: { passed: true, failures: [], warnings, reportUri: 'file:///var/retrain/runs/elec2/3/validation.json' } };
+  // Without the validation document: the run report's own warnings.
+  const own = await renderRunReport(run, promotedDetail());
+  assert.match(own.html, /<span class="pass">Passed<\/span>: 0 failing checks, <span class="warn">2 warnings<\/span>/);
+  assert.match(own.html, /<table class="warnings"><thead><tr><th>column<\/th><th>check<\/th><th>reason<\/th><th>rows<\/th><\/tr><\/thead>/);
+  assert.match(own.html, /<td>vicdemand<\/td><td>distribution<\/td><td>column vicdemand: distribution differs from the reference: broad shift, PSI=0\.41<\/td>/);
+  assert.match(own.html, /<td>nswprice<\/td><td>range<\/td><td>column nswprice: 12 values outside the allowed range \[0, 1\]/);
+  assert.match(own.markdown, /Passed: 0 failing checks, 2 warnings\./);
+  assert.match(own.markdown, /### Warnings/);
+  assert.match(own.markdown, /\| vicdemand \| distribution \| column vicdemand: distribution differs from the reference: broad shift, PSI=0\.41 \| — \|/);
+  // With the document: all its warnings, with rows; a finding about the whole table says so.
+  const doc = {
+    ...passingValidationDocument(),
+    warnings: [
+      { column: 'nswprice', check: 'range', message: '12 values outside the allowed range [0, 1]', rows: [3, 8], count: 12 },
+      { check: 'schema', message: 'extra column "note" not in the reference (ignored)' },
+    ],
+  };
+  const full = await renderRunReport(run, promotedDetail(), doc);
+  assert.match(full.html, /<span class="warn">2 warnings<\/span> on 538 rows/);
+  assert.match(full.html, /<td>nswprice<\/td><td>range<\/td><td>12 values outside the allowed range \[0, 1\]<\/td><td>3, 8 … \(12 rows\)<\/td>/);
+  assert.match(full.html, /<td>\(table\)<\/td><td>schema<\/td><td>extra column &quot;note&quot; not in the reference \(ignored\)<\/td>/);
+  assert.match(full.markdown, /\| \(table\) \| schema \| extra column &quot;note&quot; not in the reference \(ignored\) \| — \|/);
+  // A run with none says nothing about warnings.
+  const none = await renderRunReport(promotedRun(), promotedDetail(), passingValidationDocument());
+  assert.doesNotMatch(none.html, /Warnings|class="warn"/);
+  assert.doesNotMatch(none.markdown, /Warnings/);
+});
+
 test('without the validation document the run report\u2019s own failures are shown', async () => {
   const { html: page } = await renderRunReport(validationFailedRun());
   assert.match(page, /column nswprice: 3 values out of range \[0, 1\] \(rows 4, 9, 17\)/);
