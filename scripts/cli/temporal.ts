@@ -3,6 +3,7 @@
  * the worker, so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the profile file apply. Temporal's
  * errors are translated once here (in withTemporal) into an exit code and a sentence that says what to do.
  */
+import { connect as tcpConnect } from 'node:net';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError, NamespaceNotFoundError } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -28,6 +29,12 @@ export function connectionSettings(opts: ConnectionOpts): { address: string; nam
 /** Connects, runs `fn` with a client, and closes the connection (so the process can exit). */
 export async function withTemporal<T>(opts: ConnectionOpts, fn: (t: Temporal) => Promise<T>): Promise<T> {
   const { address, namespace, connectionOptions } = connectionSettings(opts);
+  // grpc-js retries a refused connection with backoff until the connect timeout, so a stopped server would cost the
+  // whole timeout; a plain TCP connection first finds that out at once.
+  if (!(connectionOptions as { proxy?: unknown }).proxy) {
+    const refused = await tcpRefusal(address);
+    if (refused) throw unavailable(address, refused);
+  }
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...(connectionOptions as object), connectTimeout: CONNECT_TIMEOUT });
@@ -45,13 +52,50 @@ export async function withTemporal<T>(opts: ConnectionOpts, fn: (t: Temporal) =>
   }
 }
 
+/** `host:port` (IPv6 in brackets) → its parts; undefined for anything else (left to grpc-js). */
+export function splitAddress(address: string): { host: string; port: number } | undefined {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(address) ?? /^([^:\s]+):(\d{1,5})$/.exec(address);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port > 0 && port <= 65535 ? { host: m[1], port } : undefined;
+}
+
+/**
+ * Why a TCP connection to `address` fails at once (refused, no such host, unreachable), or undefined when it
+ * connects, cannot be tried here, or does not answer within the connect timeout (grpc-js then has its own say).
+ */
+export function tcpRefusal(address: string, timeoutMs = 5000): Promise<string | undefined> {
+  const where = splitAddress(address);
+  if (!where) return Promise.resolve(undefined);
+  return new Promise((resolveRefusal) => {
+    const socket = tcpConnect({ host: where.host, port: where.port });
+    const done = (why: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolveRefusal(why);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      const why: Record<string, string> = {
+        ECONNREFUSED: 'connection refused: nothing listens on that port',
+        ENOTFOUND: `no such host ${where.host}`,
+        EAI_AGAIN: `cannot resolve ${where.host}`,
+        EHOSTUNREACH: 'host unreachable',
+        ENETUNREACH: 'network unreachable',
+      };
+      done(e.code && why[e.code] ? why[e.code] : undefined);
+    });
+  });
+}
+
 function isUnavailable(err: unknown): boolean {
   // 14 UNAVAILABLE: the server went away after the connection was made.
   return isGrpcServiceError(err) && err.code === 14;
 }
 
 function unavailable(address: string, err: unknown): CliError {
-  const why = err instanceof Error ? err.message : String(err);
+  const why = typeof err === 'string' ? err : err instanceof Error ? err.message : String(err);
   return new CliError(
     `cannot connect to Temporal at ${address} (${why}): is \`npm start\` (or your Temporal cluster) running? set TEMPORAL_ADDRESS or --address`,
     ExitCodes.unavailable,
