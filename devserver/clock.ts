@@ -1,8 +1,11 @@
 /**
  * The server's clock. Event timestamps and every timeout read it. With time skipping (the TestService mode) it is a
- * virtual clock with the Java test server's lock model: while anyone holds a lock (a test client, an outstanding
- * workflow task or activity) virtual time advances with wall time; when nobody does, it jumps straight to the next
- * due timer. Without time skipping it is the wall clock. Kept free of server state so it can be tested alone.
+ * virtual clock with the Java test server's lock model (SelfAdvancingTimerImpl): one lock count for the whole server,
+ * which the test clients' LockTimeSkipping/UnlockTimeSkipping calls and the server's own locks (an outstanding
+ * workflow task or activity, ...) all add to. While the count is positive virtual time advances with wall time; when
+ * it is not, it jumps straight to the next due timer. So a test's `env.sleep()` (UnlockTimeSkippingWithSleep) from
+ * inside a running activity gives up a lock that balances the activity's own, and time skips. Without time skipping
+ * it is the wall clock. Kept free of server state so it can be tested alone.
  */
 
 export interface ClockTimer {
@@ -49,10 +52,14 @@ export class VirtualClock {
     this.lockCount++;
   }
 
+  /**
+   * Gives up one lock. The count may go below zero, where the Java test server fails the call as unbalanced: the TS
+   * testing client's result() unlocks and relocks around each call, so concurrent result() calls unlock more than
+   * the server holds for a while; as every caller relocks, the count comes back to where it was.
+   */
   unlock(): void {
-    if (this.lockCount === 0) return;
     this.lockCount--;
-    if (this.lockCount === 0) this.requestPump();
+    if (this.lockCount <= 0) this.requestPump();
   }
 
   /** Moves virtual time forward (only meaningful with time skipping). */

@@ -887,28 +887,16 @@ export class Engine implements RunHost {
   // ---- TestService (time skipping) -----------------------------------------------------------------------------
 
   /**
-   * Net time-skipping locks held by test clients; the server starts with one. The clock holds one lock of its own for
-   * them while this is positive, apart from the locks of outstanding tasks. The TS testing client's result() unlocks
-   * and relocks around each call, so concurrent result() calls take this below zero for a while: counting them apart
-   * keeps them from consuming the task locks, and balanced calls always end where they started.
+   * The test clients' locks count against the clock's one lock count, with the server's own (see clock.ts), as in
+   * the Java test server: a client's unlock may release what an outstanding task holds.
    */
-  private clientLocks = 1;
-
-  private clientLock(): void {
-    if (++this.clientLocks === 1) this.clock.lock();
-  }
-
-  private clientUnlock(): void {
-    if (this.clientLocks-- === 1) this.clock.unlock();
-  }
-
   lockTimeSkipping(): object {
-    this.clientLock();
+    this.clock.lock();
     return {};
   }
 
   unlockTimeSkipping(): object {
-    this.clientUnlock();
+    this.clock.unlock();
     return {};
   }
 
@@ -928,11 +916,11 @@ export class Engine implements RunHost {
     const ms = durationMs(req.duration as Parameters<typeof durationMs>[0]) ?? 0;
     const woke = new Promise<void>((resolve) =>
       this.clock.after(ms, () => {
-        this.clientLock();
+        this.clock.lock();
         resolve();
       }),
     );
-    this.clientUnlock();
+    this.clock.unlock();
     await woke;
     return {};
   }
