@@ -14,5 +14,6 @@ export type ServiceHandlers = Partial<Record<'workflow' | 'operator' | 'test' | 
 export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
   installChildren(engine);
   const visibility = installVisibility(engine, opts.searchAttributes);
-  return { workflow: { ...installUpdates(engine), ...visibility.workflow, ...installSchedules(engine) }, operator: visibility.operator };
+  const schedules = visibility.typedSchedules(installSchedules(engine));
+  return { workflow: { ...installUpdates(engine), ...visibility.workflow, ...schedules }, operator: visibility.operator };
 }

@@ -213,5 +213,33 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
       return { systemAttributes, customAttributes, storageSchema: {} };
     },
   };
-  return { workflow, operator, registry, store };
+  type ScheduleHandlers = Record<string, unknown> & {
+    describeSchedule(req: temporal.api.workflowservice.v1.IDescribeScheduleRequest): temporal.api.workflowservice.v1.IDescribeScheduleResponse;
+    listSchedules(req: temporal.api.workflowservice.v1.IListSchedulesRequest): temporal.api.workflowservice.v1.IListSchedulesResponse;
+  };
+  /**
+   * DescribeSchedule and ListSchedules with their search attributes typed, as the real frontend answers them: the
+   * schedule's own (from the scheduler workflow's describe, or its visibility record) and those of the workflow the
+   * schedule starts (annotateSearchAttributesOfScheduledWorkflow).
+   */
+  const typedSchedules = <H extends ScheduleHandlers>(handlers: H): H => ({
+    ...handlers,
+    describeSchedule(req: temporal.api.workflowservice.v1.IDescribeScheduleRequest) {
+      const res = handlers.describeSchedule(req);
+      const start = res.schedule?.action?.startWorkflow;
+      return {
+        ...res,
+        searchAttributes: applyTypeMetadata(res.searchAttributes, registry),
+        schedule: start
+          ? { ...res.schedule, action: { ...res.schedule!.action, startWorkflow: { ...start, searchAttributes: applyTypeMetadata(start.searchAttributes, registry) } } }
+          : res.schedule,
+      };
+    },
+    listSchedules(req: temporal.api.workflowservice.v1.IListSchedulesRequest) {
+      const res = handlers.listSchedules(req);
+      return { ...res, schedules: res.schedules?.map((e) => ({ ...e, searchAttributes: applyTypeMetadata(e.searchAttributes, registry) })) };
+    },
+  });
+
+  return { workflow, operator, registry, store, typedSchedules };
 }

@@ -235,6 +235,53 @@ describe('search attributes read back with their registered types', { timeout: 9
     await assertReplays(handle, WF);
   });
 
+  test('schedules: describe() and list() type the schedule\'s attributes and its action\'s; the started workflow reads back typed', async () => {
+    const { env, taskQueue, nextId } = h();
+    const scheduleId = nextId('sa-schedule');
+    const handle = await env.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1 day' }] },
+      // Paused, so that only the trigger below starts a workflow.
+      state: { paused: true },
+      searchAttributes: { CustomKeywordField: ['nightly'], CustomDatetimeField: [WHEN] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: saWatcher,
+        taskQueue,
+        workflowId: `${scheduleId}-wf`,
+        searchAttributes: { CustomIntField: [5], CustomDatetimeField: [LATER] },
+      },
+    });
+    const own: Expected = [[Keyword, 'nightly'], [Datetime, WHEN]];
+    const action: Expected = [[Int, 5], [Datetime, LATER]];
+    const d = await handle.describe();
+    assertTyped(d.typedSearchAttributes, own, 'describeSchedule');
+    assertUntyped(d.searchAttributes, own, 'describeSchedule');
+    assert.equal(d.action.type, 'startWorkflow');
+    assertTyped(d.action.typedSearchAttributes as TypedSearchAttributes, action, 'describeSchedule action');
+    const [summary] = await (async () => {
+      const out = [];
+      for await (const x of env.client.schedule.list()) if (x.scheduleId === scheduleId) out.push(x);
+      return out;
+    })();
+    assertTyped(summary.typedSearchAttributes!, own, 'listSchedules');
+
+    await handle.trigger();
+    const workflowId = (await handle.describe()).info.recentActions[0].action.workflow.workflowId;
+    const started = env.client.workflow.getHandle(workflowId);
+    const sd = await started.describe();
+    const scheduledBy = defineSearchAttributeKey('TemporalScheduledById', 'KEYWORD');
+    assert.equal(sd.typedSearchAttributes.get(scheduledBy), scheduleId);
+    assert.ok(sd.typedSearchAttributes.get(defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME')) instanceof Date);
+    const seen = await started.query(seenQuery);
+    const custom = (xs: SeenAttribute[]) => xs.filter((x) => !x.name.startsWith('Temporal'));
+    assertSeen({ typed: custom(seen.typed), untyped: custom(seen.untyped) }, action, 'scheduled workflowInfo');
+    await started.signal(finishSignal);
+    await started.result();
+    await handle.delete();
+    await assertReplays(started, WF);
+  });
+
   test('a start naming an unregistered or a system attribute is INVALID_ARGUMENT naming it, typed or untyped', async () => {
     const { env, taskQueue, nextId } = h();
     const cases: Array<[object, RegExp]> = [
