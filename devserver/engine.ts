@@ -29,8 +29,10 @@ import { normalizeRetryPolicy, retryVerdict, startRetryRun, validateRetryPolicy,
 export interface JournalWriter extends RunJournal {
   namespace(ns: Namespace): void;
   whenDurable(): Promise<void> | null;
-  /** A state change of an extension (search attribute registrations) under its own record kind. */
-  record(kind: string, head: object): void;
+  /** A state change of an extension (search attribute registrations, schedules) under its own record kind; returns its size. */
+  record(kind: string, head: object): number;
+  /** Bytes of records no longer live (a schedule's superseded state), which the next compaction drops. */
+  released(bytes: number): void;
   /** A closed run evicted after its retention period (retention.ts), at server time `at`. */
   evicted(run: WorkflowRun, at: number): void;
 }
@@ -175,8 +177,13 @@ export class Engine implements RunHost {
     this.namespaces.set(options.namespace, new Namespace(options.namespace));
   }
 
-  /** Handlers of extension record kinds read back from the journal (search attribute registrations). */
-  readonly recordHandlers = new Map<string, (head: Record<string, unknown>) => void>();
+  /** Handlers of extension record kinds read back from the journal (search attribute registrations), with each record's size. */
+  readonly recordHandlers = new Map<string, (head: Record<string, unknown>, size: number) => void>();
+  /**
+   * Which records of an extension kind a compaction keeps (a schedule's latest state only); a kind without an entry
+   * is kept whole.
+   */
+  readonly recordLive = new Map<string, (head: Record<string, unknown>) => boolean>();
 
   /** Evicts closed runs past their retention (set by retention.ts); the server calls it before serving each call. */
   sweepRetention: () => void = () => {};

@@ -9,12 +9,13 @@
  * Record kinds: `ns` a namespace (name, id); `ev` a history event (namespace, run id; the tail is the encoded event);
  * `act` an activity's attempt state, none of which is in history; `buf` an event buffered behind a started workflow
  * task, `fl` that run's buffer written or dropped; `rid` a start or signal request id; extensions add their own
- * (`sa` and `sa-rm`, search attribute registrations); `evict` a closed run evicted after its retention (retention.ts),
+ * (`sa` and `sa-rm`, search attribute registrations; `sched` a schedule's whole state, the latest one counting, and
+ * `sched-rm` its deletion, schedules.ts); `evict` a closed run evicted after its retention (retention.ts),
  * whose earlier records replay then drops; `now` the server time when the file was compacted.
  *
- * Compaction: the records of evicted runs stay in the file until they make up `compactShare` of it (and at least
- * `compactMinBytes`); the journal is then rewritten with the live records only (Journal.compact), so the file stays
- * proportional to what the server holds.
+ * Compaction: the records of evicted runs (and superseded schedule states) stay in the file until they make up
+ * `compactShare` of it (and at least `compactMinBytes`); the journal is then rewritten with the live records only
+ * (Journal.compact, `engine.recordLive` for extension kinds), so the file stays proportional to what the server holds.
  */
 import { Journal, JournalCorruptError, type JournalRecord } from './journal';
 import { Namespace, type Engine, type JournalWriter } from './engine';
@@ -50,7 +51,7 @@ export interface CompactionOptions {
 class JournalState implements JournalWriter {
   /** Bytes of the file each run's records take (what evicting it frees at the next compaction). */
   private readonly runBytes = new WeakMap<WorkflowRun, number>();
-  /** Bytes of the file that belong to evicted runs. */
+  /** Bytes of the file that belong to evicted runs (and other records no longer live, see `released`). */
   evictedBytes = 0;
 
   constructor(
@@ -78,7 +79,10 @@ class JournalState implements JournalWriter {
     // A record of a run is live while the run is on the server; eviction records go with the runs they evicted. The
     // prelude keeps the server time, which a time-skipped clock may have moved past every event kept.
     const keep = (h: { t: string; [k: string]: unknown }) =>
-      h.t !== 'evict' && h.t !== 'now' && (typeof h.r !== 'string' || !!engine.namespaces.get(h.ns as string)?.runs.has(h.r));
+      h.t !== 'evict' &&
+      h.t !== 'now' &&
+      (typeof h.r !== 'string' || !!engine.namespaces.get(h.ns as string)?.runs.has(h.r)) &&
+      (engine.recordLive.get(h.t)?.(h) ?? true);
     // Deferred behind a write in flight, the rewrite still drops exactly these bytes (and any evicted meanwhile).
     this.journal.compact(keep, [{ t: 'now', at: engine.clock.now() }]);
     this.evictedBytes = 0;
@@ -92,8 +96,13 @@ class JournalState implements JournalWriter {
     this.journal.append({ t: 'ns', name: ns.name, id: ns.id, ret: ns.retentionMs });
   }
 
-  record(kind: string, head: object): void {
-    this.journal.append({ ...head, t: kind });
+  record(kind: string, head: object): number {
+    return this.journal.append({ ...head, t: kind });
+  }
+
+  released(bytes: number): void {
+    this.evictedBytes += bytes;
+    this.maybeCompact();
   }
 
   event(run: WorkflowRun, event: temporal.api.history.v1.IHistoryEvent): void {
@@ -294,7 +303,7 @@ function replay(
       default: {
         const handler = engine.recordHandlers.get(h.t);
         if (!handler) throw corrupt(rec, `unknown record kind "${h.t}"`);
-        handler(h);
+        handler(h, rec.size);
       }
     }
     if (typeof h.r === 'string' && h.t !== 'evict') {

@@ -6,7 +6,16 @@
  * search attributes TemporalScheduledStartTime / TemporalScheduledById, and the last completion result or failure.
  * A schedule waits for its next time with a clock timer, so under time skipping the clock jumps to it like to any
  * timer. Patches trigger, pause, unpause and backfill; a started workflow's close wakes the schedule (buffered starts,
- * pause on failure). State is in memory: schedules are not written to the journal.
+ * pause on failure).
+ *
+ * With a journal (`--db-filename`), every change of a schedule's state writes its whole state as one `sched` record
+ * (the schedule, memo and search attributes as protobuf, then the scheduler's state: last processed time, buffered
+ * starts and backfills, running workflows, recent actions, counters, the carried result or failure, request ids), in
+ * the same group commit as the workflow start it records; a deletion writes `sched-rm`. The latest record wins on
+ * replay and is the only one a compaction keeps. After a restart each schedule runs one iteration as the real
+ * scheduler does when it wakes: the times that fell due while the server was down are buffered if they are within
+ * the catch-up window (else counted as missed), and the overlap policy sees the workflows still running. A start
+ * never repeats: a scheduled start's workflow id carries its nominal time and refuses a duplicate.
  */
 import { randomUUID } from 'node:crypto';
 import type { ClockTimer } from './clock';
@@ -69,6 +78,56 @@ interface ScheduleEntry {
   timer?: ClockTimer;
   requestIds: Set<string>;
   deleted: boolean;
+  /**
+   * The journal's latest record of this schedule: its number, the number of the one before (which a compaction also
+   * keeps: the latest may not be on disk yet when the file is rewritten), its size, and its content (to write only
+   * changes).
+   */
+  journalled?: { n: number; prev?: number; bytes: number; content: string };
+}
+
+const ScheduleProto = temporal.api.schedule.v1.Schedule;
+const MemoProto = temporal.api.common.v1.Memo;
+const SearchAttributesProto = temporal.api.common.v1.SearchAttributes;
+const PayloadsProto = temporal.api.common.v1.Payloads;
+const FailureProto = temporal.api.failure.v1.Failure;
+
+/** A protobuf message as base64, for a journal record's JSON head. */
+function b64<T>(type: { fromObject(o: object): T; encode(m: T): { finish(): Uint8Array } }, value: object | null | undefined): string | undefined {
+  return value ? Buffer.from(type.encode(type.fromObject(value)).finish()).toString('base64') : undefined;
+}
+
+function unb64<T>(type: { decode(b: Uint8Array): T }, value: unknown): T | undefined {
+  return typeof value === 'string' ? type.decode(Buffer.from(value, 'base64')) : undefined;
+}
+
+/** The persistent state of a schedule as a `sched` record's head (its number `n` added by the writer). */
+function scheduleRecord(s: ScheduleEntry): Record<string, unknown> {
+  return {
+    ns: s.ns,
+    id: s.id,
+    sch: b64(ScheduleProto, s.schedule),
+    memo: b64(MemoProto, s.memo),
+    sa: b64(SearchAttributesProto, s.searchAttributes),
+    ct: s.conflictToken,
+    cr: s.createTime,
+    up: s.updateTime,
+    lp: s.lastProcessed,
+    buf: s.buffer.map((b) => [b.nominal, b.actual, b.overlap, b.manual ? 1 : 0]),
+    bf: s.backfills.map((b) => [timestampMs(b.startTime) ?? 0, timestampMs(b.endTime) ?? 0, b.overlapPolicy ?? 0]),
+    run: s.running.map((ex) => [ex.workflowId, ex.runId]),
+    rec: s.recent.map((a) => [
+      timestampMs(a.scheduleTime) ?? 0,
+      timestampMs(a.actualTime) ?? 0,
+      a.startWorkflowResult?.workflowId,
+      a.startWorkflowResult?.runId,
+      a.startWorkflowStatus ?? 0,
+    ]),
+    n4: [s.actionCount, s.missedCatchupWindow, s.overlapSkipped, s.bufferDropped],
+    lcr: b64(PayloadsProto, s.lastCompletionResult),
+    cf: b64(FailureProto, s.continuedFailure),
+    rid: [...s.requestIds],
+  };
 }
 
 function conflictBytes(token: number): Buffer {
@@ -93,6 +152,95 @@ export function installSchedules(engine: Engine) {
     if (!entry) throw notFound(`schedule "${scheduleId}" not found`);
     return entry;
   };
+
+  /** The highest record number written or read back, so numbers stay unique across restarts. */
+  let recordNumber = 0;
+  /** Bytes of superseded records read back at start, handed to the journal once it takes writes. */
+  let releasedAtReplay = 0;
+
+  /** Writes the schedule's state to the journal if it changed since the last record (a no-op without a journal). */
+  const persist = (s: ScheduleEntry) => {
+    const journal = engine.journal;
+    if (!journal || s.deleted) return;
+    const head = scheduleRecord(s);
+    const content = JSON.stringify(head);
+    if (s.journalled?.content === content) return;
+    const n = ++recordNumber;
+    const bytes = journal.record('sched', { ...head, n });
+    const prev = s.journalled;
+    s.journalled = { n, prev: prev?.n, bytes, content };
+    if (prev) journal.released(prev.bytes);
+  };
+
+  /** Rebuilds a schedule from its latest `sched` record (replacing an earlier state of it). */
+  const restore = (h: Record<string, unknown>, size: number) => {
+    const ns = engine.namespaces.get(h.ns as string);
+    if (!ns) throw new Error(`schedule record names namespace ${String(h.ns)}, which no earlier record registered`);
+    const id = h.id as string;
+    const schedule = unb64(ScheduleProto, h.sch)!;
+    const [actionCount, missedCatchupWindow, overlapSkipped, bufferDropped] = h.n4 as number[];
+    const previous = byNamespace(ns).get(id);
+    if (previous?.journalled) releasedAtReplay += previous.journalled.bytes;
+    const s: ScheduleEntry = {
+      ns: ns.name,
+      id,
+      schedule,
+      memo: unb64(MemoProto, h.memo),
+      searchAttributes: unb64(SearchAttributesProto, h.sa),
+      spec: new CompiledSpec(schedule.spec ?? {}, `${ns.id}-${id}`),
+      conflictToken: h.ct as number,
+      createTime: h.cr as number,
+      updateTime: h.up as number | undefined,
+      lastProcessed: h.lp as number,
+      buffer: (h.buf as Array<[number, number, number, number]>).map(([nominal, actual, overlap, manual]) => ({ nominal, actual, overlap, manual: !!manual })),
+      backfills: (h.bf as Array<[number, number, number]>).map(([start, end, overlapPolicy]) => ({
+        startTime: timestamp(start),
+        endTime: timestamp(end),
+        overlapPolicy,
+      })),
+      running: (h.run as Array<[string, string]>).map(([workflowId, runId]) => ({ workflowId, runId })),
+      recent: (h.rec as Array<[number, number, string, string, number]>).map(([st, at, workflowId, runId, status]) => ({
+        scheduleTime: timestamp(st),
+        actualTime: timestamp(at),
+        startWorkflowResult: { workflowId, runId },
+        startWorkflowStatus: status,
+      })),
+      actionCount,
+      missedCatchupWindow,
+      overlapSkipped,
+      bufferDropped,
+      lastCompletionResult: unb64(PayloadsProto, h.lcr),
+      continuedFailure: unb64(FailureProto, h.cf),
+      requestIds: new Set(h.rid as string[]),
+      deleted: false,
+    };
+    const n = h.n as number;
+    recordNumber = Math.max(recordNumber, n);
+    s.journalled = { n, prev: previous?.journalled?.n, bytes: size, content: JSON.stringify(scheduleRecord(s)) };
+    byNamespace(ns).set(id, s);
+  };
+
+  engine.recordHandlers.set('sched', restore);
+  engine.recordHandlers.set('sched-rm', (h, size) => {
+    const ns = engine.namespaces.get(h.ns as string);
+    const s = ns && byNamespace(ns).get(h.id as string);
+    if (s?.journalled) releasedAtReplay += s.journalled.bytes;
+    releasedAtReplay += size;
+    if (ns) byNamespace(ns).delete(h.id as string);
+  });
+  // A compaction keeps each live schedule's latest record (and the one before) and nothing of deleted ones.
+  engine.recordLive.set('sched', (h) => {
+    const j = schedules.get(h.ns as string)?.get(h.id as string)?.journalled;
+    return !!j && (j.n === h.n || j.prev === h.n);
+  });
+  engine.recordLive.set('sched-rm', () => false);
+  // After a restart, once every run is back: each schedule wakes as the real scheduler does (times missed while the
+  // server was down within the catch-up window, running workflows refreshed), and its timer is armed again.
+  engine.hooks.restored.push(() => {
+    if (releasedAtReplay) engine.journal?.released(releasedAtReplay);
+    releasedAtReplay = 0;
+    for (const byId of schedules.values()) for (const s of byId.values()) processSchedule(s);
+  });
 
   const identity = (s: ScheduleEntry) => `temporal-scheduler-${s.ns}-${s.id}`;
   const state = (s: ScheduleEntry) => (s.schedule.state ??= {});
@@ -341,6 +489,7 @@ export function installSchedules(engine: Engine) {
     }
     for (let i = 0; i < MAX_BUFFER && processBuffer(s); i++);
     armTimer(s);
+    persist(s);
   };
 
   const armTimer = (s: ScheduleEntry) => {
@@ -439,6 +588,7 @@ export function installSchedules(engine: Engine) {
     describeSchedule(req: Req<'DescribeScheduleRequest'>) {
       const s = find(engine.namespace(req.namespace), req.scheduleId);
       refreshRunning(s);
+      persist(s);
       const st = state(s);
       return {
         schedule: { ...s.schedule, state: { ...st, remainingActions: st.limitedActions ? long(num(st.remainingActions)) : undefined } },
@@ -474,6 +624,7 @@ export function installSchedules(engine: Engine) {
       return {
         schedules: page.map((s) => {
           refreshRunning(s);
+          persist(s);
           return {
             scheduleId: s.id,
             memo: s.memo ?? undefined,
@@ -525,6 +676,7 @@ export function installSchedules(engine: Engine) {
       s.deleted = true;
       s.timer?.cancel();
       byNamespace(ns).delete(s.id);
+      if (engine.journal) engine.journal.released((s.journalled?.bytes ?? 0) + engine.journal.record('sched-rm', { ns: ns.name, id: s.id }));
       return {};
     },
 
