@@ -30,6 +30,9 @@ async function replayTable(path: string): Promise<Table> {
   } catch {
     throw badInput(`config.data.source.path: no file at ${abs}`);
   }
+  // Read as a file, a folder fails with a bare "EISDIR: illegal operation on a directory, read".
+  if (st.isDirectory()) throw badInput(`config.data.source.path: ${abs} is a folder; csv-replay expects a CSV file (for a folder of CSV files, one batch each, use kind "folder")`);
+  if (!st.isFile()) throw badInput(`config.data.source.path: ${abs} is not a regular file; csv-replay expects a CSV file`);
   const stamp = `${st.size}:${st.mtimeMs}`;
   const hit = replayCache.get(abs);
   if (hit && hit.stamp === stamp) return hit.table;

@@ -13,7 +13,7 @@ import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { CliError } from './cli/common';
-import { loadConfigFile } from './cli/config-file';
+import { configWarnings, loadConfigFile } from './cli/config-file';
 import { runDemo, DEFAULT_DEMO, type DemoOutcome } from './demo';
 import { createDisplay } from './demo/progress';
 import { DemoError, startMonitor } from './demo/story';
@@ -190,6 +190,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   if (options.config) {
     try {
       monitored = await loadConfigFile(options.config);
+      // Valid but not usable on this machine (a data file that does not exist): said now, as `retrain config
+      // validate` says it, rather than found later in the monitor's status.
+      for (const w of await configWarnings(monitored.config)) console.error(`${options.config}: warning: ${w}`);
     } catch (e) {
       console.error(e instanceof Error ? e.message : String(e));
       return e instanceof CliError ? e.exitCode : ExitCodes.failure;

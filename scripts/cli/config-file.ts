@@ -81,8 +81,11 @@ export async function configWarnings(config: ModelConfig): Promise<string[]> {
   const check = async (field: string, path: string, want: 'file' | 'folder', consequence: string) => {
     const st = await stat(path).catch(() => undefined);
     if (!st) warnings.push(`${field}: no ${want} at ${path} (${consequence})`);
-    else if (want === 'file' ? !st.isFile() : !st.isDirectory()) warnings.push(`${field}: ${path} is not a ${want}`);
+    else if (want === 'file' && st.isDirectory()) warnings.push(`${field}: ${path} is a folder; expected a ${expected(field)}`);
+    else if (want === 'file' ? !st.isFile() : !st.isDirectory()) warnings.push(`${field}: ${path} is not a ${want}; expected a ${expected(field)}`);
   };
+  const expected = (field: string) =>
+    field === 'data.source.path' ? (config.data.source.kind === 'folder' ? 'folder of CSV files' : 'CSV file (for a folder of CSV files use kind "folder")') : 'CSV file';
   const src = config.data.source;
   const noBatches = 'the monitor sees no batches until it exists';
   if (src.kind === 'csv-replay') await check('data.source.path', src.path, 'file', noBatches);

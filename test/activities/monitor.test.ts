@@ -29,6 +29,15 @@ describe('the monitor check', () => {
     assert.deepEqual(r, { batches: 30, finite: true, columns: ['f1', 'f2', 'f3', 'label'] });
   });
 
+  it('refuses a csv-replay path that is a folder with a BadInput naming data.source.path, not a bare EISDIR', async () => {
+    const folder = { ...cfg, data: { ...cfg.data, source: { ...cfg.data.source, path: box.dir } } };
+    await assert.rejects(env().call(acts.probeSource, { config: folder }), (e: Error & { type?: string }) => {
+      assert.equal(e.type, 'BadInput');
+      assert.equal(e.message, `config.data.source.path: ${box.dir} is a folder; csv-replay expects a CSV file (for a folder of CSV files, one batch each, use kind "folder")`);
+      return true;
+    });
+  });
+
   it('routes rows to the canary by its weight (within binomial bounds), the same way on a retry, and logs them', async () => {
     const log = (box.deps.predictionLog as StorePredictionLog).log;
     let toCanary = 0;

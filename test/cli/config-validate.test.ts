@@ -110,6 +110,16 @@ test('a local data source that does not exist is a warning: exit 0, the missing 
   assert.match(text.stdout, /valid config for model fraud\n.*warning: data\.source\.path: no file at /);
 });
 
+test('a csv-replay path that is a folder is a warning naming data.source.path and what it expects', async () => {
+  const data = join(dir, 'batches');
+  await mkdir(data, { recursive: true });
+  const file = join(dir, 'folder-data.yaml');
+  await writeFile(file, 'model: fraud\ndata:\n  source: { kind: csv-replay, path: batches }\n  label: y\n  positive: "1"\n');
+  const r = await retrain(['config', 'validate', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.json.warnings, [`data.source.path: ${data} is a folder; expected a CSV file (for a folder of CSV files use kind "folder")`]);
+});
+
 test('trainer params are checked with the trainer\'s own schema: unknown names and bad values are refused at their field', async () => {
   const file = join(dir, 'bad-params.json');
   await writeFile(file, JSON.stringify(minimalConfig('churn', { trainer: { kind: 'gbdt', params: { foo: 1, learningRate: 'fast' } } })));

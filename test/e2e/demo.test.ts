@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runDemo, DEMO_MODEL, DEMO_OPERATOR, type DemoOutcome } from '../../scripts/demo';
@@ -201,6 +201,30 @@ describe('npm start command line', () => {
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`port ${port} is already in use \\(another Temporal server or npm start\\?\\): stop it, or pick another with --port`));
       assert.doesNotMatch(r.stderr + r.stdout, /No address added/);
+    } finally {
+      holder.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('--config prints the config\'s warnings before anything starts, as `retrain config validate` does', async () => {
+    const holder = createServer();
+    await new Promise<void>((ok) => holder.listen(0, '127.0.0.1', ok));
+    const port = (holder.address() as AddressInfo).port;
+    const home = mkdtempSync(join(tmpdir(), 'retrain-e2e-config-'));
+    const file = join(home, 'model.json');
+    writeFileSync(file, JSON.stringify({ model: 'fraud', data: { source: { kind: 'csv-replay', path: 'nowhere.csv' }, label: 'y', positive: '1' } }));
+    try {
+      // The taken port ends npm start right after the config is read: the warning must already be out.
+      const r = await new Promise<{ status: number | null; stderr: string }>((ok) => {
+        const child = spawn('npm', ['start', '--silent', '--', '--config', file, '--port', String(port), '--http-port', '0', '--home', home], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (status) => ok({ status, stderr }));
+      });
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.includes(`${file}: warning: data.source.path: no file at ${join(home, 'nowhere.csv')} (the monitor sees no batches until it exists)`), r.stderr);
+      assert.match(r.stderr, /is already in use/);
     } finally {
       holder.close();
       rmSync(home, { recursive: true, force: true });

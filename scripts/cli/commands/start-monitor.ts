@@ -12,7 +12,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { MonitorStages, RetrainModel, RetrainStage, TASK_QUEUE, WorkflowTypes, configureUpdate, monitorWorkflowId, type MonitorInput } from '../../../workflows/definitions';
 import { ConnectionOptions, PersonSchema, action } from '../common';
 import { withTemporal } from '../temporal';
-import { loadConfigFile } from '../config-file';
+import { configWarnings, loadConfigFile } from '../config-file';
 
 export const StartMonitorOptions = z
   .object({
@@ -25,6 +25,10 @@ export const StartMonitorOptions = z
 
 export const run = action(StartMonitorOptions, async (_args, opts, out) => {
   const { document, config } = await loadConfigFile(opts.config);
+  // Valid but not usable on this machine (a data file that does not exist): started anyway, since the worker may
+  // see other files than this machine, but said, as `retrain config validate` says it.
+  const warnings = await configWarnings(config);
+  if (!out.json) for (const w of warnings) process.stderr.write(`${opts.config}: warning: ${w}\n`);
   const by = opts.as ?? userInfo().username;
   const workflowId = monitorWorkflowId(config.model);
   return withTemporal(opts, async ({ client }) => {
@@ -51,7 +55,7 @@ export const run = action(StartMonitorOptions, async (_args, opts, out) => {
     });
     const { runId } = await (await startOp.workflowHandle()).describe();
     const started = !wasRunning;
-    out.result({ workflowId, model: config.model, runId, configVersion: version, started, by }, () =>
+    out.result({ workflowId, model: config.model, runId, configVersion: version, started, by, warnings }, () =>
       started
         ? `started monitor ${workflowId} (config version ${version})\n  next: retrain monitor status ${config.model}`
         : `applied config version ${version} to the running monitor ${workflowId}`,
