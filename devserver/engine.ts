@@ -185,6 +185,9 @@ export class Engine implements RunHost {
    */
   readonly recordLive = new Map<string, (head: Record<string, unknown>) => boolean>();
 
+  /** Checks search attributes a workflow task writes against the registry (set by visibility-service.ts). */
+  checkSearchAttributes: (sa: temporal.api.common.v1.ISearchAttributes) => string | undefined = () => undefined;
+
   /** Evicts closed runs past their retention (set by retention.ts); the server calls it before serving each call. */
   sweepRetention: () => void = () => {};
 

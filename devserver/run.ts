@@ -77,6 +77,8 @@ export interface RunHost {
   readonly journal: RunJournal | null;
   /** A task id seen while replaying: new ones must come after it. */
   noteTaskId?(taskId: number): void;
+  /** Why these search attributes cannot be written (unregistered name, system name, wrong type), else undefined. */
+  checkSearchAttributes?(sa: ISearchAttributes): string | undefined;
 }
 
 /** What a run writes to the journal besides its events (journal-state.ts implements it). */
@@ -1034,11 +1036,36 @@ export class WorkflowRun {
         if (!a?.timerId) return bad('TimerId is not set on command.');
         if (this.timers.has(a.timerId) || newTimers.has(a.timerId)) return bad(`TimerId "${a.timerId}" is already in use by an open timer.`);
         newTimers.add(a.timerId);
-      } else if (type === CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION && c.startChildWorkflowExecutionCommandAttributes?.cronSchedule) {
+      } else if (type === CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION) {
+        const a = c.startChildWorkflowExecutionCommandAttributes;
         // Accepting a cron schedule and never running it would be a silent gap (see workflow-retry.ts).
-        return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, message: CRON_UNSUPPORTED };
-      } else if (type === CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION && c.continueAsNewWorkflowExecutionCommandAttributes?.cronSchedule) {
-        return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, message: CRON_UNSUPPORTED };
+        if (a?.cronSchedule) return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, message: CRON_UNSUPPORTED };
+        const err = a?.searchAttributes && this.host.checkSearchAttributes?.(a.searchAttributes);
+        if (err) {
+          return {
+            cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+            message: `invalid SearchAttributes on StartChildWorkflowCommand: ${err}. WorkflowId=${a.workflowId ?? ''} WorkflowType=${a.workflowType?.name ?? ''} Namespace=${a.namespace || this.namespace}`,
+          };
+        }
+      } else if (type === CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION) {
+        const a = c.continueAsNewWorkflowExecutionCommandAttributes;
+        if (a?.cronSchedule) return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, message: CRON_UNSUPPORTED };
+        const err = a?.searchAttributes && this.host.checkSearchAttributes?.(a.searchAttributes);
+        if (err) {
+          return {
+            cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+            message: `invalid SearchAttributes on ContinueAsNewWorkflowExecutionCommand: ${err}. WorkflowType=${a.workflowType?.name || this.workflowType} TaskQueue=${a.taskQueue?.name || this.taskQueue}`,
+          };
+        }
+      } else if (type === CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) {
+        // As the real server's ValidateUpsertWorkflowSearchAttributes.
+        const a = c.upsertWorkflowSearchAttributesCommandAttributes;
+        const bad = (message: string) => ({ cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, message });
+        if (!a) return bad('UpsertWorkflowSearchAttributesCommandAttributes is not set on UpsertWorkflowSearchAttributesCommand.');
+        if (!a.searchAttributes) return bad('SearchAttributes is not set on UpsertWorkflowSearchAttributesCommand.');
+        if (!Object.keys(a.searchAttributes.indexedFields ?? {}).length) return bad('IndexedFields is not set on UpsertWorkflowSearchAttributesCommand.');
+        const err = this.host.checkSearchAttributes?.(a.searchAttributes);
+        if (err) return bad(err);
       } else if (type === CommandType.COMMAND_TYPE_UNSPECIFIED) {
         return { cause: WftFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, message: 'Unknown command type: COMMAND_TYPE_UNSPECIFIED.' };
       }

@@ -135,6 +135,18 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     return registered.size ? { indexedFields: encodeSearchAttributes(registered) } : undefined;
   };
 
+  // Upserts, continue-as-new and child starts in workflow task completions: a failed workflow task
+  // (BAD_SEARCH_ATTRIBUTES) when the registry refuses them, as the real server's command validator.
+  engine.checkSearchAttributes = (sa) => {
+    try {
+      decodeSearchAttributes(sa.indexedFields, registry);
+      return undefined;
+    } catch (e) {
+      if (e instanceof SearchAttributeError) return e.message;
+      throw e;
+    }
+  };
+
   const checkAttributes = (sa: temporal.api.common.v1.ISearchAttributes | null | undefined) =>
     asInvalidArgument(() => decodeSearchAttributes(sa?.indexedFields, registry));
 

@@ -20,7 +20,17 @@ import type { SearchAttributeKey } from '@temporalio/common/lib/search-attribute
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import { assertReplays, useHarness } from './helpers';
-import { finishSignal, saWatcher, seenQuery, upsertUpdate, type SeenAttribute } from './fixtures/sa-type-workflows';
+import {
+  finishSignal,
+  misbehaveSignal,
+  saMisbehaver,
+  saWatcher,
+  seenQuery,
+  upsertUpdate,
+  type Misbehaviour,
+  type SeenAttribute,
+} from './fixtures/sa-type-workflows';
+import { untilEvent } from './workflow-helpers';
 
 const WF = require.resolve('./fixtures/sa-type-workflows');
 type IPayload = temporal.api.common.v1.IPayload;
@@ -299,6 +309,28 @@ describe('search attributes read back with their registered types', { timeout: 9
           return true;
         },
       );
+    }
+  });
+
+  test('an upsert, continue-as-new or child start naming an unregistered attribute fails the workflow task with BAD_SEARCH_ATTRIBUTES naming it', async () => {
+    const { env, taskQueue, nextId } = h();
+    const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
+    const expected: Record<Misbehaviour, RegExp> = {
+      upsert: /^search attribute NeverRegistered is not defined$/,
+      continueAsNew: /^invalid SearchAttributes on ContinueAsNewWorkflowExecutionCommand: search attribute NeverRegistered is not defined\. WorkflowType=saMisbehaver TaskQueue=/,
+      child: /^invalid SearchAttributes on StartChildWorkflowCommand: search attribute NeverRegistered is not defined\. WorkflowId=.*\/child WorkflowType=saWatcher Namespace=default$/,
+    };
+    for (const how of Object.keys(expected) as Misbehaviour[]) {
+      const handle = await env.client.workflow.start(saMisbehaver, { taskQueue, workflowId: nextId(`sa-bad-${how}`) });
+      await handle.signal(misbehaveSignal, how);
+      const evs = await untilEvent(handle, 'WORKFLOW_TASK_FAILED');
+      const failed = evs.find((e) => e.workflowTaskFailedEventAttributes)!.workflowTaskFailedEventAttributes!;
+      assert.equal(failed.cause, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, how);
+      assert.match(failed.failure?.message ?? '', expected[how], how);
+      // Nothing of the command reached history, and the run is still open (its task retried).
+      assert.ok(!evs.some((e) => e.upsertWorkflowSearchAttributesEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes), how);
+      assert.equal((await handle.describe()).status.name, 'RUNNING', how);
+      await handle.terminate('done');
     }
   });
 });
