@@ -185,7 +185,10 @@ export class Engine implements RunHost {
    */
   readonly recordLive = new Map<string, (head: Record<string, unknown>) => boolean>();
 
-  /** Checks search attributes a workflow task writes against the registry (set by visibility-service.ts). */
+  /**
+   * Why search attributes a start request or a workflow task writes cannot be written (an unregistered or system
+   * name, a value of the wrong type), else undefined; set by visibility-service.ts, which keeps the registry.
+   */
   checkSearchAttributes: (sa: temporal.api.common.v1.ISearchAttributes) => string | undefined = () => undefined;
 
   /** Evicts closed runs past their retention (set by retention.ts); the server calls it before serving each call. */
@@ -515,6 +518,9 @@ export class Engine implements RunHost {
     validateRetryPolicy(req.retryPolicy);
     const startDelayMs = this.nonNegative(req.workflowStartDelay, 'WorkflowStartDelay');
     validateCronSchedule(req.cronSchedule, startDelayMs);
+    // As the real frontend's ValidateSearchAttributes, for every way to start (update-with-start too).
+    const saError = req.searchAttributes ? this.checkSearchAttributes(req.searchAttributes) : undefined;
+    if (saError) throw invalidArgument(saError);
     return {
       namespace: requireField(req.namespace, 'Namespace'),
       workflowId: requireField(req.workflowId, 'WorkflowId'),

@@ -135,8 +135,8 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     return registered.size ? { indexedFields: encodeSearchAttributes(registered) } : undefined;
   };
 
-  // Upserts, continue-as-new and child starts in workflow task completions: a failed workflow task
-  // (BAD_SEARCH_ATTRIBUTES) when the registry refuses them, as the real server's command validator.
+  // Start requests (INVALID_ARGUMENT), and upserts, continue-as-new and child starts in workflow task completions (a
+  // failed workflow task, BAD_SEARCH_ATTRIBUTES): refused when the registry refuses them, as on the real server.
   engine.checkSearchAttributes = (sa) => {
     try {
       decodeSearchAttributes(sa.indexedFields, registry);
@@ -151,14 +151,6 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     asInvalidArgument(() => decodeSearchAttributes(sa?.indexedFields, registry));
 
   const workflow = {
-    startWorkflowExecution(req: temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest) {
-      checkAttributes(req.searchAttributes);
-      return engine.startWorkflowExecution(req);
-    },
-    signalWithStartWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest) {
-      checkAttributes(req.searchAttributes);
-      return engine.signalWithStartWorkflowExecution(req);
-    },
     describeWorkflowExecution(req: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionRequest) {
       const res = engine.describeWorkflowExecution(req) as { workflowExecutionInfo: temporal.api.workflow.v1.IWorkflowExecutionInfo };
       const info = res.workflowExecutionInfo;
@@ -226,16 +218,30 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     },
   };
   type ScheduleHandlers = Record<string, unknown> & {
+    createSchedule(req: temporal.api.workflowservice.v1.ICreateScheduleRequest): unknown;
+    updateSchedule(req: temporal.api.workflowservice.v1.IUpdateScheduleRequest): unknown;
     describeSchedule(req: temporal.api.workflowservice.v1.IDescribeScheduleRequest): temporal.api.workflowservice.v1.IDescribeScheduleResponse;
     listSchedules(req: temporal.api.workflowservice.v1.IListSchedulesRequest): temporal.api.workflowservice.v1.IListSchedulesResponse;
   };
   /**
-   * DescribeSchedule and ListSchedules with their search attributes typed, as the real frontend answers them: the
+   * CreateSchedule and UpdateSchedule with their search attributes checked, and DescribeSchedule and ListSchedules
+   * with them typed, as the real frontend answers them: the
    * schedule's own (from the scheduler workflow's describe, or its visibility record) and those of the workflow the
    * schedule starts (annotateSearchAttributesOfScheduledWorkflow).
    */
   const typedSchedules = <H extends ScheduleHandlers>(handlers: H): H => ({
     ...handlers,
+    // As the real frontend: the schedule's attributes and its workflow's are checked when the schedule is written.
+    createSchedule(req: temporal.api.workflowservice.v1.ICreateScheduleRequest) {
+      checkAttributes(req.searchAttributes);
+      checkAttributes(req.schedule?.action?.startWorkflow?.searchAttributes);
+      return handlers.createSchedule(req);
+    },
+    updateSchedule(req: temporal.api.workflowservice.v1.IUpdateScheduleRequest) {
+      checkAttributes(req.searchAttributes);
+      checkAttributes(req.schedule?.action?.startWorkflow?.searchAttributes);
+      return handlers.updateSchedule(req);
+    },
     describeSchedule(req: temporal.api.workflowservice.v1.IDescribeScheduleRequest) {
       const res = handlers.describeSchedule(req);
       const start = res.schedule?.action?.startWorkflow;

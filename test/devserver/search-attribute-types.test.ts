@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import {
   defineSearchAttributeKey,
   type SearchAttributePair,
@@ -292,7 +292,7 @@ describe('search attributes read back with their registered types', { timeout: 9
     await assertReplays(started, WF);
   });
 
-  test('a start naming an unregistered or a system attribute is INVALID_ARGUMENT naming it, typed or untyped', async () => {
+  test('a start (plain, signal-with-start, update-with-start, schedule) naming an unregistered or a system attribute or a wrong value is INVALID_ARGUMENT naming it', async () => {
     const { env, taskQueue, nextId } = h();
     const cases: Array<[object, RegExp]> = [
       [{ searchAttributes: { NeverRegistered: ['x'] } }, /search attribute NeverRegistered is not defined/],
@@ -300,16 +300,39 @@ describe('search attributes read back with their registered types', { timeout: 9
       [{ searchAttributes: { WorkflowType: ['x'] } }, /WorkflowType attribute can't be set in SearchAttributes/],
       [{ searchAttributes: { CustomDatetimeField: ['not a time'] } }, /invalid value for search attribute CustomDatetimeField of type Datetime/],
     ];
+    const rejected = (message: RegExp) => (e: Error & { cause?: Error & { code?: number } }) => {
+      assert.equal(e.cause?.code ?? (e as { code?: number }).code, 3, String(e));
+      assert.match(`${e.message} ${e.cause?.message ?? ''}`, message);
+      return true;
+    };
     for (const [opts, message] of cases) {
+      await assert.rejects(env.client.workflow.start(saWatcher, { taskQueue, workflowId: nextId('sa-bad'), ...opts }), rejected(message));
       await assert.rejects(
-        env.client.workflow.start(saWatcher, { taskQueue, workflowId: nextId('sa-bad'), ...opts }),
-        (e: Error & { cause?: Error & { code?: number } }) => {
-          assert.equal(e.cause?.code ?? (e as { code?: number }).code, 3, String(e));
-          assert.match(`${e.message} ${e.cause?.message ?? ''}`, message);
-          return true;
-        },
+        env.client.workflow.signalWithStart(saWatcher, { taskQueue, workflowId: nextId('sa-bad'), signal: finishSignal, ...opts }),
+        rejected(message),
       );
     }
+    // Update-with-start and schedules check them too.
+    await assert.rejects(
+      env.client.workflow.executeUpdateWithStart(upsertUpdate, {
+        args: [{}],
+        startWorkflowOperation: new WithStartWorkflowOperation(saWatcher, {
+          taskQueue,
+          workflowId: nextId('sa-bad'),
+          workflowIdConflictPolicy: 'FAIL',
+          searchAttributes: { NeverRegistered: ['x'] },
+        }),
+      }),
+      rejected(/search attribute NeverRegistered is not defined/),
+    );
+    await assert.rejects(
+      env.client.schedule.create({
+        scheduleId: nextId('sa-bad-schedule'),
+        spec: { intervals: [{ every: '1 day' }] },
+        action: { type: 'startWorkflow', workflowType: saWatcher, taskQueue, searchAttributes: { CustomIntField: ['seven'] } },
+      }),
+      rejected(/invalid value for search attribute CustomIntField of type Int/),
+    );
   });
 
   test('an upsert, continue-as-new or child start naming an unregistered attribute fails the workflow task with BAD_SEARCH_ATTRIBUTES naming it', async () => {
