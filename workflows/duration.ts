@@ -55,18 +55,31 @@ export function parseDuration(input: string | number): number | undefined {
   return Math.round(total);
 }
 
-/** A compact human form of a duration in milliseconds ("2d 3h", "45s"), for status lines and reports. */
-export function formatDuration(ms: number): string {
-  if (!(ms >= 0)) return String(ms);
+const FORMAT_UNITS = [
+  ['w', 604_800_000],
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+  ['ms', 1],
+] as const;
+
+/**
+ * A compact human form of a duration in milliseconds, in the units `parseDuration` reads back: "2d 3h", "45s",
+ * "1w". By default the two largest units, rounded to the second (status lines and reports); with `exact`, every unit
+ * down to the millisecond, so a configured duration is shown as it is ("1h 30m 15s", "1s 500ms").
+ */
+export function formatDuration(ms: number, options: { readonly exact?: boolean } = {}): string {
+  if (!(ms >= 0) || !Number.isFinite(ms)) return String(ms);
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const parts: string[] = [];
-  let rest = Math.round(ms / 1000);
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  let rest = options.exact ? Math.round(ms) : Math.round(ms / 1000) * 1000;
+  for (const [unit, size] of FORMAT_UNITS) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
     }
-    if (parts.length === 2) break;
+    if (!options.exact && parts.length === 2) break;
   }
   return parts.join(' ');
 }

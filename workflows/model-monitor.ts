@@ -57,6 +57,7 @@ import {
   type RunSummary,
   type TriggerInfo,
 } from './definitions';
+import { formatDuration } from './duration';
 
 const probe = proxyActivities<RetrainActivities>({
   taskQueue: TASK_QUEUE,
@@ -705,7 +706,8 @@ async function tick(state: MonitorState): Promise<void> {
   }
   const schedule = config.triggers.schedule;
   if (schedule && state.nextScheduleAt !== null && now >= state.nextScheduleAt) {
-    state.requestRun({ kind: TriggerKinds.schedule, detail: `schedule: every ${formatDuration(schedule.every)}`, at: new Date(now).toISOString() });
+    // Only the trigger's text: it reaches history as the child's input, which replay does not compare.
+    state.requestRun({ kind: TriggerKinds.schedule, detail: `schedule: every ${formatDuration(schedule.every, { exact: true })}`, at: new Date(now).toISOString() });
     while (state.nextScheduleAt <= now) state.nextScheduleAt += schedule.every;
   }
   state.releaseQueued(now);
@@ -766,14 +768,3 @@ async function startRun(state: MonitorState, run: ActiveRun): Promise<void> {
   }
 }
 
-function formatDuration(ms: number): string {
-  const units: [number, string][] = [
-    [604_800_000, 'week'],
-    [86_400_000, 'day'],
-    [3_600_000, 'hour'],
-    [60_000, 'minute'],
-    [1000, 'second'],
-  ];
-  for (const [size, name] of units) if (ms % size === 0 && ms >= size) return `${ms / size} ${name}${ms === size ? '' : 's'}`;
-  return `${ms} ms`;
-}

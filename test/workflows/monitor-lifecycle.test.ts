@@ -172,6 +172,15 @@ describe('the model monitor over time', () => {
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle(WORKFLOWS) }, history, 'monitor/carried-run');
   });
 
+  test('a weekly schedule recorded when its trigger read "every 1 week" replays with the shared formatDuration ("every 1w")', async () => {
+    // Two scheduled runs started as children; the trigger text is in their input, which replay does not compare.
+    const text = readFileSync(join(__dirname, 'histories', 'monitor-weekly-schedule-old-text.json'), 'utf8');
+    const history = historyFromJSON(JSON.parse(text));
+    const children = (history.events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+    assert.equal(children.length, 2);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(WORKFLOWS) }, history, 'monitor/weekly-text');
+  });
+
   test('continues as new with drift signals arriving and a run in flight, and loses none of them', async () => {
     const model = 'life-can';
     const handle = await startMonitor(

@@ -145,6 +145,8 @@ describe('the model monitor', () => {
     await harness().env.sleep('1 hour');
     const s = await eventually(() => status(handle), (x) => finished(x) && x.runs.length === 13, '13 scheduled runs');
     assert.ok(s.runs.every((r) => r.trigger === 'schedule' && r.decision === 'promoted'));
+    // The configured period, in the units a config reads back.
+    assert.equal((await harness().env.client.workflow.getHandle(s.runs[0].workflowId).query(runStatusQuery)).trigger.detail, 'schedule: every 1w');
     const gaps = s.runs.slice(1).map((r, i) => Date.parse(r.startedAt) - Date.parse(s.runs[i].startedAt));
     // A week apart, up to the moments workflow tasks take; the schedule is anchored, so the error does not add up.
     assert.ok(gaps.every((g) => Math.abs(g - 7 * 86_400_000) < 60_000), String(gaps));
