@@ -15,7 +15,8 @@
  * replay and is the only one a compaction keeps. After a restart each schedule runs one iteration as the real
  * scheduler does when it wakes: the times that fell due while the server was down are buffered if they are within
  * the catch-up window (else counted as missed), and the overlap policy sees the workflows still running. A start
- * never repeats: a scheduled start's workflow id carries its nominal time and refuses a duplicate.
+ * never repeats: a scheduled start's workflow id carries its nominal time, and a start of this schedule found under it
+ * (its state lost with a torn journal tail) is taken as the action made.
  */
 import { randomUUID } from 'node:crypto';
 import type { ClockTimer } from './clock';
@@ -360,6 +361,20 @@ export function installSchedules(engine: Engine) {
     fields.TemporalScheduledStartTime = encodeSearchAttribute('TemporalScheduledStartTime', 'Datetime', nominalSec);
     fields.TemporalScheduledById = encodeSearchAttribute('TemporalScheduledById', 'Keyword', s.id);
     const Reuse = enums.WorkflowIdReusePolicy;
+    if (!start.manual) {
+      // This schedule already started this nominal time: a journal whose tail was torn kept the start's events but not
+      // the schedule's state written with them. The action was taken; it is counted with its run, not started again.
+      const first = engine.namespaces.get(s.ns)?.chains.get(workflowId)?.[0];
+      if (first && first.started.identity === identity(s)) {
+        const current = engine.namespaces.get(s.ns)!.current(workflowId)!;
+        return {
+          scheduleTime: timestamp(start.actual),
+          actualTime: timestamp(first.startTime),
+          startWorkflowResult: { workflowId, runId: first.runId },
+          startWorkflowStatus: current.status,
+        };
+      }
+    }
     try {
       const { run } = engine.startRun(
         {

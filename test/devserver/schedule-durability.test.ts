@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,6 +269,26 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
       }
       assert.equal((await startedBy(client, 'window')).length, d.window.info.numActionsTaken);
       assert.equal((await startedBy(client, 'default')).length, d.default.info.numActionsTaken);
+    } finally {
+      await client.connection.close();
+      await server.close();
+    }
+
+    // A crash mid-write (a torn tail): the file ends inside the record of the default schedule's state written with
+    // its start after the down time, so the start's events survive and the state does not. The schedule, back at its
+    // state from before, comes to the same time again and takes the run found under its id as that action.
+    const torn = join(dir, 'catchup-torn.db');
+    const bytes = readFileSync(db);
+    const cut = parseJournal(bytes, db).records.filter((r) => r.head.t === 'sched' && r.head.id === 'default').at(-1)!;
+    writeFileSync(torn, bytes.subarray(0, cut.offset + 3));
+    server = await startDevServer({ port: 0, dbFilename: torn });
+    client = await clientOf(server);
+    try {
+      const again = await client.schedule.getHandle('default').describe();
+      assert.equal(again.info.numActionsTaken, d.default.info.numActionsTaken);
+      assert.deepEqual(durable(again).recentActions, durable(d.default).recentActions);
+      assert.deepEqual(again.info.runningActions.map((a) => a.workflow.workflowId), d.default.info.runningActions.map((a) => a.workflow.workflowId));
+      assert.equal((await startedBy(client, 'default')).length, d.default.info.numActionsTaken, 'no second start of the same time');
     } finally {
       await client.connection.close();
       await server.close();
