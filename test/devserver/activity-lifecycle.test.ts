@@ -13,6 +13,7 @@ import * as activities from './fixtures/activity-activities';
 import { attemptsOf, release, waitForAttempts } from './fixtures/activity-activities';
 import { cancelSignal } from './fixtures/activity-workflows';
 import { ACTIVITY_WORKFLOWS_PATH, historyOf, near, onlyEvent, toNum, tsMs, typeName, typesOf, waitForEvent, withoutWft } from './activity-history';
+import { replaysEveryRun } from './replay-all';
 
 const harness = useHarness({ activities, worker: { workflowsPath: ACTIVITY_WORKFLOWS_PATH } });
 
@@ -290,3 +291,5 @@ describe('describe and other task queues', () => {
     await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
   });
 });
+
+replaysEveryRun(harness, ACTIVITY_WORKFLOWS_PATH);

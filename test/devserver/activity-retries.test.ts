@@ -12,6 +12,7 @@ import { assertReplays, useHarness } from './helpers';
 import * as activities from './fixtures/activity-activities';
 import { attemptsOf } from './fixtures/activity-activities';
 import { ACTIVITY_WORKFLOWS_PATH, assertVirtualElapsed, durMs, historyOf, near, onlyEvent, toNum, tsMs, typesOf, withoutWft } from './activity-history';
+import { replaysEveryRun } from './replay-all';
 
 const harness = useHarness({ activities, worker: { workflowsPath: ACTIVITY_WORKFLOWS_PATH } });
 
@@ -397,3 +398,5 @@ describe('activity timeout normalisation', () => {
     await assertReplays(handle, ACTIVITY_WORKFLOWS_PATH);
   });
 });
+
+replaysEveryRun(harness, ACTIVITY_WORKFLOWS_PATH);

@@ -27,6 +27,7 @@ import {
   signaller,
   totalQuery,
 } from './fixtures/ext2-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/ext2-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
@@ -368,4 +369,4 @@ describe('external workflow handles', { timeout: 60_000 }, () => {
   });
 });
 
-
+replaysEveryRun(h, WF);

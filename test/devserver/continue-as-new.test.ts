@@ -13,6 +13,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { assertReplays, useHarness, workflowBundle } from './helpers';
 import { finishSignal, growUntilSuggested, incUpdate, monitor, monitorLeftQuery, pingSignal, type MonitorState } from './fixtures/ext2-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/ext2-workflows');
 const SUGGEST_AFTER = 40;
@@ -223,3 +224,5 @@ describe('continue-as-new', { timeout: 60_000 }, () => {
     await assertReplays(env.client.workflow.getHandle(workflowId), WF);
   });
 });
+
+replaysEveryRun(h, WF);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { assertReplays, eventTypes, useHarness, useInProcessServer } from './helpers';
-import { RAW_WORKFLOWS, replayAll } from './replay-all';
+import { RAW_WORKFLOWS, replayAll, replaysEveryRun } from './replay-all';
 import * as activities from './fixtures/eager-activities';
 
 const ET = temporal.api.enums.v1.EventType;
@@ -167,4 +167,6 @@ describe('eager activity dispatch with the SDK worker (time skipping)', () => {
     assert.ok(!events.some((e) => e.eventType === ET.EVENT_TYPE_TIMER_FIRED));
     await assertReplays(handle, EAGER_WORKFLOWS);
   });
+
+  replaysEveryRun(h, EAGER_WORKFLOWS);
 });

@@ -9,10 +9,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import type { Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { IllegalStateError } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
-import { quietRuntime, workflowBundle } from './helpers';
+import { quietRuntime, workflowBundle, WORKFLOWS_PATH, type Harness } from './helpers';
 
 export const RAW_WORKFLOWS = require.resolve('./fixtures/raw-workflows');
 
@@ -99,7 +102,11 @@ export async function allHistories(
 
 /** Replays the histories against `workflowsPath` with one replay worker; throws ReplayFailures naming each one that fails. */
 export async function replayHistories(histories: RunHistory[], workflowsPath: string): Promise<void> {
-  quietRuntime();
+  try {
+    quietRuntime();
+  } catch (e) {
+    if (!(e instanceof IllegalStateError)) throw e; // the file already runs a runtime of its own (smoke): replay uses it
+  }
   const failures: ReplayFailure[] = [];
   const bundle = workflowsPath === RAW_WORKFLOWS ? await rawWorkflowsBundle() : await workflowBundle(workflowsPath);
   for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
@@ -120,4 +127,32 @@ export async function replayAll(
   const histories = await allHistories(workflowService, opts);
   await replayHistories(histories, workflowsPath);
   return histories.map((h) => h.workflowId).sort();
+}
+
+/** Every namespace the server knows. */
+async function namespaces(workflowService: WorkflowService): Promise<string[]> {
+  const names: string[] = [];
+  let token: Uint8Array | undefined;
+  do {
+    const page = await workflowService.listNamespaces({ pageSize: 100, nextPageToken: token });
+    for (const n of page.namespaces ?? []) names.push(n.namespaceInfo!.name!);
+    token = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (token);
+  return names;
+}
+
+/**
+ * Registers a test (call it after the file's other tests, inside the same describe as the harness) that replays every
+ * run the harness's server holds, in every namespace, against `workflowsPath` (the harness worker's code). The tests
+ * before it replay the runs they look at; this one makes sure none is left out (warm-up runs, children, earlier runs
+ * of a continue-as-new chain, schedule actions, runs a test only reads).
+ */
+export function replaysEveryRun(harness: () => Harness, workflowsPath: string = WORKFLOWS_PATH): void {
+  test('every run this file made, in every namespace, replays with the real SDK', async (t) => {
+    const ws = harness().env.client.workflowService;
+    let runs = 0;
+    for (const namespace of await namespaces(ws)) runs += (await replayAll(ws, workflowsPath, { namespace })).length;
+    assert.ok(runs > 0, 'the file made runs');
+    t.diagnostic(`${runs} runs replayed`);
+  });
 }

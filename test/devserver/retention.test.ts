@@ -15,6 +15,7 @@ import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../devserver';
 import { quietRuntime, useHarness, workflowBundle } from './helpers';
+import { replaysEveryRun } from './replay-all';
 
 const WORKFLOWS = require.resolve('./fixtures/retention-workflows');
 const HOUR = 3600_000;
@@ -51,6 +52,8 @@ describe('time skipping without --retention keeps every run, as the Java test se
     const ns = await client.workflowService.describeNamespace({ namespace: client.options.namespace });
     assert.equal(ns.config?.workflowExecutionRetentionTtl ?? null, null);
   });
+
+  replaysEveryRun(h, WORKFLOWS);
 });
 
 describe('retention with time skipping (--retention 1h)', () => {
@@ -108,6 +111,8 @@ describe('retention with time skipping (--retention 1h)', () => {
     await assertGone(inShort);
     assert.equal((await inDefault.describe()).status.name, 'TERMINATED');
   });
+
+  replaysEveryRun(h, WORKFLOWS);
 });
 
 describe('retention with the journal', () => {

@@ -12,6 +12,7 @@ import Long from 'long';
 import { temporal } from '@temporalio/proto';
 import { assertReplays, useHarness } from './helpers';
 import { longTask, scheduledTask, type RunReport } from './fixtures/schedule-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/schedule-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
@@ -273,3 +274,5 @@ describe('schedules', { timeout: 120_000 }, () => {
     await handle.delete();
   });
 });
+
+replaysEveryRun(h, WF);

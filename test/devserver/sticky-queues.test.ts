@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import Long from 'long';
 import { quietRuntime, useHarness, useInProcessServer, workflowBundle } from './helpers';
 import { CORE_WORKFLOWS, events, replay, startWithTaskInFlight, typeName, wait } from './workflow-helpers';
+import { replayAll, replaysEveryRun } from './replay-all';
 
 type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
@@ -444,6 +445,11 @@ describe('sticky task queues (raw calls, in-process server)', () => {
     await r.completeWorkflow(last, []);
     await r.replays();
   });
+
+  test('every run above replays with the real SDK (none left out)', async () => {
+    const ids = await replayAll(workflowService(), CORE_WORKFLOWS);
+    assert.equal(ids.length, n, `one run per test: ${ids.join(', ')}`);
+  });
 });
 
 describe('sticky task queues with the SDK worker', () => {
@@ -533,4 +539,6 @@ describe('sticky task queues with the SDK worker', () => {
     assert.deepEqual(scheduledOn(handedOver), { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL, normalName: '' });
     await replay(handle);
   });
+
+  replaysEveryRun(h, CORE_WORKFLOWS);
 });

@@ -10,6 +10,7 @@ import type { WorkflowInfo } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { assertReplays, eventTypes, useHarness } from './helpers';
 import { doneSignal, generations, goSignal, labelUpdate } from './fixtures/update-can-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/update-can-workflows');
 const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
@@ -78,3 +79,5 @@ describe('updates and continue-as-new', { timeout: 60_000 }, () => {
     await assertReplays(env.client.workflow.getHandle(handle.workflowId, second.runId), WF);
   });
 });
+
+replaysEveryRun(h, WF);

@@ -19,6 +19,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { assertReplays, testCallLayer, useHarness } from './helpers';
 import { approveUpdate, finishSignal, incUpdate, ledger, pingSignal, slowAddUpdate, totalQuery } from './fixtures/ext2-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/ext2-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
@@ -323,3 +324,5 @@ describe('updates', { timeout: 60_000 }, () => {
     await assertReplays(handle, WF);
   });
 });
+
+replaysEveryRun(h, WF);

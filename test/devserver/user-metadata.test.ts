@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { temporal } from '@temporalio/proto';
 import { assertReplays, useHarness } from './helpers';
 import { doneSignal, parentOfSummarised, withDetails } from './fixtures/retry-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/retry-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
@@ -82,3 +83,5 @@ describe('user metadata', { timeout: 60_000 }, () => {
     await assertReplays(child, WF);
   });
 });
+
+replaysEveryRun(h, WF);

@@ -13,6 +13,7 @@ import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/
 import { temporal } from '@temporalio/proto';
 import { assertReplays, useHarness } from './helpers';
 import { finishSignal, upsertUpdate, visTarget, visUpserter } from './fixtures/ext2-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/ext2-workflows');
 
@@ -620,3 +621,5 @@ describe('visibility: workflow-side upserts and memo', { timeout: 60_000 }, () =
     await assertReplays(ok, WF);
   });
 });
+
+replaysEveryRun(h, WF);

@@ -11,6 +11,7 @@ import { CancelledFailure, TerminatedFailure, TimeoutFailure, WorkflowFailedErro
 import { temporal } from '@temporalio/proto';
 import { assertReplays, useHarness } from './helpers';
 import { cronCounter, longTask } from './fixtures/schedule-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/schedule-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
@@ -158,3 +159,5 @@ describe('cron workflows', { timeout: 120_000 }, () => {
     }
   });
 });
+
+replaysEveryRun(h, WF);

@@ -8,6 +8,7 @@ import { temporal } from '@temporalio/proto';
 import { useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import { CORE_WORKFLOWS, eventMs, events, replay, typeName, types, untilEvent, wait } from './workflow-helpers';
+import { replaysEveryRun } from './replay-all';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
 type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -135,3 +136,5 @@ describe('describe and history', () => {
     await replay(handle);
   });
 });
+
+replaysEveryRun(h, CORE_WORKFLOWS);

@@ -28,6 +28,7 @@ import {
   untilEvent,
   wait,
 } from './workflow-helpers';
+import { replaysEveryRun } from './replay-all';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
 
@@ -392,3 +393,5 @@ describe('time skipping with concurrent result calls', () => {
     await replay(idle);
   });
 });
+
+replaysEveryRun(h, CORE_WORKFLOWS);

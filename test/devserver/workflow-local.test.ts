@@ -10,6 +10,7 @@ import { DEVSERVER_EXECUTABLE } from '../../devserver';
 import { workflowBundle, type Harness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import { CORE_WORKFLOWS, eventMs, events, replay, typeName, types } from './workflow-helpers';
+import { replaysEveryRun } from './replay-all';
 
 let harness: Harness | undefined;
 let running: Promise<void> | undefined;
@@ -89,3 +90,5 @@ test('without time skipping the server runs on wall time: a 300 ms timer takes 3
   assert.deepEqual(await collector.result(), ['local']);
   await replay(collector);
 });
+
+replaysEveryRun(h, CORE_WORKFLOWS);

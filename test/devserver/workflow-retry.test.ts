@@ -11,6 +11,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { assertReplays, useHarness } from './helpers';
 import { failsUntil, failsWith, retryingChildParent, slowUntil } from './fixtures/retry-workflows';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/retry-workflows');
 const h = useHarness({ worker: { workflowsPath: WF } });
@@ -179,3 +180,5 @@ describe('workflow retry policy', { timeout: 60_000 }, () => {
     for (const r of runs) assert.equal(r.events[0].workflowExecutionStartedEventAttributes!.parentWorkflowExecution?.workflowId, handle.workflowId);
   });
 });
+
+replaysEveryRun(h, WF);

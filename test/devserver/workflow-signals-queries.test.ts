@@ -14,6 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { testCallLayer, useHarness } from './helpers';
 import * as activities from './fixtures/core-activities';
 import { CORE_WORKFLOWS, RACE_TASK_ITERATIONS, SLOW_TASK_ITERATIONS, events, startWithTaskInFlight, eventMs, replay, taskInFlight, typeName, types, wait } from './workflow-helpers';
+import { replaysEveryRun } from './replay-all';
 
 const h = useHarness({ worker: { workflowsPath: CORE_WORKFLOWS }, activities });
 
@@ -330,3 +331,5 @@ describe('queries', () => {
     await replay(term);
   });
 });
+
+replaysEveryRun(h, CORE_WORKFLOWS);
