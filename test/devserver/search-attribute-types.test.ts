@@ -31,6 +31,7 @@ import {
   type SeenAttribute,
 } from './fixtures/sa-type-workflows';
 import { untilEvent } from './workflow-helpers';
+import { replaysEveryRun } from './replay-all';
 
 const WF = require.resolve('./fixtures/sa-type-workflows');
 type IPayload = temporal.api.common.v1.IPayload;
@@ -357,3 +358,5 @@ describe('search attributes read back with their registered types', { timeout: 9
     }
   });
 });
+
+replaysEveryRun(h, WF);

@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertReplays, eventTypes, useHarness } from './helpers';
+import { replaysEveryRun } from './replay-all';
 
 const WORKFLOWS = require.resolve('./fixtures/time-skipping-workflows');
 const DAY = 86_400_000;
@@ -45,4 +46,6 @@ describe('time skipping: one lock count for the whole server', () => {
     assert.ok(events.indexOf('TIMER_FIRED') < events.lastIndexOf('ACTIVITY_TASK_COMPLETED'));
     await assertReplays(handle, WORKFLOWS);
   });
+
+  replaysEveryRun(h, WORKFLOWS);
 });
