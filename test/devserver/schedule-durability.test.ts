@@ -19,6 +19,7 @@ import { DEVSERVER_EXECUTABLE, startDevServer, type DevServer } from '../../devs
 import { encodeRecord, parseJournal } from '../../devserver/journal';
 import { quietRuntime, workflowBundle } from './helpers';
 import { longTask, scheduledTask, type RunReport } from './fixtures/schedule-workflows';
+import { replayAll } from './replay-all';
 
 const WORKFLOWS = require.resolve('./fixtures/schedule-workflows');
 const MINUTE = 60_000;
@@ -199,6 +200,9 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
       assert.equal(longs.length, 2);
       assert.equal(new Set(longs).size, 2);
       assert.ok(b2.info.runningActions.length === 1 && b2.info.runningActions[0].workflow.workflowId !== longId);
+      // Every action's history (the ticks, both long runs) replays with the real SDK.
+      const replayed = await replayAll(connection.workflowService, WORKFLOWS);
+      for (const id of [...ticks, ...longs]) assert.ok(replayed.includes(id), `${id} replayed`);
       for (const s of [every, paused, buffered]) await s.delete();
     } finally {
       worker.shutdown();
@@ -269,6 +273,7 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
       }
       assert.equal((await startedBy(client, 'window')).length, d.window.info.numActionsTaken);
       assert.equal((await startedBy(client, 'default')).length, d.default.info.numActionsTaken);
+      assert.equal((await replayAll(client.workflowService, WORKFLOWS)).length, d.window.info.numActionsTaken + d.default.info.numActionsTaken, 'every start replays');
     } finally {
       await client.connection.close();
       await server.close();
@@ -329,6 +334,7 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
       assert.equal(d.state.note, 'paused 4');
       assert.equal(d.info.numActionsTaken, 1);
       await assert.rejects(client.schedule.getHandle('gone').describe(), ScheduleNotFoundError);
+      assert.equal((await replayAll(client.workflowService, WORKFLOWS)).length, 1, 'the triggered run replays');
     } finally {
       await client.connection.close();
       await server.close();
