@@ -151,6 +151,11 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     asInvalidArgument(() => decodeSearchAttributes(sa?.indexedFields, registry));
 
   const workflow = {
+    /** An eager start's first task carries history: typed, as the real frontend's convertToStartWorkflowExecutionResponse. */
+    startWorkflowExecution(req: temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest) {
+      const res = engine.startWorkflowExecution(req) as { eagerWorkflowTask?: { history?: { events?: IHistoryEvent[] | null } | null } };
+      return res.eagerWorkflowTask ? { ...res, eagerWorkflowTask: typedHistory(res.eagerWorkflowTask) } : res;
+    },
     describeWorkflowExecution(req: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionRequest) {
       const res = engine.describeWorkflowExecution(req) as { workflowExecutionInfo: temporal.api.workflow.v1.IWorkflowExecutionInfo };
       const info = res.workflowExecutionInfo;

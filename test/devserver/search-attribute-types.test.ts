@@ -195,6 +195,26 @@ describe('search attributes read back with their registered types', { timeout: 9
     await assertReplays(handle, WF);
   });
 
+  test('an eager start\'s first task carries the started event typed', async () => {
+    const { env, nextId } = h();
+    const workflowId = nextId('sa-eager');
+    const untyped = (json: string) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(json) });
+    const res = await env.connection.workflowService.startWorkflowExecution({
+      namespace: 'default',
+      workflowId,
+      workflowType: { name: 'saWatcher' },
+      // No worker polls this queue: the task is the start response's only.
+      taskQueue: { name: `${workflowId}-q` },
+      requestId: `${workflowId}-start`,
+      requestEagerExecution: true,
+      searchAttributes: { indexedFields: { CustomDatetimeField: untyped('["2025-03-01T10:20:30.450Z"]'), CustomIntField: untyped('[42]') } },
+    });
+    const started = res.eagerWorkflowTask!.history!.events![0].workflowExecutionStartedEventAttributes!.searchAttributes!.indexedFields!;
+    assertLabelled(started, 'eager task');
+    assertTyped(decodeTypedSearchAttributes(started), [[Datetime, WHEN], [Int, 42]], 'eager task');
+    await env.client.workflow.getHandle(workflowId).terminate('done');
+  });
+
   test('typedSearchAttributes at start read back the same everywhere', async () => {
     const { env, taskQueue, nextId } = h();
     const handle = await env.client.workflow.start(saWatcher, { taskQueue, workflowId: nextId('sa-typed'), typedSearchAttributes: typedOf(ALL) });
