@@ -171,16 +171,15 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
       );
 
       // It acts on, and no nominal time was started twice: every start is a distinct workflow id, one per action.
-      const resumed = await until('two more ticks', async () => {
-        const d = await every.describe();
-        return d.info.numActionsTaken >= e0.taken + 2 && d;
-      });
+      await until('two more ticks', async () => (await every.describe()).info.numActionsTaken >= e0.taken + 2);
+      // Paused, so that the count and the list below see the same ticks.
+      await every.pause('stop ticking');
+      const now = await every.describe();
       const ticks = await until('every tick listed', async () => {
         const ids = await startedBy(client, 'every-second');
-        return ids.length >= resumed.info.numActionsTaken && ids;
+        return ids.length >= now.info.numActionsTaken && ids;
       });
       assert.equal(new Set(ticks).size, ticks.length, `a tick started twice: ${ticks.join(', ')}`);
-      const now = await every.describe();
       assert.equal(ticks.length, now.info.numActionsTaken);
       // The result chain went on across the restart: a tick after it saw the result of the one before.
       const lastTick = now.info.recentActions[now.info.recentActions.length - 1].action.workflow.workflowId;
