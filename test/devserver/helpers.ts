@@ -12,6 +12,8 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { createHash } from 'node:crypto';
 import { DEVSERVER_EXECUTABLE, startDevServer, type DevServer } from '../../devserver';
 
 let runtimeInstalled = false;
@@ -209,6 +211,17 @@ export function testCallLayer(harness: () => Harness): void {
 export async function assertReplays(handle: WorkflowHandle, workflowsPath: string = WORKFLOWS_PATH): Promise<void> {
   const history = await handle.fetchHistory();
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle(workflowsPath) }, history, handle.workflowId);
+  replayedHistories.add(replayKey(history, workflowsPath));
+}
+
+/**
+ * Histories that replayed in this process (by content and workflow code), so that a file's closing replay of every
+ * run (replay-all.ts) does not replay again a history a test already replayed unchanged.
+ */
+export const replayedHistories = new Set<string>();
+export function replayKey(history: temporal.api.history.v1.IHistory, workflowsPath: string): string {
+  const bytes = temporal.api.history.v1.History.encode(history).finish();
+  return `${workflowsPath}\n${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** Event type names of a handle's history, e.g. ['WORKFLOW_EXECUTION_STARTED', ...]. */
