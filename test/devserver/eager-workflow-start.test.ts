@@ -14,7 +14,7 @@ import Long from 'long';
 import { startDevServer, type DevServer } from '../../devserver';
 import { parseLaunchArgs } from '../../devserver/cli-args';
 import { assertReplays, useHarness, useInProcessServer } from './helpers';
-import { RAW_WORKFLOWS, replayAll } from './replay-all';
+import { RAW_WORKFLOWS, replayAll, replaysEveryRun } from './replay-all';
 import * as activities from './fixtures/activities';
 
 const ET = temporal.api.enums.v1.EventType;
@@ -240,6 +240,7 @@ describe('eager workflow start turned off, and across a restart', () => {
       const task = await pollFor(ws, 'off-q', 10_000);
       assert.equal(task?.workflowExecution?.runId, res.runId);
       assert.equal(task?.history?.events?.[2].workflowTaskStartedEventAttributes?.identity, 'queue-poller');
+      assert.deepEqual(await replayAll(ws, RAW_WORKFLOWS), ['off-1'], 'its history replays');
     } finally {
       await connection.close();
       await server.close();
@@ -347,4 +348,6 @@ describe('eager workflow start with the SDK (client and worker sharing a NativeC
     assert.notEqual(events[5].workflowTaskStartedEventAttributes?.identity, 'eager-starter');
     await assertReplays(handle);
   });
+
+  replaysEveryRun(h);
 });
