@@ -135,6 +135,8 @@ export interface MonitorCarried {
   readonly lastRunLabelled?: number | null;
   /** When to next ask the server about the active run, started by an earlier execution (absent: at once). */
   readonly runCheck?: RunCheck | null;
+  /** A run that ended without its wrap-up (terminated, timed out): its canary, if any, is still to clear. */
+  readonly clearCanaryOf?: string | null;
 }
 
 interface RunCheck {
@@ -147,6 +149,8 @@ interface RunCheck {
  * a run terminated after the continue-as-new kept the monitor's run slot forever).
  */
 const CARRIED_RUN_CHECK_PATCH = 'monitor-checks-carried-run';
+/** Marks the executions that clear the canary a lost run left behind (older ones left it, and the next rollout failed). */
+const LOST_RUN_CANARY_PATCH = 'monitor-clears-lost-run-canary';
 
 /** Marks the histories that retry an initial run that produced no model (older histories never did). */
 const INITIAL_RETRY_PATCH = 'monitor-retries-initial-run';
@@ -193,6 +197,7 @@ export class MonitorState implements MonitorCarried {
   lastRunLabelled: number | null = null;
   /** Set only while the active run was started by an earlier execution: this one has no child handle to await. */
   runCheck: RunCheck | null = null;
+  clearCanaryOf: string | null = null;
   /** Set by handlers when the main loop has something to do (start a run, probe again, publish a change). */
   wake = false;
   private readonly seen: Set<string>;
@@ -239,6 +244,7 @@ export class MonitorState implements MonitorCarried {
       // A run this execution started ends, if not by its signal, as a child whose end the server records here before
       // it lets this execution close; the next execution has only the signal, so it checks, a minute from now first.
       runCheck: this.activeRun?.started ? (this.runCheck ?? { at: Date.now() + RUN_CHECK_FIRST_MS, every: RUN_CHECK_FIRST_MS }) : null,
+      clearCanaryOf: this.clearCanaryOf,
     };
   }
 
@@ -367,12 +373,16 @@ export class MonitorState implements MonitorCarried {
     this.wake = true;
   }
 
-  /** A run that ended without telling us (terminated, timed out, or never started). */
-  onRunLost(workflowId: string, why: string): void {
+  /**
+   * A run that ended without telling us (terminated, timed out, or never started). One that started ended without
+   * its wrap-up, which clears its canary: the main loop clears it instead.
+   */
+  onRunLost(workflowId: string, why: string, started = true): void {
     const parsed = this.activeRun?.workflowId === workflowId ? this.activeRun : undefined;
     const known = this.runs.find((r) => r.workflowId === workflowId);
     if (!parsed && known?.decision !== null) return;
     log.warn('run ended without reporting', { workflowId, why });
+    if (started) this.clearCanaryOf = workflowId;
     this.onRunFinished({ workflowId, model: this.model, n: parsed?.n ?? 0, decision: Decisions.failed, productionVersion: this.productionVersion });
   }
 
@@ -710,6 +720,12 @@ async function tick(state: MonitorState): Promise<void> {
     state.requestRun({ kind: TriggerKinds.schedule, detail: `schedule: every ${formatDuration(schedule.every, { exact: true })}`, at: new Date(now).toISOString() });
     while (state.nextScheduleAt <= now) state.nextScheduleAt += schedule.every;
   }
+  if (state.clearCanaryOf !== null) {
+    // Asked only when a lost run is on record, so its marker lands just before the clearing; in a history from
+    // before, it is absent and the run's canary is left as it was then.
+    if (patched(LOST_RUN_CANARY_PATCH)) await clearLostCanary(state, state.clearCanaryOf);
+    else state.clearCanaryOf = null;
+  }
   state.releaseQueued(now);
   if (state.activeRun && !state.activeRun.started) await startRun(state, state.activeRun);
 }
@@ -730,6 +746,17 @@ async function checkCarriedRun(state: MonitorState, run: ActiveRun, check: RunCh
   if (state.activeRun?.workflowId === run.workflowId && state.runCheck) {
     const every = Math.min(check.every * 2, RUN_CHECK_MAX_MS);
     state.runCheck = { at: Date.now() + every, every };
+  }
+}
+
+/** Clears the canary of a run that ended without its wrap-up (clearCanary leaves any other run's canary alone). */
+async function clearLostCanary(state: MonitorState, workflowId: string): Promise<void> {
+  state.clearCanaryOf = null;
+  try {
+    const r = await probe.clearCanary({ runWorkflowId: workflowId, model: state.model, by: 'retrain', reason: `${workflowId} ended without clearing its canary (terminated or timed out)` });
+    if (r.moved) state.canary = null;
+  } catch (err) {
+    log.error('clearing the canary of a lost run failed', { workflowId, error: rootMessage(err) });
   }
 }
 
@@ -764,7 +791,7 @@ async function startRun(state: MonitorState, run: ActiveRun): Promise<void> {
       (err: unknown) => state.onRunLost(run.workflowId, err instanceof Error ? err.message : String(err)),
     );
   } catch (err) {
-    state.onRunLost(run.workflowId, `could not start: ${err instanceof Error ? err.message : String(err)}`);
+    state.onRunLost(run.workflowId, `could not start: ${err instanceof Error ? err.message : String(err)}`, false);
   }
 }
 

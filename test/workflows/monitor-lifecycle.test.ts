@@ -161,6 +161,30 @@ describe('the model monitor over time', () => {
     await handle.terminate('test over');
   });
 
+  test('clears the canary a terminated run left behind, so the next run can roll out', async () => {
+    const model = 'life-terminated-canary';
+    const handle = await startMonitor(
+      config(model, { triggers: { initialBatches: 1000, builtin: { enabled: false }, cooldown: '1 minute' }, rollout: { steps: [0.5, 1], observe: '1 day' } }),
+    );
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'first' }] });
+    const runId = (await eventually(() => status(handle), (s) => s.activeRun !== null, 'a run in flight')).activeRun!;
+    await eventually(async () => world.canary.get(model) ?? null, (c) => c?.weight === 0.5, 'the run\u2019s canary at 50%');
+    // Terminated, the run cannot clear its canary itself (its wrap-up never runs).
+    await harness().env.client.workflow.getHandle(runId).terminate('operator: wrong data');
+    await eventually(() => status(handle), (s) => s.activeRun === null && s.runs[0].decision === 'failed', 'the run noticed as lost');
+    await eventually(async () => world.canary.get(model) ?? null, (c) => c === null, 'the canary cleared');
+    const clear = world.callsOf(model, 'clearCanary').find((c) => c.input.runWorkflowId === runId);
+    assert.equal(clear?.input.by, 'retrain');
+    assert.match(clear?.input.reason, /ended without clearing its canary/);
+    // The next run's rollout starts from no canary instead of failing on the old one (AliasConflict).
+    await harness().env.sleep('2 minutes');
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ requestedBy: 'dana', reason: 'again' }] });
+    await eventually(async () => world.canary.get(model) ?? null, (c) => c?.weight === 0.5 && c.version === 2, 'the second run\u2019s canary');
+    assert.equal((await status(handle)).runs[1].decision, null);
+    await replays(handle);
+    await handle.terminate('test over');
+  });
+
   test('an execution that the previous release continued as new with a run in flight replays unchanged', async () => {
     // Recorded with the monitor from before it checked on carried runs: run 1 in flight (waiting for approval), a
     // queued trigger, 2 hours of virtual time and an alert. The check must not run in it (its patch is absent).
