@@ -6,8 +6,10 @@
  * `--suggest-continue-as-new-after-events N` and `--suggest-continue-as-new-after-bytes N` set when workflow tasks
  * carry `suggestContinueAsNew` (workflowInfo().continueAsNewSuggested); defaults 4096 events and 4 MiB. As the real dev
  * server, `--db-filename PATH` keeps state in a file across restarts (here an append-only journal, see journal.ts).
- * `--dynamic-config-value system.enableEagerWorkflowStart=false` turns eager workflow start off (on by default, as
- * the real server's dynamic config key of that name); other dynamic config values are ignored.
+ * `--dynamic-config-value KEY=VALUE` sets one of the real server's dynamic config keys this server reads (DYNAMIC_CONFIG
+ * below; values are JSON booleans, as the CLI passes them): `system.enableEagerWorkflowStart` (eager workflow start, on
+ * by default) and `frontend.enableCancelWorkerPollsOnShutdown` (ShutdownWorker completes the worker's polls, off by
+ * default); other keys are ignored.
  * `--retention DURATION` (`24h`, `90m`, `1h30m`, `45s`, `500ms`, `7d`) keeps closed runs that long, in server time,
  * in namespaces that set no retention of their own (retention.ts); 24 hours by default, except with `--time-skipping`,
  * where by default nothing is evicted (as the Java test server, which time skipping stands in for: a test that skips
@@ -24,6 +26,12 @@ export function parseDuration(flag: string, v: string): number {
   if (!parts || !(ms >= 1)) throw new Error(`${flag}: expected a positive duration such as 24h, 90m or 30s, got "${v}"`);
   return Math.round(ms);
 }
+
+/** The dynamic config keys read (boolean values), and the option each sets. */
+const DYNAMIC_CONFIG: Record<string, 'eagerWorkflowStart' | 'cancelWorkerPollsOnShutdown'> = {
+  'system.enableEagerWorkflowStart': 'eagerWorkflowStart',
+  'frontend.enableCancelWorkerPollsOnShutdown': 'cancelWorkerPollsOnShutdown',
+};
 
 export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
   const args = [...argv];
@@ -62,12 +70,16 @@ export function parseLaunchArgs(argv: readonly string[]): DevServerOptions {
       if (a.endsWith('events')) opts.suggestContinueAsNewAfterEvents = Number(v);
       else opts.suggestContinueAsNewAfterBytes = Number(v);
     } else if (a === '--dynamic-config-value') {
-      // KEY=VALUE; the one key read here is system.enableEagerWorkflowStart (true or false), the others are ignored.
+      // KEY=VALUE; the keys in DYNAMIC_CONFIG take true or false, the others are ignored.
       const v = value();
-      const m = /^system\.enableEagerWorkflowStart=(.*)$/.exec(v);
-      if (m) {
-        if (m[1] !== 'true' && m[1] !== 'false') throw new Error(`--dynamic-config-value system.enableEagerWorkflowStart: expected true or false, got "${m[1]}"`);
-        opts.eagerWorkflowStart = m[1] === 'true';
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new Error(`--dynamic-config-value: expected KEY=VALUE, got "${v}"`);
+      const key = v.slice(0, eq);
+      const option = Object.hasOwn(DYNAMIC_CONFIG, key) ? DYNAMIC_CONFIG[key] : undefined;
+      if (option) {
+        const b = v.slice(eq + 1);
+        if (b !== 'true' && b !== 'false') throw new Error(`--dynamic-config-value ${key}: expected true or false, got "${b}"`);
+        opts[option] = b === 'true';
       }
     } else if (valueFlags.has(a)) value();
     // Other flags (--headless and anything newer CLIs pass) are accepted and ignored.

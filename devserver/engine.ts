@@ -42,6 +42,9 @@ type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? 
 type ICommand = temporal.api.command.v1.ICommand;
 type IMessage = temporal.api.protocol.v1.IMessage;
 
+/** How long the real matching service remembers a worker that announced its shutdown (shutdownWorkersCacheTTL). */
+const SHUT_DOWN_WORKER_MEMORY_MS = 30_000;
+
 export interface EngineOptions {
   namespace: string;
   timeSkipping: boolean;
@@ -61,6 +64,13 @@ export interface EngineOptions {
    * requestEagerExecution gets its first workflow task in the response. False declines every such request.
    */
   eagerWorkflowStart?: boolean;
+  /**
+   * The real server's frontend.enableCancelWorkerPollsOnShutdown (off by default there and here): ShutdownWorker
+   * answers the worker's held polls with empty responses and, for 30 s, answers its new polls the same way at once;
+   * DescribeNamespace then advertises workerPollCompleteOnShutdown, so the SDK lets its polls finish at shutdown
+   * instead of cancelling them.
+   */
+  cancelWorkerPollsOnShutdown?: boolean;
   log: (message: string) => void;
 }
 
@@ -445,7 +455,22 @@ export class Engine implements RunHost {
 
   private namespaceInfo(ns: Namespace): object {
     return {
-      namespaceInfo: { name: ns.name, id: ns.id, state: enums.NamespaceState.NAMESPACE_STATE_REGISTERED, description: 'Retrain devserver' },
+      namespaceInfo: {
+        name: ns.name,
+        id: ns.id,
+        state: enums.NamespaceState.NAMESPACE_STATE_REGISTERED,
+        description: 'Retrain devserver',
+        // What this server does, as the real server reports its dynamic config; the SDK switches optional behaviour
+        // on these (workerPollCompleteOnShutdown: let polls finish at shutdown). Worker heartbeats, poller
+        // autoscaling, worker commands, pause, standalone activities and the like are not implemented: false.
+        capabilities: {
+          eagerWorkflowStart: this.options.eagerWorkflowStart !== false,
+          syncUpdate: true,
+          asyncUpdate: true,
+          workerPollCompleteOnShutdown: this.options.cancelWorkerPollsOnShutdown === true,
+        },
+        supportsSchedules: true,
+      },
       // A namespace that keeps its runs forever (time skipping's default) reports no retention period.
       config: Number.isFinite(this.retentionOf(ns)) ? { workflowExecutionRetentionTtl: duration(this.retentionOf(ns)) } : {},
       isGlobalNamespace: false,
@@ -495,15 +520,43 @@ export class Engine implements RunHost {
     };
   }
 
-  /** A worker going away names its sticky queue: the runs it cached go back to the normal queue, as on the real server. */
+  /**
+   * Worker instance keys that announced their shutdown, with the wall-clock time until which their polls are answered
+   * empty at once (the real matching service's shutdownWorkers cache, 30 s).
+   */
+  private readonly shutDownWorkers = new Map<string, number>();
+
+  /**
+   * A worker going away, as on the real server: its sticky queue no longer counts as polled, so the next task of a
+   * run it cached is offered on the normal queue (StickyWorkerUnavailable), while the run stays sticky until a task
+   * starts elsewhere or its sticky schedule-to-start timeout passes; a task already waiting on that queue waits for the
+   * timeout. With cancelWorkerPollsOnShutdown, the worker's held polls (normal, sticky, activity) are answered empty
+   * and its new polls too, for 30 s (when the request names its workerInstanceKey and taskQueue).
+   */
   shutdownWorker(req: Req<'ShutdownWorkerRequest'>): object {
     const ns = this.namespace(req.namespace);
-    const sticky = req.stickyTaskQueue;
-    if (sticky) {
-      this.workflowTasks.forgetPoller(stickyQueueKey(ns.name, sticky));
-      for (const run of ns.runs.values()) if (run.isOpen) run.dropSticky(sticky);
+    const key = req.workerInstanceKey;
+    if (this.options.cancelWorkerPollsOnShutdown && key && req.taskQueue) {
+      const now = Date.now();
+      for (const [k, until] of this.shutDownWorkers) if (until <= now) this.shutDownWorkers.delete(k);
+      this.shutDownWorkers.set(key, now + SHUT_DOWN_WORKER_MEMORY_MS);
+      // Keys are unique per worker (a UUID): as the real matching service, every held poll carrying it ends.
+      const mine = (r: { workerInstanceKey?: string | null }) => r.workerInstanceKey === key;
+      this.workflowTasks.completePolls(mine);
+      this.activityTasks.completePolls(mine);
     }
+    if (req.stickyTaskQueue) this.workflowTasks.forgetPoller(stickyQueueKey(ns.name, req.stickyTaskQueue));
     return {};
+  }
+
+  /** A poll from a worker that announced its shutdown gets an empty answer at once (see shutdownWorker). */
+  private shutDown(workerInstanceKey: string | null | undefined): boolean {
+    if (!workerInstanceKey || !this.shutDownWorkers.size) return false;
+    const until = this.shutDownWorkers.get(workerInstanceKey);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.shutDownWorkers.delete(workerInstanceKey);
+    return false;
   }
 
   resetStickyTaskQueue(req: Req<'ResetStickyTaskQueueRequest'>): object {
@@ -812,6 +865,7 @@ export class Engine implements RunHost {
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
     // A sticky queue (one per worker) gets the tasks of the runs that worker caches, with partial histories.
     const key = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? stickyQueueKey(ns.name, name) : queueKey(ns.name, name);
+    if (this.shutDown(req.workerInstanceKey)) return {};
     const res = await this.workflowTasks.poll(key, req, ctx);
     return res ?? {};
   }
@@ -836,6 +890,7 @@ export class Engine implements RunHost {
   async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, ctx: CallContext): Promise<object> {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
+    if (this.shutDown(req.workerInstanceKey)) return {};
     const res = await this.activityTasks.poll(queueKey(ns.name, name), req, ctx);
     return res ?? {};
   }

@@ -158,6 +158,24 @@ export class Matcher<Req, Res> {
     }
   }
 
+  /**
+   * Answers the held polls whose request matches with an empty response, as the real matching service's
+   * CancelOutstandingWorkerPolls does for a worker that announced its shutdown. Returns how many it answered.
+   */
+  completePolls(matches: (request: Req) => boolean): number {
+    let n = 0;
+    for (const q of this.queues.values()) {
+      for (let i = q.pollers.length - 1; i >= 0; i--) {
+        const p = q.pollers[i];
+        if (!matches(p.request)) continue;
+        q.pollers.splice(i, 1);
+        p.resolve(null);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Answers every held poll with an empty response (server shutdown). */
   releaseAll(): void {
     for (const q of this.queues.values()) {

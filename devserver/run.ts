@@ -574,10 +574,10 @@ export class WorkflowRun {
    */
   scheduleWft(delayMs = 0, offer = true, speculative = false): void {
     if (!this.isOpen || this.wft) return;
-    // A task on the sticky queue needs the worker there; without a recent poll it goes to the normal queue (the real
-    // matching service's StickyWorkerUnavailable). Retries (transient attempts) follow a failure, which clears it.
-    const stickyLive = this.sticky && this.host.workflowTasks.hasPoller(this.stickyKey(this.sticky), STICKY_POLLER_WINDOW_MS);
-    const sticky = stickyLive && this.wftAttempt === 1 ? this.sticky : null;
+    // A sticky run's task is scheduled on its worker's sticky queue (the scheduled event names it, and its
+    // schedule-to-start timeout runs) whether or not that worker still polls: offerWft decides where it is offered.
+    // Retries (transient attempts) follow a failure, which clears stickiness.
+    const sticky = this.wftAttempt === 1 ? this.sticky : null;
     const attempt = this.wftAttempt;
     const transient = attempt > 1;
     const scheduledTime = this.now + delayMs;
@@ -639,10 +639,15 @@ export class WorkflowRun {
     return stickyQueueKey(this.namespace, sticky.name);
   }
 
-  /** Offers a scheduled task on its queue: the sticky one (with its schedule-to-start timeout) or the normal one. */
+  /**
+   * Offers a scheduled task on its queue: the sticky one (with its schedule-to-start timeout) or the normal one. As on
+   * the real server, a sticky queue nobody has polled for 10 s (or whose worker announced its shutdown) gets no task:
+   * matching answers StickyWorkerUnavailable and history offers it on the normal queue instead, with the whole history,
+   * the sticky schedule-to-start timeout still running (if no worker takes it by then, it times out there too).
+   */
   private offerWft(wft: WorkflowTaskState): void {
     const sticky = wft.sticky;
-    const key = sticky ? this.stickyKey(sticky) : this.taskQueueKey();
+    const key = sticky && this.host.workflowTasks.hasPoller(this.stickyKey(sticky), STICKY_POLLER_WINDOW_MS) ? this.stickyKey(sticky) : this.taskQueueKey();
     wft.queueKey = key;
     if (sticky) wft.stickyTimeout = this.host.clock.after(sticky.scheduleToStartMs, () => this.stickyTaskTimedOut(wft));
     // Method shorthand, not an arrow property (which tsx's keepNames wraps in a defineProperty call per task).
@@ -726,6 +731,11 @@ export class WorkflowRun {
   private dispatchWft(wft: WorkflowTaskState, req: PollWftRequest, eagerRequestId?: string): PollWftResponse | null {
     if (this.wft !== wft || wft.state !== 'scheduled' || !this.isOpen) return null;
     const now = this.now;
+    // Started from the sticky queue, or handed back inline to the sticky worker (not offered at all): that worker has
+    // the run cached. A sticky task started from the normal queue goes to another worker, whole; as the real server
+    // (RecordWorkflowTaskStarted), the run is no longer sticky.
+    const partial = wft.sticky !== null && wft.queueKey !== this.taskQueueKey();
+    if (wft.sticky && !partial) this.sticky = null;
     wft.stickyTimeout?.cancel();
     wft.stickyTimeout = undefined;
     wft.state = 'started';
@@ -765,14 +775,14 @@ export class WorkflowRun {
         workflowTaskStartedEventAttributes: startedAttrs,
       };
       wft.startedEventId = wft.scheduledEventId + 1;
-      events = [...(wft.sticky ? this.history.slice(this.lastCompletedStartedId) : this.history), sched, started];
+      events = [...(partial ? this.history.slice(this.lastCompletedStartedId) : this.history), sched, started];
       (wft as WorkflowTaskState & { transientEvents?: IHistoryEvent[] }).transientEvents = [sched, started];
     } else {
       const ev = this.append(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
       wft.startedEventId = num(ev.eventId);
       // The sticky worker has the run cached up to the last completed task: it gets only what came after. (A worker
       // that evicted the run meanwhile fetches the whole history with GetWorkflowExecutionHistory.)
-      events = wft.sticky ? this.history.slice(this.lastCompletedStartedId) : this.history.slice();
+      events = partial ? this.history.slice(this.lastCompletedStartedId) : this.history.slice();
     }
     wft.timeout = this.host.clock.after(this.workflowTaskTimeoutMs, () => this.timeOutWft(wft));
     wft.messages = this.host.pendingUpdateMessages(this);

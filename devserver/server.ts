@@ -55,6 +55,12 @@ export interface DevServerOptions {
   journalCompaction?: CompactionOptions;
   /** Eager workflow start (on by default, as the real server); `--dynamic-config-value system.enableEagerWorkflowStart=false` turns it off. */
   eagerWorkflowStart?: boolean;
+  /**
+   * The real server's frontend.enableCancelWorkerPollsOnShutdown (off by default, as there): ShutdownWorker answers the
+   * worker's held polls empty, and DescribeNamespace advertises workerPollCompleteOnShutdown. `--dynamic-config-value
+   * frontend.enableCancelWorkerPollsOnShutdown=true` turns it on.
+   */
+  cancelWorkerPollsOnShutdown?: boolean;
 }
 
 export interface DevServer {
@@ -104,6 +110,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     // Time skipping keeps every run unless told otherwise, as the Java test server it stands in for.
     retentionMs: options.retentionMs ?? (options.timeSkipping ? KEEP_FOREVER : DEFAULT_RETENTION_MS),
     eagerWorkflowStart: options.eagerWorkflowStart ?? true,
+    cancelWorkerPollsOnShutdown: options.cancelWorkerPollsOnShutdown ?? false,
     log: (m) => process.stderr.write(`[devserver] ${m}\n`),
   };
   const engine = new Engine(engineOptions);

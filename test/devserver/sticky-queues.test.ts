@@ -1,6 +1,8 @@
 // Sticky task queues: after a completion naming the worker's sticky queue, the run's next workflow task goes there
-// with only the events the worker has not seen, while that queue is polled; otherwise, and after a failure, a timeout,
-// ShutdownWorker or ResetStickyTaskQueue, it goes to the normal queue with the whole history. Raw WorkflowService calls
+// with only the events the worker has not seen, while that queue is polled; otherwise (nobody polled it for 10 s, or its
+// worker sent ShutdownWorker) it is offered on the normal queue with the whole history, its scheduled event still naming
+// the sticky queue, as on the real server; after a failure, a timeout or ResetStickyTaskQueue the run is no longer
+// sticky. Raw WorkflowService calls
 // against an in-process server pin each interleaving; the real SDK worker then runs on sticky queues end to end.
 // Every history, raw ones included, replays with the real SDK (the raw runs drive `collectSignals` by hand).
 import { before, describe, test } from 'node:test';
@@ -211,7 +213,9 @@ describe('sticky task queues (raw calls, in-process server)', () => {
     await r.firstTaskSticky();
     await r.signal('add', 'a');
     const evs = await r.history();
-    assert.deepEqual(scheduledOn(byId(evs, 6)), { name: r.normal, kind: Kind.TASK_QUEUE_KIND_NORMAL, normalName: '' });
+    // As the real server: the run is sticky, so the scheduled event names the sticky queue; matching answers
+    // StickyWorkerUnavailable and the task is offered on the normal queue.
+    assert.deepEqual(scheduledOn(byId(evs, 6)), { name: r.sticky, kind: Kind.TASK_QUEUE_KIND_STICKY, normalName: r.normal });
     const task = await r.pollNormal();
     assert.equal(Number(task.previousStartedEventId), 3);
     assert.deepEqual(ids(taskEvents(task)), [1, 2, 3, 4, 5, 6, 7]);
@@ -264,44 +268,61 @@ describe('sticky task queues (raw calls, in-process server)', () => {
     await r.replays();
   });
 
-  for (const how of ['ShutdownWorker', 'ResetStickyTaskQueue'] as const) {
-    test(`${how} moves the task waiting on the sticky queue to the normal queue without writing an event`, async () => {
-      const r = await begin(how === 'ShutdownWorker' ? 'sticky-shutdown' : 'sticky-reset');
-      await r.firstTaskSticky(30);
-      const second = await r.stickyTaskFor('a');
-      await r.complete(second, { sticky: 30 });
-      await r.signal('add', 'b'); // waits on the sticky queue (polled a moment ago, nobody polls now)
-      const np = await r.held(r.pollNormal);
-      assert.ok(await pendingAfter(np.task), 'the task waits on the sticky queue');
-      const before = await r.history();
-      assert.equal(names(before).at(-1), 'WORKFLOW_TASK_SCHEDULED');
-      assert.equal(scheduledOn(before.at(-1)!).kind, Kind.TASK_QUEUE_KIND_STICKY);
-      if (how === 'ShutdownWorker') {
-        await r.ws.shutdownWorker({ namespace: 'default', stickyTaskQueue: r.sticky, identity: 'raw-sticky', reason: 'graceful shutdown' });
-      } else {
-        await r.ws.resetStickyTaskQueue({ namespace: 'default', execution: r.execution });
-      }
-      const task = await np.task;
-      const evs = taskEvents(task);
-      assert.deepEqual(ids(evs), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'the whole history, and no event between Scheduled and Started');
-      assert.equal(Number(evs[10].workflowTaskStartedEventAttributes!.scheduledEventId), 10);
-      assert.equal(evs[10].workflowTaskStartedEventAttributes!.identity, 'raw-normal');
-      assert.equal(task.attempt, 1);
-      if (how === 'ShutdownWorker') {
-        // The shut-down queue no longer counts as polled: even a completion naming it again leaves the next task on
-        // the normal queue (its last poll ended a moment ago, within the 10 s window).
-        await r.complete(task, { sticky: 30 });
-      } else {
-        await r.complete(task, { sticky: false });
-      }
-      await r.signal('done');
-      const last = await r.pollNormal();
-      assert.equal(scheduledOn(taskEvents(last).at(-2)!).kind, Kind.TASK_QUEUE_KIND_NORMAL);
-      await r.completeWorkflow(last, ['a', 'b']);
-      assert.ok(!names(await r.history()).includes('WORKFLOW_TASK_TIMED_OUT'));
-      await r.replays();
-    });
-  }
+  test('after ShutdownWorker, a task waiting on its sticky queue waits out the sticky timeout; later tasks go to the normal queue at once', async () => {
+    const r = await begin('sticky-shutdown');
+    await r.firstTaskSticky(1);
+    const second = await r.stickyTaskFor('a');
+    await r.complete(second, { sticky: 1 });
+    await r.signal('add', 'b'); // waits on the sticky queue (polled a moment ago, nobody polls now)
+    const np = await r.held(r.pollNormal);
+    await r.ws.shutdownWorker({ namespace: 'default', stickyTaskQueue: r.sticky, identity: 'raw-sticky', reason: 'graceful shutdown' });
+    // As the real server (the sticky partition is unloaded, the task stays in it): it reaches the normal queue only
+    // when its 1 s sticky schedule-to-start timeout passes, which writes WORKFLOW_TASK_TIMED_OUT.
+    assert.ok(await pendingAfter(np.task), 'the task still waits on the sticky queue');
+    const task = await np.task;
+    const evs = taskEvents(task);
+    assert.deepEqual(names(evs).slice(9), ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_TIMED_OUT', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+    assert.equal(evs[10].workflowTaskTimedOutEventAttributes!.timeoutType, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+    assert.deepEqual(scheduledOn(evs[11]), { name: r.normal, kind: Kind.TASK_QUEUE_KIND_NORMAL, normalName: '' });
+    // The worker names its sticky queue again, but it no longer counts as polled: the next task is scheduled there
+    // (the run is sticky) and offered on the normal queue at once, where another worker takes it whole.
+    await r.complete(task, { sticky: 30 });
+    await r.signal('done');
+    const last = await r.pollNormal();
+    const lastEvs = taskEvents(last);
+    assert.equal(lastEvs[0].eventId?.toString(), '1', 'the whole history');
+    assert.deepEqual(scheduledOn(lastEvs.at(-2)!), { name: r.sticky, kind: Kind.TASK_QUEUE_KIND_STICKY, normalName: r.normal });
+    await r.completeWorkflow(last, ['a', 'b']);
+    assert.equal(names(await r.history()).filter((n) => n === 'WORKFLOW_TASK_TIMED_OUT').length, 1, 'only the task that waited on the sticky queue timed out');
+    await r.replays();
+  });
+
+  test('ResetStickyTaskQueue moves the task waiting on the sticky queue to the normal queue without writing an event', async () => {
+    const r = await begin('sticky-reset');
+    await r.firstTaskSticky(30);
+    const second = await r.stickyTaskFor('a');
+    await r.complete(second, { sticky: 30 });
+    await r.signal('add', 'b'); // waits on the sticky queue (polled a moment ago, nobody polls now)
+    const np = await r.held(r.pollNormal);
+    assert.ok(await pendingAfter(np.task), 'the task waits on the sticky queue');
+    const before = await r.history();
+    assert.equal(names(before).at(-1), 'WORKFLOW_TASK_SCHEDULED');
+    assert.equal(scheduledOn(before.at(-1)!).kind, Kind.TASK_QUEUE_KIND_STICKY);
+    await r.ws.resetStickyTaskQueue({ namespace: 'default', execution: r.execution });
+    const task = await np.task;
+    const evs = taskEvents(task);
+    assert.deepEqual(ids(evs), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'the whole history, and no event between Scheduled and Started');
+    assert.equal(Number(evs[10].workflowTaskStartedEventAttributes!.scheduledEventId), 10);
+    assert.equal(evs[10].workflowTaskStartedEventAttributes!.identity, 'raw-normal');
+    assert.equal(task.attempt, 1);
+    await r.complete(task, { sticky: false });
+    await r.signal('done');
+    const last = await r.pollNormal();
+    assert.equal(scheduledOn(taskEvents(last).at(-2)!).kind, Kind.TASK_QUEUE_KIND_NORMAL);
+    await r.completeWorkflow(last, ['a', 'b']);
+    assert.ok(!names(await r.history()).includes('WORKFLOW_TASK_TIMED_OUT'));
+    await r.replays();
+  });
 
   test('a sticky task that fails is retried at attempt 1 on the normal queue with the whole history; a second failure is transient attempt 2', async () => {
     const r = await begin('sticky-fail');
@@ -535,8 +556,11 @@ describe('sticky task queues with the SDK worker', () => {
     assert.ok(!evs.some((e) => typeName(e) === 'WORKFLOW_TASK_TIMED_OUT'), 'no task waited out a timeout on the dead sticky queue');
     const started = evs.filter((e) => e.workflowTaskStartedEventAttributes);
     assert.equal(started.at(-1)!.workflowTaskStartedEventAttributes!.identity, 'worker-b');
+    // As the real server, the run stayed sticky to worker A: the task's scheduled event names A's sticky queue, and,
+    // with no poll there since A's ShutdownWorker, the task was offered on the normal queue, where B took it.
     const handedOver = evs.filter((e) => e.workflowTaskScheduledEventAttributes).at(-1)!;
-    assert.deepEqual(scheduledOn(handedOver), { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL, normalName: '' });
+    assert.equal(scheduledOn(handedOver).kind, Kind.TASK_QUEUE_KIND_STICKY);
+    assert.equal(scheduledOn(handedOver).normalName, taskQueue);
     await replay(handle);
   });
 
