@@ -1,11 +1,12 @@
 /**
  * The server's clock. Event timestamps and every timeout read it. With time skipping (the TestService mode) it is a
  * virtual clock with the Java test server's lock model (SelfAdvancingTimerImpl): one lock count for the whole server,
- * which the test clients' LockTimeSkipping/UnlockTimeSkipping calls and the server's own locks (an outstanding
- * workflow task or activity, ...) all add to. While the count is positive virtual time advances with wall time; when
- * it is not, it jumps straight to the next due timer. So a test's `env.sleep()` (UnlockTimeSkippingWithSleep) from
- * inside a running activity gives up a lock that balances the activity's own, and time skips. Without time skipping
- * it is the wall clock. Kept free of server state so it can be tested alone.
+ * which the server's own locks (an outstanding workflow task or activity, ...) and the test clients' calls all add to
+ * (engine.ts: LockTimeSkipping/UnlockTimeSkipping through a balance floored at zero, UnlockTimeSkippingWithSleep
+ * straight). While the count is positive virtual time advances with wall time; when it is not, it jumps straight to
+ * the next due timer. So a test's `env.sleep()` from inside a running activity gives up a lock that balances the
+ * activity's own, and time skips. Without time skipping it is the wall clock. Kept free of server state so it can be
+ * tested alone.
  */
 
 export interface ClockTimer {
@@ -53,9 +54,8 @@ export class VirtualClock {
   }
 
   /**
-   * Gives up one lock. The count may go below zero, where the Java test server fails the call as unbalanced: the TS
-   * testing client's result() unlocks and relocks around each call, so concurrent result() calls unlock more than
-   * the server holds for a while; as every caller relocks, the count comes back to where it was.
+   * Gives up one lock. The count may go below zero (where the Java test server fails the call as unbalanced): a
+   * below-zero count skips time like zero, and balanced calls bring it back to where it was.
    */
   unlock(): void {
     this.lockCount--;

@@ -958,16 +958,22 @@ export class Engine implements RunHost {
   // ---- TestService (time skipping) -----------------------------------------------------------------------------
 
   /**
-   * The test clients' locks count against the clock's one lock count, with the server's own (see clock.ts), as in
-   * the Java test server: a client's unlock may release what an outstanding task holds.
+   * Net LockTimeSkipping/UnlockTimeSkipping balance of the test clients; the server starts with one. Everything adds
+   * up in the clock's one lock count (clock.ts), as in the Java test server, with one difference: this balance adds
+   * max(balance, 0). The TS testing client's result() unlocks and relocks around each call, so concurrent result()
+   * calls unlock more than the test holds (the Java server fails them as unbalanced); floored, the surplus cannot
+   * release the locks of outstanding workflow tasks or activities, which would let time skip over their timeouts.
+   * UnlockTimeSkippingWithSleep is not floored (see there).
    */
+  private clientLocks = 1;
+
   lockTimeSkipping(): object {
-    this.clock.lock();
+    if (++this.clientLocks > 0) this.clock.lock();
     return {};
   }
 
   unlockTimeSkipping(): object {
-    this.clock.unlock();
+    if (this.clientLocks-- > 0) this.clock.unlock();
     return {};
   }
 
@@ -983,6 +989,12 @@ export class Engine implements RunHost {
     return {};
   }
 
+  /**
+   * As the Java test server: gives up one lock of the whole server's count until `duration` of server time has passed,
+   * then takes it back. Straight on the clock's count, not floored like the clients' balance: called from inside a
+   * running activity (samples-typescript timer-examples: `await env.sleep('2 days')` in the activity, while the test
+   * waits in result()), it balances the activity's own lock, so time skips to the workflow's timers.
+   */
   async unlockTimeSkippingWithSleep(req: { duration?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
     const ms = durationMs(req.duration as Parameters<typeof durationMs>[0]) ?? 0;
     const woke = new Promise<void>((resolve) =>

@@ -160,7 +160,7 @@ describe('VirtualClock', () => {
     const base = c.now();
     assert.equal(c.locks, 1);
     c.lock(); // an outstanding task's lock
-    c.unlock(); // two test clients unlock at once (concurrent result() calls) ...
+    c.unlock(); // the test waits (result()), and two sleeps give up a lock each ...
     c.unlock();
     c.unlock();
     assert.equal(c.locks, -1);
@@ -179,7 +179,7 @@ describe('VirtualClock', () => {
     });
     await wait(40);
     assert.equal(second, false, 'back at one lock, time runs on the wall clock again');
-    c.lock(); // the task's lock, given up by a client's unlock (an env.sleep inside a running activity)
+    c.lock(); // a task's lock, balanced by a sleep's unlock (env.sleep inside a running activity)
     c.unlock();
     c.unlock();
     await until(() => second);
