@@ -10,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../devserver';
 import { parseLaunchArgs } from '../../devserver/cli-args';
 import { quietRuntime, workflowBundle } from './helpers';
+import { replayAll } from './replay-all';
 
 const Kind = temporal.api.enums.v1.TaskQueueKind;
 const TaskQueueType = temporal.api.enums.v1.TaskQueueType;
@@ -121,6 +122,11 @@ describe('DescribeNamespace capabilities', () => {
     const task = await within(polls[0], 'the held poll gets the task');
     assert.equal(task.workflowExecution?.workflowId, 'off-wf');
   });
+
+  test("every run this file's server holds replays with the real SDK", async () => {
+    quietRuntime();
+    assert.deepEqual(await replayAll(s().connection.workflowService, WORKFLOWS), ['off-wf']);
+  });
 });
 
 describe('ShutdownWorker with cancelWorkerPollsOnShutdown (raw calls)', () => {
@@ -162,6 +168,11 @@ describe('ShutdownWorker with cancelWorkerPollsOnShutdown (raw calls)', () => {
     assert.ok(await pendingAfter(polls[2]), 'the activity poll is still held');
     await ws.shutdownWorker(shutdownRequest('k-3', 'nk-q'));
     await within(Promise.all(polls), 'the polls are answered');
+  });
+
+  test("every run this file's server holds replays with the real SDK", async () => {
+    quietRuntime();
+    assert.deepEqual(await replayAll(s().connection.workflowService, WORKFLOWS), ['sd-wf']);
   });
 });
 
@@ -212,7 +223,8 @@ describe('SDK worker shutdown with workerPollCompleteOnShutdown', () => {
       const b = await makeWorker('worker-b');
       const results = await b.runUntil(Promise.all(handles.map((h) => h.result())));
       assert.deepEqual(results, [40, 40, 40, 40, 40]);
-      for (const h of handles) await Worker.runReplayHistory({ workflowBundle: bundle }, await h.fetchHistory(), h.workflowId);
+      // Every run the server holds (these five) replays with the real SDK.
+      assert.deepEqual(await replayAll(connection.workflowService, WORKFLOWS), handles.map((h) => h.workflowId).sort());
     } finally {
       await native.close().catch(() => undefined); // a worker stuck in shutdown (a failed run) still holds it
     }
