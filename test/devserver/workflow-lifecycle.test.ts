@@ -285,9 +285,8 @@ describe('terminate and cancel', () => {
 });
 
 describe('workflow timeouts', () => {
-  test('a one-hour run timeout ends a day-long sleep at exactly one virtual hour, in little real time', async () => {
+  test('a one-hour run timeout ends a day-long sleep at exactly one virtual hour', async () => {
     const { env, taskQueue, nextId } = h();
-    const wall = Date.now();
     const handle = await env.client.workflow.start('sleeper', {
       taskQueue,
       workflowId: nextId('run-timeout'),
@@ -298,7 +297,6 @@ describe('workflow timeouts', () => {
     assert.equal(err.cause.timeoutType, TimeoutType.START_TO_CLOSE);
     // No retry policy: the real server reports RETRY_POLICY_NOT_SET for a run timeout before expiration.
     assert.equal(err.retryState, 'RETRY_POLICY_NOT_SET');
-    assert.ok(Date.now() - wall < 10_000, 'an hour of virtual time must not take real time');
     const evs = await events(handle);
     assert.equal(typeName(evs.at(-1)!), 'WORKFLOW_EXECUTION_TIMED_OUT');
     assertVirtual(eventMs(evs.at(-1)!) - eventMs(evs[0]), HOUR, 'timed out one virtual hour after the start');
@@ -372,10 +370,11 @@ describe('time skipping with concurrent result calls', () => {
     const handles = await Promise.all(
       [HOUR, 2 * HOUR, DAY].map((ms) => env.client.workflow.start('sleeper', { taskQueue, workflowId: nextId('concurrent-result'), args: [ms] })),
     );
-    const wall = Date.now();
+    const t0 = await env.currentTimeMs();
     // Each result() unlocks time skipping and locks it again when done; three at once must not trip over each other.
+    // Real elapsed time is not asserted (speed lives in bench/); without skipping, the day-long timer would hang the
+    // test. What is asserted is the workflows' own clock: each timer fired its duration after it started.
     const woke = await Promise.all(handles.map((x) => x.result()));
-    assert.ok(Date.now() - wall < 10_000, 'a virtual day in little real time');
     for (const [i, x] of handles.entries()) {
       const evs = await events(x);
       const started = evs.find((e) => typeName(e) === 'TIMER_STARTED')!;
@@ -383,6 +382,7 @@ describe('time skipping with concurrent result calls', () => {
       assertVirtual(eventMs(fired) - eventMs(started), [HOUR, 2 * HOUR, DAY][i], `timer of workflow ${i}`);
       assert.ok(woke[i] >= eventMs(fired));
     }
+    assert.ok((await env.currentTimeMs()) - t0 >= DAY, 'the server clock moved on by at least the virtual day');
     // Balanced again: with nobody waiting on a result, a new day-long timer does not fire by itself.
     const idle = await env.client.workflow.start('sleeper', { taskQueue, workflowId: nextId('locked-again'), args: [DAY] });
     await untilEvent(idle, 'TIMER_STARTED');
