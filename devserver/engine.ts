@@ -782,6 +782,10 @@ export class Engine implements RunHost {
         scheduledTime: timestamp(a.attemptScheduledTime),
         expirationTime: a.scheduleToCloseMs > 0 ? timestamp(a.firstScheduledTime + a.scheduleToCloseMs) : undefined,
         lastFailure: a.lastFailure,
+        // As the real server (workflow/activity.go): when the last failed attempt ended, and while in backoff, when
+        // the next attempt is due.
+        lastAttemptCompleteTime: a.lastAttemptCompleteTime !== undefined ? timestamp(a.lastAttemptCompleteTime) : undefined,
+        nextAttemptScheduleTime: a.state === 'backoff' && a.retryAt !== undefined ? timestamp(a.retryAt) : undefined,
         lastWorkerIdentity: a.lastWorkerIdentity ?? '',
       })),
       pendingChildren: (run.ext.pendingChildren as (() => object[]) | undefined)?.() ?? [],

@@ -123,6 +123,7 @@ class JournalState implements JournalWriter {
       ra: act.retryAt,
       id: act.lastWorkerIdentity,
       lf: b64Failure(act.lastFailure),
+      lac: act.lastAttemptCompleteTime,
       hd: b64Payloads(act.heartbeatDetails),
     }));
   }
@@ -271,6 +272,7 @@ function replay(
           retryAt: h.ra as number | undefined,
           identity: h.id as string | undefined,
           lastFailure: failureOf(h.lf),
+          lastAttemptCompleteTime: h.lac as number | undefined,
           heartbeatDetails: payloadsOf(h.hd),
         });
         break;

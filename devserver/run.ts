@@ -248,7 +248,7 @@ const CLOSE_STATUS: Record<number, number> = {
 
 /** What a replayed journal says about a run beyond its events; `resume` turns it into live state. */
 export interface RestoredRunState {
-  activities: Map<number, { attempt: number; state: 'scheduled' | 'started' | 'backoff'; attemptScheduledTime: number; startedTime?: number; lastHeartbeatTime?: number; retryAt?: number; identity?: string; heartbeatDetails?: IPayloads | null; lastFailure?: IFailure | null }>;
+  activities: Map<number, { attempt: number; state: 'scheduled' | 'started' | 'backoff'; attemptScheduledTime: number; startedTime?: number; lastHeartbeatTime?: number; retryAt?: number; identity?: string; heartbeatDetails?: IPayloads | null; lastFailure?: IFailure | null; lastAttemptCompleteTime?: number }>;
   buffered: Deferred[];
 }
 
@@ -279,6 +279,8 @@ export interface ActivityState {
   lastHeartbeatTime?: number;
   heartbeatDetails?: IPayloads | null;
   lastFailure?: IFailure | null;
+  /** When the last failed attempt ended (PendingActivityInfo.last_attempt_complete_time; kept while the next runs). */
+  lastAttemptCompleteTime?: number;
   lastWorkerIdentity?: string;
   cancelRequested: boolean;
   cancelRequestedEventId?: number;
@@ -1328,6 +1330,7 @@ export class WorkflowRun {
       if (saved) {
         act.attempt = saved.attempt;
         act.lastFailure = saved.lastFailure;
+        act.lastAttemptCompleteTime = saved.lastAttemptCompleteTime;
         act.heartbeatDetails = saved.heartbeatDetails;
         act.lastHeartbeatTime = saved.lastHeartbeatTime;
         act.lastWorkerIdentity = saved.identity;
@@ -1659,7 +1662,9 @@ export class WorkflowRun {
     act.state = 'scheduled';
     // The first attempt counts from its scheduled event (the clock may have moved on since), so that a defaulted
     // schedule-to-start falls due exactly with schedule-to-close, as on the real server.
-    act.attemptScheduledTime = scheduledAt ?? (act.attempt === 1 ? act.firstScheduledTime : this.now);
+    // A retry is scheduled at the time its backoff was due (the real server's nextScheduledTime), even when the clock
+    // reached the timer a little later.
+    act.attemptScheduledTime = scheduledAt ?? (act.attempt === 1 ? act.firstScheduledTime : act.retryAt ?? this.now);
     act.retryAt = undefined;
     // The first attempt is implied by the scheduled event; later ones are in no event.
     if (act.attempt > 1 && scheduledAt === undefined) this.host.journal?.activity(this, act);
@@ -1862,12 +1867,14 @@ export class WorkflowRun {
 
   private retryActivity(act: ActivityState, failure: IFailure | null | undefined, delayMs: number): void {
     act.lastFailure = failure;
+    const now = this.now;
+    act.lastAttemptCompleteTime = now;
     for (const k of ['scheduleToStart', 'startToClose', 'heartbeat'] as const) {
       act.timers[k]?.cancel();
       delete act.timers[k];
     }
     act.state = 'backoff';
-    act.retryAt = this.now + delayMs;
+    act.retryAt = now + delayMs;
     this.host.journal?.activity(this, act);
     this.armRetry(act);
   }
