@@ -58,7 +58,7 @@ export interface Harness {
 }
 
 /** A free TCP port on loopback. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -74,7 +74,7 @@ function freePort(): Promise<number> {
  * Spawns bin/temporal-devserver with `args` (it inherits this process's environment, RETRAIN_DEVSERVER_CALLS
  * included) and resolves once it listens (waiting up to a minute), with the layer its start line says serves calls.
  */
-function spawnDevServer(args: string[]): Promise<{ child: ChildProcess; callLayer: CallLayer }> {
+export function spawnDevServer(args: string[]): Promise<{ child: ChildProcess; callLayer: CallLayer }> {
   return new Promise((resolve, reject) => {
     const child = spawn(DEVSERVER_EXECUTABLE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
