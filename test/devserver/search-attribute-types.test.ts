@@ -24,6 +24,7 @@ import {
   finishSignal,
   misbehaveSignal,
   saMisbehaver,
+  saParent,
   saWatcher,
   seenQuery,
   upsertUpdate,
@@ -264,6 +265,24 @@ describe('search attributes read back with their registered types', { timeout: 9
     await handle.signal(finishSignal);
     await handle.result();
     await assertReplays(handle, WF);
+  });
+
+  test('child-initiated and continued-as-new events carry types; the child and the next run read back typed', async () => {
+    const { env, taskQueue, nextId } = h();
+    const handle = await env.client.workflow.start(saParent, { taskQueue, workflowId: nextId('sa-parent'), args: [false] });
+    assert.equal(await handle.result(), 'continued');
+    const E = temporal.api.enums.v1.EventType;
+    const first = (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory()).events ?? [];
+    const initiated = first.find((e) => e.eventType === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)!;
+    const childFields = initiated.startChildWorkflowExecutionInitiatedEventAttributes!.searchAttributes!.indexedFields! as Record<string, IPayload>;
+    assertLabelled(childFields, 'child initiated');
+    assertTyped(decodeTypedSearchAttributes(childFields), [[Int, 7], [Datetime, WHEN]], 'child initiated');
+    const continued = first.find((e) => e.eventType === E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)!;
+    const canFields = continued.workflowExecutionContinuedAsNewEventAttributes!.searchAttributes!.indexedFields! as Record<string, IPayload>;
+    assertLabelled(canFields, 'continued as new');
+    assertTyped(decodeTypedSearchAttributes(canFields), [[Int, 8], [Keyword, 'next']], 'continued as new');
+    assertTyped((await env.client.workflow.getHandle(`${handle.workflowId}/child`).describe()).typedSearchAttributes, [[Int, 7], [Datetime, WHEN]], 'child describe');
+    assertTyped((await handle.describe()).typedSearchAttributes, [[Int, 8], [Keyword, 'next']], 'next run describe');
   });
 
   test('schedules: describe() and list() type the schedule\'s attributes and its action\'s; the started workflow reads back typed', async () => {
