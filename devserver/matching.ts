@@ -94,11 +94,6 @@ export class Matcher<Req, Res> {
     q.tasks.push(task);
   }
 
-  backlog(key: string): number {
-    const q = this.queues.get(key);
-    return q ? q.tasks.length - q.head : 0;
-  }
-
   /**
    * Whether a worker polls `key`: a poll is held now, or one ended within the last `windowMs` (the worker is between
    * two polls). The real matching service answers a task for a sticky queue without such a poller with

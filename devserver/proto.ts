@@ -257,7 +257,6 @@ export function duration(ms: number): google.protobuf.IDuration {
 }
 
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
 
 /** A json/plain payload, the encoding the SDK's default data converter reads. */
 export function jsonPayload(value: unknown): IPayload {
@@ -265,15 +264,6 @@ export function jsonPayload(value: unknown): IPayload {
     metadata: { encoding: utf8.encode('json/plain') },
     data: utf8.encode(JSON.stringify(value)),
   };
-}
-
-export function decodeJsonPayload(p: IPayload | null | undefined): unknown {
-  if (!p?.data || p.data.length === 0) return undefined;
-  try {
-    return JSON.parse(fromUtf8.decode(p.data));
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -186,7 +186,6 @@ interface WorkflowTaskState {
 const DISCARD_SPECULATIVE_MAX_EVENTS = 10;
 const REJECTION_TYPE_URL = 'type.googleapis.com/temporal.api.update.v1.Rejection';
 
-/** An activity timeout capped by the run timeout (0 or over it means the run timeout), as the real server does. */
 /**
  * Rank of an activity timeout among timers due at the same instant: the real server fires a run's same-time timers
  * by event id, then timeout type (START_TO_CLOSE 1, SCHEDULE_TO_START 2, SCHEDULE_TO_CLOSE 3, HEARTBEAT 4), so an
@@ -196,6 +195,7 @@ function activityTimerOrder(act: { scheduledEventId: number }, timeoutType: numb
   return act.scheduledEventId * 8 + timeoutType;
 }
 
+/** An activity timeout capped by the run timeout (0 or over it means the run timeout), as the real server does. */
 function capTimeout(runTimeout: number, ms: number): number {
   return runTimeout > 0 && (ms <= 0 || ms > runTimeout) ? runTimeout : ms;
 }
@@ -535,10 +535,6 @@ export class WorkflowRun {
     if (!this.isOpen) return;
     if (this.processingCommands || this.wft?.state === 'started') this.updateWftWanted = true;
     else if (!this.wft) this.scheduleWft(0, true, true);
-  }
-
-  hasBufferedEvents(): boolean {
-    return this.buffer.length > 0;
   }
 
   private flushBuffer(): boolean {
