@@ -6,8 +6,8 @@ import { VirtualClock } from '../../devserver/clock';
 const HOUR = 3_600_000;
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Resolves when `cond` holds, polling every few ms; fails after `ms` of wall time. */
-async function until(cond: () => boolean, ms = 2_000): Promise<void> {
+/** Resolves when `cond` holds, polling every few ms; fails after `ms` of wall time (a guard against a hang only). */
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not reached in time');
@@ -46,7 +46,8 @@ describe('VirtualClock', () => {
     // Wall time of the firing, not a sleep before checking: a loaded machine may delay the check past 80 ms.
     const wallElapsed = firedWall - wallStart;
     assert.ok(wallElapsed >= 75, `a locked clock must not jump: fired after ${wallElapsed} ms of wall time, expected about 80`);
-    assert.ok(firedAt - t0 >= 80 && firedAt - t0 < 80 + 500, `virtual elapsed ${firedAt - t0}`);
+    // Not early in virtual time either; how late depends on the machine's load, so it is not bounded.
+    assert.ok(firedAt - t0 >= 80, `virtual elapsed ${firedAt - t0}`);
     assert.ok(Math.abs(skew(c)) < 20, 'no virtual skew while locked');
   });
 
@@ -57,11 +58,10 @@ describe('VirtualClock', () => {
     c.at(due, () => {
       firedAt = c.now();
     });
-    const wallStart = Date.now();
     c.unlock();
     assert.equal(c.locks, 0);
+    // Without the jump the timer would be five real hours away (until() gives up long before).
     await until(() => firedAt > 0);
-    assert.ok(Date.now() - wallStart < 500, 'five virtual hours must take well under a second');
     assert.ok(firedAt >= due && firedAt - due < 50, `fired at due+${firedAt - due} ms`);
     assert.ok(skew(c) >= 5 * HOUR - 100, 'virtual time stays ahead after the jump');
   });

@@ -178,10 +178,12 @@ describe(`gRPC errors and long polls (in-process server, ${unaryCalls} call laye
     const client = new grpc.Client(short.address, grpc.credentials.createInsecure());
     try {
       const t0 = Date.now();
-      const res = v1.PollWorkflowTaskQueueResponse.decode(await rawCall(client, 'PollWorkflowTaskQueue', pollBytes('empty-poll'), 5_000));
+      // The call's 30 s deadline is far below the default poll timeout: an empty answer (not DEADLINE_EXCEEDED) shows the
+      // short pollTimeoutMs ended the poll; how soon after 200 ms depends on the machine's load and is not bounded.
+      const res = v1.PollWorkflowTaskQueueResponse.decode(await rawCall(client, 'PollWorkflowTaskQueue', pollBytes('empty-poll'), 30_000));
       const took = Date.now() - t0;
       assert.equal(res.taskToken.length, 0, 'an empty answer, not a task');
-      assert.ok(took >= 150 && took < 2_000, `the poll answered after ${took} ms`);
+      assert.ok(took >= 150, `the poll answered after ${took} ms, before its 200 ms timeout`);
       const act = v1.PollActivityTaskQueueResponse.decode(
         await rawCall(
           client,
@@ -208,13 +210,15 @@ describe(`gRPC errors and long polls (in-process server, ${unaryCalls} call laye
     );
     for (let i = 0; i < 100 && doomed.engine.workflowTasks.waiting < 5; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(doomed.engine.workflowTasks.waiting, 5, 'all five polls are held');
-    const t0 = Date.now();
-    await doomed.close();
-    const closing = Date.now() - t0;
-    assert.ok(closing < 1_500, `close() took ${closing} ms`);
+    // The polls have no deadline: close() returning at all shows it did not wait for them; how fast is not asserted.
+    // The races only keep a close() or a poll that never ends from hanging the test.
+    await Promise.race([
+      doomed.close(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('close() waited on the held polls')), 60_000)),
+    ]);
     const outcomes = await Promise.race([
       Promise.all(polls),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('held polls did not end after close')), 3_000)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('held polls did not end after close')), 60_000)),
     ]);
     for (const o of outcomes) {
       if (o.ok) assert.equal(o.empty, true, 'a poll ended by shutdown carries no task');

