@@ -82,7 +82,8 @@ test('samples drawn from one distribution give p-values spread over (0, 1)', () 
   assert.ok(below / trials < 0.164 && below / trials > 0.02, `share of p < 0.1: ${below / trials}`);
 });
 
-test('a million against a million is sorted and compared in well under a few seconds', () => {
+// Its speed is measured in bench/ml (the `ks` case, as a ratio against scipy.stats.ks_2samp on the same data).
+test('a million against a million takes the asymptotic path and gives a p-value in (0, 1)', () => {
   const rng = new Rng(5);
   const n = 1_000_000;
   const a = new Float64Array(n);
@@ -91,12 +92,9 @@ test('a million against a million is sorted and compared in well under a few sec
     a[i] = rng.next();
     b[i] = rng.next() + 0.001;
   }
-  const t0 = performance.now();
   const r = ksTwoSample(a, b);
-  const seconds = (performance.now() - t0) / 1000;
   assert.equal(r.method, 'asymp');
   assert.ok(r.pValue > 0 && r.pValue < 1);
-  assert.ok(seconds < 8, `took ${seconds.toFixed(2)} s`);
 });
 
 test('bad input is rejected with the argument named', () => {
