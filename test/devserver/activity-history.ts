@@ -65,13 +65,3 @@ export async function waitForEvent(handle: WorkflowHandle, type: string, timeout
 export function near(actual: number, expected: number, tolerance = 100): boolean {
   return Math.abs(actual - expected) <= tolerance;
 }
-
-/**
- * Asserts a virtual duration that partly ran at wall speed (an activity running, a timer firing while something holds
- * time): never shorter than `expected`, and longer by at most `slackMs` (a loaded machine's scheduling delays).
- */
-export function assertVirtualElapsed(actual: number, expected: number, slackMs: number, what: string): void {
-  if (actual < expected - 5 || actual > expected + slackMs) {
-    throw new Error(`${what}: ${actual} ms of virtual time, expected ${expected} ms (+ up to ${slackMs} ms)`);
-  }
-}
