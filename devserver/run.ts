@@ -189,13 +189,17 @@ const REJECTION_TYPE_URL = 'type.googleapis.com/temporal.api.update.v1.Rejection
 /**
  * Rank of an activity timeout among timers due at the same instant: the real server fires a run's same-time timers
  * by event id, then timeout type (START_TO_CLOSE 1, SCHEDULE_TO_START 2, SCHEDULE_TO_CLOSE 3, HEARTBEAT 4), so an
- * activity with only schedule-to-close set (schedule-to-start defaults to it) times out SCHEDULE_TO_START.
+ * activity with only schedule-to-close set (schedule-to-start defaults to it) times out SCHEDULE_TO_START. Timers
+ * counted from the attempt's start (start-to-close, heartbeat) rank after those counted from scheduling: the real
+ * server's clock has nanoseconds, so a start is always later than its scheduling and a start-to-close deadline equal
+ * to the schedule-to-close one (only schedule-to-close set, the activity started in the millisecond it was
+ * scheduled, as an eager activity is) falls just after it there; the activity times out SCHEDULE_TO_CLOSE.
  */
 function activityTimerOrder(act: { scheduledEventId: number }, timeoutType: number): number {
-  return act.scheduledEventId * 8 + timeoutType;
+  const fromStart = timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE || timeoutType === TimeoutType.TIMEOUT_TYPE_HEARTBEAT;
+  return act.scheduledEventId * 16 + (fromStart ? 8 : 0) + timeoutType;
 }
 
-/** An activity timeout capped by the run timeout (0 or over it means the run timeout), as the real server does. */
 function capTimeout(runTimeout: number, ms: number): number {
   return runTimeout > 0 && (ms <= 0 || ms > runTimeout) ? runTimeout : ms;
 }

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
+import { TimeoutType } from '@temporalio/common';
 import { assertReplays, eventTypes, useHarness, useInProcessServer } from './helpers';
 import { RAW_WORKFLOWS, replayAll, replaysEveryRun } from './replay-all';
 import * as activities from './fixtures/eager-activities';
@@ -166,6 +167,19 @@ describe('eager activity dispatch with the SDK worker (time skipping)', () => {
     assert.ok(elapsed >= 500 && elapsed < 60_000, `activity completed ${elapsed} ms of workflow time after start`);
     assert.ok(!events.some((e) => e.eventType === ET.EVENT_TYPE_TIMER_FIRED));
     await assertReplays(handle, EAGER_WORKFLOWS);
+  });
+
+  test('an eager activity outliving its only timeout, schedule-to-close, times out SCHEDULE_TO_CLOSE, not START_TO_CLOSE', async () => {
+    const { env, taskQueue, nextId } = h();
+    const handle = await env.client.workflow.start('eagerOutlivesScheduleToClose', { taskQueue, workflowId: nextId('s2c'), args: [1500] });
+    assert.equal(await handle.result(), `timeout ${TimeoutType.SCHEDULE_TO_CLOSE}`);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.eventType === ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)!;
+    const started = events.find((e) => e.eventType === ET.EVENT_TYPE_ACTIVITY_TASK_STARTED);
+    const timedOut = events.find((e) => e.eventType === ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)!;
+    assert.equal(ms(scheduled.activityTaskScheduledEventAttributes!.startToCloseTimeout), 300, 'start-to-close defaults to schedule-to-close');
+    assert.ok(started, 'the activity was started');
+    assert.equal(timedOut.activityTaskTimedOutEventAttributes!.failure!.timeoutFailureInfo!.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
   });
 
   replaysEveryRun(h, EAGER_WORKFLOWS);
