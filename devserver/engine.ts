@@ -11,6 +11,7 @@ import { Matcher, queueKey, stickyQueueKey } from './matching';
 import {
   enums,
   EventType,
+  grpc,
   temporal,
   timestamp,
   timestampMs,
@@ -21,6 +22,7 @@ import {
   type IHistoryEvent,
   type IPayloads,
 } from './proto';
+import type { Writable } from './rpcs';
 import { WorkflowRun, decodeToken, ExecutionStatus, type RunHost, type RunJournal, type QueryTask, type TaskToken } from './run';
 import { cronContinuation, firstCronBackoffMs, startCronRun, validateCronSchedule } from './workflow-cron';
 import { normalizeRetryPolicy, retryVerdict, startRetryRun, validateRetryPolicy, type RetryVerdict } from './workflow-retry';
@@ -38,7 +40,14 @@ export interface JournalWriter extends RunJournal {
 }
 
 type WS = typeof temporal.api.workflowservice.v1;
-type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? P : never;
+/** The plain-object (I…) form of a message of the namespace `NS`. */
+type Props<NS, K extends keyof NS> = NS[K] extends { create(p?: infer P): unknown } ? P : never;
+type Req<K extends keyof WS> = Props<WS, K>;
+/** A response as handlers write it (rpcs.ts): 64-bit fields may be plain numbers, which protobufjs encodes alike. */
+type Res<K extends keyof WS> = Writable<Props<WS, K>>;
+type TS = typeof temporal.api.testservice.v1;
+type TestReq<K extends keyof TS> = Props<TS, K>;
+type TestRes<K extends keyof TS> = Writable<Props<TS, K>>;
 type ICommand = temporal.api.command.v1.ICommand;
 type IMessage = temporal.api.protocol.v1.IMessage;
 
@@ -435,7 +444,7 @@ export class Engine implements RunHost {
 
   // ---- WorkflowService: connection and namespace ---------------------------------------------------------------
 
-  getSystemInfo(): object {
+  getSystemInfo(): Res<'GetSystemInfoResponse'> {
     return {
       serverVersion: '1.24.0-retrain-devserver',
       capabilities: {
@@ -453,7 +462,7 @@ export class Engine implements RunHost {
     };
   }
 
-  private namespaceInfo(ns: Namespace): object {
+  private namespaceInfo(ns: Namespace): Res<'DescribeNamespaceResponse'> {
     return {
       namespaceInfo: {
         name: ns.name,
@@ -477,7 +486,7 @@ export class Engine implements RunHost {
     };
   }
 
-  describeNamespace(req: Req<'DescribeNamespaceRequest'>): object {
+  describeNamespace(req: Req<'DescribeNamespaceRequest'>): Res<'DescribeNamespaceResponse'> {
     const name = req.namespace || undefined;
     if (!name && req.id) {
       const ns = [...this.namespaces.values()].find((n) => n.id === req.id);
@@ -487,11 +496,11 @@ export class Engine implements RunHost {
     return this.namespaceInfo(this.namespace(name));
   }
 
-  listNamespaces(): object {
+  listNamespaces(): Res<'ListNamespacesResponse'> {
     return { namespaces: [...this.namespaces.values()].map((ns) => this.namespaceInfo(ns)) };
   }
 
-  registerNamespace(req: Req<'RegisterNamespaceRequest'>): object {
+  registerNamespace(req: Req<'RegisterNamespaceRequest'>): Res<'RegisterNamespaceResponse'> {
     const name = requireField(req.namespace, 'Namespace');
     if (this.namespaces.has(name)) {
       throw new ServerError(Status.ALREADY_EXISTS, `Namespace ${name} already exists.`, {
@@ -508,7 +517,7 @@ export class Engine implements RunHost {
     return {};
   }
 
-  getClusterInfo(): object {
+  getClusterInfo(): Res<'GetClusterInfoResponse'> {
     return {
       serverVersion: '1.24.0-retrain-devserver',
       clusterId: 'retrain-devserver',
@@ -533,7 +542,7 @@ export class Engine implements RunHost {
    * timeout. With cancelWorkerPollsOnShutdown, the worker's held polls (normal, sticky, activity) are answered empty
    * and its new polls too, for 30 s (when the request names its workerInstanceKey and taskQueue).
    */
-  shutdownWorker(req: Req<'ShutdownWorkerRequest'>): object {
+  shutdownWorker(req: Req<'ShutdownWorkerRequest'>): Res<'ShutdownWorkerResponse'> {
     const ns = this.namespace(req.namespace);
     const key = req.workerInstanceKey;
     if (this.options.cancelWorkerPollsOnShutdown && key && req.taskQueue) {
@@ -559,7 +568,7 @@ export class Engine implements RunHost {
     return false;
   }
 
-  resetStickyTaskQueue(req: Req<'ResetStickyTaskQueueRequest'>): object {
+  resetStickyTaskQueue(req: Req<'ResetStickyTaskQueueRequest'>): Res<'ResetStickyTaskQueueResponse'> {
     const ns = this.namespace(req.namespace);
     this.findRun(ns, req.execution).dropSticky();
     return {};
@@ -609,7 +618,7 @@ export class Engine implements RunHost {
    * retry with the same request id gets the same task again while it is still started at attempt 1; a run reused by
    * USE_EXISTING never gives one (`started: false`).
    */
-  startWorkflowExecution(req: Req<'StartWorkflowExecutionRequest'>): object {
+  startWorkflowExecution(req: Req<'StartWorkflowExecutionRequest'>): Res<'StartWorkflowExecutionResponse'> {
     const p = this.startParams(req);
     const eager = !!req.requestEagerExecution && this.options.eagerWorkflowStart !== false && !p.firstWorkflowTaskBackoffMs;
     const { run, started, deduped } = this.startRun(
@@ -623,7 +632,7 @@ export class Engine implements RunHost {
     return eagerWorkflowTask ? { runId: run.runId, started, eagerWorkflowTask } : { runId: run.runId, started };
   }
 
-  signalWorkflowExecution(req: Req<'SignalWorkflowExecutionRequest'>): object {
+  signalWorkflowExecution(req: Req<'SignalWorkflowExecutionRequest'>): Res<'SignalWorkflowExecutionResponse'> {
     const ns = this.namespace(req.namespace);
     const signalName = requireField(req.signalName, 'SignalName');
     const run = this.findRun(ns, req.workflowExecution);
@@ -637,7 +646,7 @@ export class Engine implements RunHost {
     return {};
   }
 
-  signalWithStartWorkflowExecution(req: Req<'SignalWithStartWorkflowExecutionRequest'>): object {
+  signalWithStartWorkflowExecution(req: Req<'SignalWithStartWorkflowExecutionRequest'>): Res<'SignalWithStartWorkflowExecutionResponse'> {
     const p = this.startParams(req);
     const signalName = requireField(req.signalName, 'SignalName');
     const ns = this.namespace(p.namespace);
@@ -662,7 +671,7 @@ export class Engine implements RunHost {
     return { runId: run.runId, started };
   }
 
-  requestCancelWorkflowExecution(req: Req<'RequestCancelWorkflowExecutionRequest'>): object {
+  requestCancelWorkflowExecution(req: Req<'RequestCancelWorkflowExecutionRequest'>): Res<'RequestCancelWorkflowExecutionResponse'> {
     const ns = this.namespace(req.namespace);
     const run = this.findRun(ns, req.workflowExecution);
     if (req.firstExecutionRunId && run.firstRunId !== req.firstExecutionRunId) {
@@ -673,7 +682,7 @@ export class Engine implements RunHost {
     return {};
   }
 
-  terminateWorkflowExecution(req: Req<'TerminateWorkflowExecutionRequest'>): object {
+  terminateWorkflowExecution(req: Req<'TerminateWorkflowExecutionRequest'>): Res<'TerminateWorkflowExecutionResponse'> {
     const ns = this.namespace(req.namespace);
     const run = this.findRun(ns, req.workflowExecution);
     if (req.firstExecutionRunId && run.firstRunId !== req.firstExecutionRunId) {
@@ -686,7 +695,7 @@ export class Engine implements RunHost {
 
   // ---- queries -----------------------------------------------------------------------------------------------
 
-  async queryWorkflow(req: Req<'QueryWorkflowRequest'>, ctx: CallContext): Promise<object> {
+  async queryWorkflow(req: Req<'QueryWorkflowRequest'>, ctx: CallContext): Promise<Res<'QueryWorkflowResponse'>> {
     const ns = this.namespace(req.namespace);
     const queryType = requireField(req.query?.queryType, 'QueryType');
     const run = this.findRun(ns, req.execution);
@@ -740,7 +749,7 @@ export class Engine implements RunHost {
     return q;
   }
 
-  respondQueryTaskCompleted(req: Req<'RespondQueryTaskCompletedRequest'>): object {
+  respondQueryTaskCompleted(req: Req<'RespondQueryTaskCompletedRequest'>): Res<'RespondQueryTaskCompletedResponse'> {
     const token = decodeToken(req.taskToken);
     if (token.k !== 'q') throw invalidArgument('TaskToken: expected a query task token.');
     const q = this.finishQuery(String(token.s));
@@ -751,7 +760,7 @@ export class Engine implements RunHost {
 
   // ---- describe and history ------------------------------------------------------------------------------------
 
-  describeWorkflowExecution(req: Req<'DescribeWorkflowExecutionRequest'>): object {
+  describeWorkflowExecution(req: Req<'DescribeWorkflowExecutionRequest'>): Res<'DescribeWorkflowExecutionResponse'> {
     const ns = this.namespace(req.namespace);
     const run = this.findRun(ns, req.execution);
     const started = run.started;
@@ -825,7 +834,7 @@ export class Engine implements RunHost {
     };
   }
 
-  async getWorkflowExecutionHistory(req: Req<'GetWorkflowExecutionHistoryRequest'>, ctx: CallContext): Promise<object> {
+  async getWorkflowExecutionHistory(req: Req<'GetWorkflowExecutionHistoryRequest'>, ctx: CallContext): Promise<Props<WS, 'GetWorkflowExecutionHistoryResponse'>> {
     const ns = this.namespace(req.namespace);
     const run = this.findRun(ns, req.execution);
     if (req.historyEventFilterType === enums.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT) {
@@ -864,7 +873,7 @@ export class Engine implements RunHost {
 
   // ---- workflow tasks ------------------------------------------------------------------------------------------
 
-  async pollWorkflowTaskQueue(req: Req<'PollWorkflowTaskQueueRequest'>, ctx: CallContext): Promise<object> {
+  async pollWorkflowTaskQueue(req: Req<'PollWorkflowTaskQueueRequest'>, ctx: CallContext): Promise<Props<WS, 'PollWorkflowTaskQueueResponse'>> {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
     // A sticky queue (one per worker) gets the tasks of the runs that worker caches, with partial histories.
@@ -874,7 +883,7 @@ export class Engine implements RunHost {
     return res ?? {};
   }
 
-  respondWorkflowTaskCompleted(req: Req<'RespondWorkflowTaskCompletedRequest'>): object {
+  respondWorkflowTaskCompleted(req: Req<'RespondWorkflowTaskCompletedRequest'>): Res<'RespondWorkflowTaskCompletedResponse'> {
     const token = decodeToken(req.taskToken);
     const run = this.runForToken(token);
     const response = run.completeWft(token, req);
@@ -882,7 +891,7 @@ export class Engine implements RunHost {
     return response;
   }
 
-  respondWorkflowTaskFailed(req: Req<'RespondWorkflowTaskFailedRequest'>): object {
+  respondWorkflowTaskFailed(req: Req<'RespondWorkflowTaskFailedRequest'>): Res<'RespondWorkflowTaskFailedResponse'> {
     const token = decodeToken(req.taskToken);
     const run = this.runForToken(token);
     run.failWft(token, req);
@@ -891,7 +900,7 @@ export class Engine implements RunHost {
 
   // ---- activity tasks ------------------------------------------------------------------------------------------
 
-  async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, ctx: CallContext): Promise<object> {
+  async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, ctx: CallContext): Promise<Res<'PollActivityTaskQueueResponse'>> {
     const ns = this.namespace(req.namespace);
     const name = requireField(req.taskQueue?.name, 'TaskQueue');
     if (this.shutDown(req.workerInstanceKey)) return {};
@@ -913,48 +922,48 @@ export class Engine implements RunHost {
     return { run, act: run.activityById(activityId) };
   }
 
-  respondActivityTaskCompleted(req: Req<'RespondActivityTaskCompletedRequest'>): object {
+  respondActivityTaskCompleted(req: Req<'RespondActivityTaskCompletedRequest'>): Res<'RespondActivityTaskCompletedResponse'> {
     const { run, act } = this.activityByToken(req.taskToken);
     run.completeActivity(act, req.result, req.identity ?? '');
     return {};
   }
 
-  respondActivityTaskCompletedById(req: Req<'RespondActivityTaskCompletedByIdRequest'>): object {
+  respondActivityTaskCompletedById(req: Req<'RespondActivityTaskCompletedByIdRequest'>): Res<'RespondActivityTaskCompletedByIdResponse'> {
     const { run, act } = this.activityById(req);
     run.completeActivity(act, req.result, req.identity ?? '');
     return {};
   }
 
-  respondActivityTaskFailed(req: Req<'RespondActivityTaskFailedRequest'>): object {
+  respondActivityTaskFailed(req: Req<'RespondActivityTaskFailedRequest'>): Res<'RespondActivityTaskFailedResponse'> {
     const { run, act } = this.activityByToken(req.taskToken);
     run.failActivity(act, req.failure, req.identity ?? '', req.lastHeartbeatDetails);
     return {};
   }
 
-  respondActivityTaskFailedById(req: Req<'RespondActivityTaskFailedByIdRequest'>): object {
+  respondActivityTaskFailedById(req: Req<'RespondActivityTaskFailedByIdRequest'>): Res<'RespondActivityTaskFailedByIdResponse'> {
     const { run, act } = this.activityById(req);
     run.failActivity(act, req.failure, req.identity ?? '', req.lastHeartbeatDetails);
     return {};
   }
 
-  respondActivityTaskCanceled(req: Req<'RespondActivityTaskCanceledRequest'>): object {
+  respondActivityTaskCanceled(req: Req<'RespondActivityTaskCanceledRequest'>): Res<'RespondActivityTaskCanceledResponse'> {
     const { run, act } = this.activityByToken(req.taskToken);
     run.cancelActivityReported(act, req.details, req.identity ?? '');
     return {};
   }
 
-  respondActivityTaskCanceledById(req: Req<'RespondActivityTaskCanceledByIdRequest'>): object {
+  respondActivityTaskCanceledById(req: Req<'RespondActivityTaskCanceledByIdRequest'>): Res<'RespondActivityTaskCanceledByIdResponse'> {
     const { run, act } = this.activityById(req);
     run.cancelActivityReported(act, req.details, req.identity ?? '');
     return {};
   }
 
-  recordActivityTaskHeartbeat(req: Req<'RecordActivityTaskHeartbeatRequest'>): object {
+  recordActivityTaskHeartbeat(req: Req<'RecordActivityTaskHeartbeatRequest'>): Res<'RecordActivityTaskHeartbeatResponse'> {
     const { run, act } = this.activityByToken(req.taskToken);
     return run.heartbeat(act, req.details);
   }
 
-  recordActivityTaskHeartbeatById(req: Req<'RecordActivityTaskHeartbeatByIdRequest'>): object {
+  recordActivityTaskHeartbeatById(req: Req<'RecordActivityTaskHeartbeatByIdRequest'>): Res<'RecordActivityTaskHeartbeatByIdResponse'> {
     const { run, act } = this.activityById(req);
     return run.heartbeat(act, req.details);
   }
@@ -971,23 +980,23 @@ export class Engine implements RunHost {
    */
   private clientLocks = 1;
 
-  lockTimeSkipping(): object {
+  lockTimeSkipping(): TestRes<'LockTimeSkippingResponse'> {
     if (++this.clientLocks > 0) this.clock.lock();
     return {};
   }
 
-  unlockTimeSkipping(): object {
+  unlockTimeSkipping(): TestRes<'UnlockTimeSkippingResponse'> {
     if (this.clientLocks-- > 0) this.clock.unlock();
     return {};
   }
 
-  async sleep(req: { duration?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
+  async sleep(req: TestReq<'SleepRequest'>): Promise<TestRes<'SleepResponse'>> {
     const ms = durationMs(req.duration as Parameters<typeof durationMs>[0]) ?? 0;
     await new Promise<void>((resolve) => this.clock.after(ms, resolve));
     return {};
   }
 
-  async sleepUntil(req: { timestamp?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
+  async sleepUntil(req: TestReq<'SleepUntilRequest'>): Promise<TestRes<'SleepResponse'>> {
     const at = timestampMs(req.timestamp as Parameters<typeof timestampMs>[0]) ?? this.clock.now();
     await new Promise<void>((resolve) => this.clock.at(at, resolve));
     return {};
@@ -999,7 +1008,7 @@ export class Engine implements RunHost {
    * running activity (samples-typescript timer-examples: `await env.sleep('2 days')` in the activity, while the test
    * waits in result()), it balances the activity's own lock, so time skips to the workflow's timers.
    */
-  async unlockTimeSkippingWithSleep(req: { duration?: { seconds?: unknown; nanos?: number | null } | null }): Promise<object> {
+  async unlockTimeSkippingWithSleep(req: TestReq<'SleepRequest'>): Promise<TestRes<'SleepResponse'>> {
     const ms = durationMs(req.duration as Parameters<typeof durationMs>[0]) ?? 0;
     const woke = new Promise<void>((resolve) =>
       this.clock.after(ms, () => {
@@ -1012,13 +1021,13 @@ export class Engine implements RunHost {
     return {};
   }
 
-  getCurrentTime(): object {
+  getCurrentTime(): TestRes<'GetCurrentTimeResponse'> {
     return { time: timestamp(this.clock.now()) };
   }
 
   // ---- Health --------------------------------------------------------------------------------------------------
 
-  check(): object {
+  check(): Writable<grpc.health.v1.IHealthCheckResponse> {
     return { status: 1 };
   }
 

@@ -1,19 +1,21 @@
 /**
  * Features layered on the core engine through its hooks: child workflows, continue-as-new, external signals and
- * cancellation (children.ts), updates (updates.ts), and visibility (visibility-service.ts). Returns the extra RPC
- * handlers by service; server.ts prefers them over the engine's own methods.
+ * cancellation (children.ts), updates (updates.ts), visibility (visibility-service.ts) and schedules
+ * (schedules.ts). Returns the server's RPC tables (rpcs.ts): the engine's handlers and those of these modules.
  */
 import { installChildren } from './children';
 import type { Engine } from './engine';
+import { rpcTables, type ServiceTables } from './rpcs';
 import { installUpdates } from './updates';
 import { installSchedules } from './schedules';
 import { installVisibility } from './visibility-service';
 
-export type ServiceHandlers = Partial<Record<'workflow' | 'operator' | 'test' | 'health', Record<string, unknown>>>;
-
-export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceHandlers {
+export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceTables {
+  // The order is the order of their hooks (e.g. visibility indexes a closing run before updates answer its waiters).
   installChildren(engine);
   const visibility = installVisibility(engine, opts.searchAttributes);
+  // Describe and List show the schedules' search attributes typed (visibility-service.ts).
   const schedules = visibility.typedSchedules(installSchedules(engine));
-  return { workflow: { ...installUpdates(engine), ...visibility.workflow, ...schedules }, operator: visibility.operator };
+  const updates = installUpdates(engine);
+  return rpcTables(engine, { updates, visibility, schedules });
 }

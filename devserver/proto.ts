@@ -5,13 +5,13 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
-import { temporal, google } from '@temporalio/proto';
+import { temporal, google, grpc as grpcProto } from '@temporalio/proto';
 import type Long from 'long';
 // The reflection root (a protobufjs Root); the typed namespaces above come from the same object.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const root: protobuf.Root = require('@temporalio/proto/protos/root');
 
-export { temporal, google, root };
+export { temporal, google, grpcProto as grpc, root };
 
 export const enums = temporal.api.enums.v1;
 export const EventType = enums.EventType;

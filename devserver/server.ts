@@ -1,7 +1,8 @@
 /**
  * The gRPC face of the embedded server: WorkflowService, OperatorService, TestService (with time skipping) and
- * grpc.health.v1.Health, each method routed to a handler by name. Unknown or unsupported RPCs answer UNIMPLEMENTED
- * naming the RPC; undecodable requests answer INVALID_ARGUMENT; nothing a client sends can crash the process.
+ * grpc.health.v1.Health, each unary method routed to its entry in the service's RPC table (rpcs.ts). RPCs without
+ * one answer UNIMPLEMENTED naming the RPC; undecodable requests answer INVALID_ARGUMENT; nothing a client sends can
+ * crash the process.
  */
 import * as grpc from '@grpc/grpc-js';
 import { Engine, type CallContext, type EngineOptions } from './engine';
@@ -90,10 +91,6 @@ const SERVICES = {
   health: 'grpc.health.v1.Health',
 } as const;
 
-function lowerFirst(s: string): string {
-  return s[0].toLowerCase() + s.slice(1);
-}
-
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   installFastRequestDecompression();
   const verbose = options.verbose ?? process.env.RETRAIN_DEVSERVER_VERBOSE === '1';
@@ -114,7 +111,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     log: (m) => process.stderr.write(`[devserver] ${m}\n`),
   };
   const engine = new Engine(engineOptions);
-  const extensionHandlers = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
+  const tables = installExtensions(engine, { searchAttributes: options.searchAttributes ?? {} });
   // Before the journal: its replay hands retention the closed runs it rebuilt.
   const retention = installRetention(engine);
   const journal = options.dbFilename ? openJournal(engine, options.dbFilename, engineOptions.log, options.journalCompaction) : null;
@@ -136,20 +133,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const routes = new Map<string, UnaryRoute>();
   for (const key of services) {
     const fullName = SERVICES[key];
+    const table = tables[key] as Record<string, Handler | undefined>;
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const m of serviceMethods(fullName)) {
       if (m.responseStream) continue;
       definition[m.name] = serverMethodDefinition(m);
-      const name = lowerFirst(m.name);
-      const ext = extensionHandlers[key]?.[name];
-      const own = key === 'operator' ? undefined : (engine as unknown as Record<string, unknown>)[name];
-      const handler: Handler | undefined =
-        typeof ext === 'function'
-          ? (ext.bind(extensionHandlers[key]) as Handler)
-          : typeof own === 'function'
-            ? (own.bind(engine) as Handler)
-            : undefined;
+      // Unimplemented RPCs stay routed (handler undefined) so that they answer UNIMPLEMENTED naming themselves.
+      const handler = Object.hasOwn(table, m.name) ? table[m.name] : undefined;
       implementation[m.name] = unary(m.name, handler, engine, log);
       const decode = definition[m.name].requestDeserialize;
       routes.set(m.path, { decode, encodeFramed: framedResponseEncoder(m), invoke: (request, call) => invoke(m.name, handler, engine, log, request, call) });

@@ -105,7 +105,7 @@ export function updateWaiterCount(run: WorkflowRun): number {
   return n;
 }
 
-export function installUpdates(engine: Engine): Record<string, unknown> {
+export function installUpdates(engine: Engine) {
   engine.hooks.pendingMessages.push((run) => {
     const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
     if (!m || !m.size || !run.wft) return [];
