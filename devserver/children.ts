@@ -1,11 +1,10 @@
 /**
- * Commands that reach beyond one run: continue-as-new (the chain keeps its workflow id and first run id), child
- * workflows (start, the started and closed events delivered to the parent, WORKFLOW_ALREADY_EXISTS, parent close
- * policies), and signals and cancellation requests sent to external workflows. Deliveries to another run happen
- * after the issuing task completes, as the real server's transfer tasks do, holding a time-skipping lock meanwhile.
+ * Commands that reach other runs: child workflows (start, the started and closed events delivered to the parent,
+ * WORKFLOW_ALREADY_EXISTS, parent close policies), and signals and cancellation requests sent to external workflows
+ * (continue-as-new is in continue-as-new.ts). Deliveries to another run happen after the issuing task completes, as
+ * the real server's transfer tasks do, holding a time-skipping lock meanwhile.
  */
-import { randomUUID } from 'node:crypto';
-import type { Engine, StartParams } from './engine';
+import type { Engine } from './engine';
 import { ServerError, Status } from './errors';
 import { enums, EventType, temporal, durationMs, long, num } from './proto';
 import { attributeField, ExecutionStatus, type WorkflowRun } from './run';
@@ -67,9 +66,6 @@ export function installChildren(engine: Engine): void {
 
   engine.hooks.crossRunCommand.push((run, c, completedId) => {
     switch (num(c.commandType as number)) {
-      case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-        continueAsNew(run, c.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId);
-        return true;
       case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
         startChild(run, c.startChildWorkflowExecutionCommandAttributes ?? {}, completedId, c.userMetadata);
         return true;
@@ -100,73 +96,6 @@ export function installChildren(engine: Engine): void {
       }
     }
   });
-
-  function continueAsNew(
-    run: WorkflowRun,
-    a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes,
-    completedId: number,
-  ): void {
-    const ns = engine.namespace(run.namespace);
-    const newRunId = randomUUID();
-    const workflowType = a.workflowType?.name || run.workflowType;
-    const taskQueue = a.taskQueue?.name || run.taskQueue;
-    const runTimeoutMs = durationMs(a.workflowRunTimeout) || durationMs(run.started.workflowRunTimeout) || 0;
-    const taskTimeoutMs = durationMs(a.workflowTaskTimeout) || durationMs(run.started.workflowTaskTimeout) || 10_000;
-    const memo = a.memo ?? run.memo;
-    const searchAttributes = a.searchAttributes ?? run.searchAttributes;
-    const ev = run.append(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, {
-      newExecutionRunId: newRunId,
-      workflowType: { name: workflowType },
-      taskQueue: { name: taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      input: a.input,
-      workflowRunTimeout: a.workflowRunTimeout ?? run.started.workflowRunTimeout,
-      workflowTaskTimeout: a.workflowTaskTimeout ?? run.started.workflowTaskTimeout,
-      workflowTaskCompletedEventId: completedId,
-      backoffStartInterval: a.backoffStartInterval,
-      initiator: a.initiator,
-      failure: a.failure,
-      lastCompletionResult: a.lastCompletionResult,
-      header: a.header,
-      memo,
-      searchAttributes,
-    });
-    const parentLink = run.ext.parent as ParentLink | undefined;
-    run.nextRunId = newRunId;
-    run.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW, ev);
-    const s = run.started;
-    const expiration = s.workflowExecutionExpirationTime;
-    const params: StartParams = {
-      namespace: ns.name,
-      runId: newRunId,
-      workflowId: run.workflowId,
-      workflowType,
-      taskQueue,
-      input: a.input,
-      header: a.header,
-      memo,
-      searchAttributes,
-      executionTimeoutMs: durationMs(s.workflowExecutionTimeout),
-      runTimeoutMs,
-      taskTimeoutMs,
-      identity: s.identity ?? '',
-      retryPolicy: a.retryPolicy ?? s.retryPolicy,
-      cronSchedule: a.cronSchedule ?? s.cronSchedule ?? undefined,
-      firstRunId: run.firstRunId,
-      continuedExecutionRunId: run.runId,
-      initiator: a.initiator ?? enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
-      attempt: 1,
-      firstWorkflowTaskBackoffMs: durationMs(a.backoffStartInterval),
-      lastCompletionResult: a.lastCompletionResult,
-      continuedFailure: a.failure,
-      parent: s.parentWorkflowExecution
-        ? { namespace: s.parentWorkflowNamespace ?? ns.name, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
-        : undefined,
-      root: s.rootWorkflowExecution ?? undefined,
-      expirationTime: expiration ? num(expiration.seconds) * 1000 + (expiration.nanos ?? 0) / 1e6 : undefined,
-    };
-    const next = engine.createRun(ns, params);
-    if (parentLink) next.ext.parent = parentLink;
-  }
 
   function startChild(
     parent: WorkflowRun,

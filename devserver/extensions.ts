@@ -1,9 +1,10 @@
 /**
- * Features layered on the core engine through its hooks: child workflows, continue-as-new, external signals and
- * cancellation (children.ts), updates (updates.ts), visibility (visibility-service.ts) and schedules
+ * Features layered on the core engine through its hooks: continue-as-new (continue-as-new.ts), child workflows,
+ * external signals and cancellation (children.ts), updates (updates.ts), visibility (visibility-service.ts) and schedules
  * (schedules.ts). Returns the server's RPC tables (rpcs.ts): the engine's handlers and those of these modules.
  */
 import { installChildren } from './children';
+import { installContinueAsNew } from './continue-as-new';
 import type { Engine } from './engine';
 import { rpcTables, type ServiceTables } from './rpcs';
 import { installUpdates } from './updates';
@@ -12,6 +13,7 @@ import { installVisibility } from './visibility-service';
 
 export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceTables {
   // The order is the order of their hooks (e.g. visibility indexes a closing run before updates answer its waiters).
+  installContinueAsNew(engine);
   installChildren(engine);
   const visibility = installVisibility(engine, opts.searchAttributes);
   // Describe and List show the schedules' search attributes typed (visibility-service.ts).
