@@ -13,7 +13,8 @@ type ICommand = temporal.api.command.v1.ICommand;
 const CommandType = enums.CommandType;
 const ParentClosePolicy = enums.ParentClosePolicy;
 
-interface ChildLink {
+/** A child a run started (or is starting), kept on the parent's links. */
+export interface ChildLink {
   initiatedEventId: number;
   workflowId: string;
   workflowType: string;
@@ -25,28 +26,34 @@ interface ChildLink {
   closed: boolean;
 }
 
-interface ParentLink {
+/** The parent a child run reports to (every run of the child's chain: continue-as-new and retries carry it). */
+export interface ParentLink {
   parent: WorkflowRun;
   initiatedEventId: number;
 }
 
+/** A run's links to the runs around it (WorkflowRun.links). */
+export interface RunLinks {
+  parent?: ParentLink;
+  /** The children it initiated, by initiated event id; created with the first. */
+  children?: Map<number, ChildLink>;
+}
+
 function children(run: WorkflowRun): Map<number, ChildLink> {
-  let m = run.ext.children as Map<number, ChildLink> | undefined;
-  if (!m) {
-    m = new Map();
-    run.ext.children = m;
-    run.ext.pendingChildren = () =>
-      [...m!.values()]
-        .filter((c) => !c.closed && c.runId)
-        .map((c) => ({
-          workflowId: c.workflowId,
-          runId: c.runId,
-          workflowTypeName: c.workflowType,
-          initiatedId: long(c.initiatedEventId),
-          parentClosePolicy: c.policy,
-        }));
-  }
-  return m;
+  return (run.links.children ??= new Map());
+}
+
+/** The run's children started and not closed, as DescribeWorkflowExecution lists them. */
+export function pendingChildren(run: WorkflowRun): temporal.api.workflow.v1.IPendingChildExecutionInfo[] {
+  return [...(run.links.children?.values() ?? [])]
+    .filter((c) => !c.closed && c.runId)
+    .map((c) => ({
+      workflowId: c.workflowId,
+      runId: c.runId,
+      workflowTypeName: c.workflowType,
+      initiatedId: long(c.initiatedEventId),
+      parentClosePolicy: c.policy,
+    }));
 }
 
 export function installChildren(engine: Engine): void {
@@ -64,37 +71,41 @@ export function installChildren(engine: Engine): void {
     });
   };
 
-  engine.hooks.crossRunCommand.push((run, c, completedId) => {
-    switch (num(c.commandType as number)) {
-      case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-        startChild(run, c.startChildWorkflowExecutionCommandAttributes ?? {}, completedId, c.userMetadata);
-        return true;
-      case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
-        signalExternal(run, c.signalExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
-        return true;
-      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-        cancelExternal(run, c.requestCancelExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
-        return true;
-      default:
-        return false;
-    }
-  });
-
-  engine.hooks.runClosed.push((run) => {
-    applyParentClosePolicy(run);
-    notifyParent(run);
-  });
-
-  // An evicted parent is forgotten by its children still around (abandoned, or closed later), which would otherwise
-  // keep the whole evicted run reachable through their link.
-  engine.hooks.runEvicted.push((run) => {
-    const m = run.ext.children as Map<number, ChildLink> | undefined;
-    if (!m) return;
-    for (const link of m.values()) {
-      for (const child of engine.namespaces.get(link.namespace)?.chains.get(link.workflowId) ?? []) {
-        if ((child.ext.parent as ParentLink | undefined)?.parent === run) delete child.ext.parent;
+  engine.register({
+    applyCommand(run, c, completedId) {
+      switch (num(c.commandType as number)) {
+        case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+          startChild(run, c.startChildWorkflowExecutionCommandAttributes ?? {}, completedId, c.userMetadata);
+          return true;
+        case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+          signalExternal(run, c.signalExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+          return true;
+        case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+          cancelExternal(run, c.requestCancelExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+          return true;
+        default:
+          return false;
       }
-    }
+    },
+
+    onRunClosed(run) {
+      applyParentClosePolicy(run);
+      notifyParent(run);
+    },
+
+    // An evicted parent is forgotten by its children still around (abandoned, or closed later), which would otherwise
+    // keep the whole evicted run reachable through their link.
+    onRunEvicted(run) {
+      const m = run.links.children;
+      if (!m) return;
+      for (const link of m.values()) {
+        for (const child of engine.namespaces.get(link.namespace)?.chains.get(link.workflowId) ?? []) {
+          if (child.links.parent?.parent === run) delete child.links.parent;
+        }
+      }
+    },
+
+    onRestored: restoreLinks,
   });
 
   function startChild(
@@ -192,7 +203,7 @@ export function installChildren(engine: Engine): void {
       });
       return;
     }
-    child.ext.parent = { parent, initiatedEventId } satisfies ParentLink;
+    child.links.parent = { parent, initiatedEventId };
     childStarted(parent, link, child, a.header);
   }
 
@@ -214,7 +225,7 @@ export function installChildren(engine: Engine): void {
   // After a restart: the links between parents and children are rebuilt from both sides' histories, and the started
   // and closed notifications a child had not yet delivered to its parent (they were buffered, or the process died
   // before the delivery ran) are delivered now.
-  engine.hooks.restored.push((runs) => {
+  function restoreLinks(runs: WorkflowRun[]): void {
     const CHILD_CLOSED = new Set<number>([
       EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
       EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
@@ -256,10 +267,10 @@ export function installChildren(engine: Engine): void {
       const pe = s.parentWorkflowExecution;
       if (!pe?.runId) continue;
       const parent = engine.namespaces.get(s.parentWorkflowNamespace || run.namespace)?.runs.get(pe.runId);
-      if (parent) run.ext.parent = { parent, initiatedEventId: num(s.parentInitiatedEventId) } satisfies ParentLink;
+      if (parent) run.links.parent = { parent, initiatedEventId: num(s.parentInitiatedEventId) };
     }
     for (const run of runs) {
-      const link = run.ext.parent as ParentLink | undefined;
+      const link = run.links.parent;
       if (!link || !link.parent.isOpen) continue;
       const child = children(link.parent).get(link.initiatedEventId);
       if (!child || child.closed) continue;
@@ -271,11 +282,11 @@ export function installChildren(engine: Engine): void {
     }
     // Children initiated whose start never happened (the process died in between): started now, as then.
     for (const parent of runs) {
-      const m = parent.ext.children as Map<number, ChildLink> | undefined;
+      const m = parent.links.children;
       if (!m || !parent.isOpen) continue;
       for (const link of m.values()) {
         if (link.closed || link.runId) continue;
-        if (runs.some((r) => (r.ext.parent as ParentLink | undefined)?.parent === parent && (r.ext.parent as ParentLink).initiatedEventId === link.initiatedEventId)) continue;
+        if (runs.some((r) => r.links.parent?.parent === parent && r.links.parent.initiatedEventId === link.initiatedEventId)) continue;
         const initiated = parent.history[link.initiatedEventId - 1];
         const attrs = initiated.startChildWorkflowExecutionInitiatedEventAttributes!;
         later(() =>
@@ -283,12 +294,12 @@ export function installChildren(engine: Engine): void {
         );
       }
     }
-  });
+  }
 
   function notifyParent(run: WorkflowRun): void {
     // A run continued as new or retried leaves the chain open: the parent hears from the run that closes it.
     if (run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || run.nextRunId) return;
-    const link = run.ext.parent as ParentLink | undefined;
+    const link = run.links.parent;
     if (!link) return;
     const { parent, initiatedEventId } = link;
     const child = children(parent).get(initiatedEventId);
@@ -342,7 +353,7 @@ export function installChildren(engine: Engine): void {
   }
 
   function applyParentClosePolicy(parent: WorkflowRun): void {
-    const m = parent.ext.children as Map<number, ChildLink> | undefined;
+    const m = parent.links.children;
     if (!m) return;
     for (const link of m.values()) {
       if (link.closed || !link.runId) continue;

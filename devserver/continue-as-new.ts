@@ -11,10 +11,12 @@ import { ExecutionStatus, type WorkflowRun } from './run';
 const CommandType = enums.CommandType;
 
 export function installContinueAsNew(engine: Engine): void {
-  engine.hooks.crossRunCommand.push((run, c, completedId) => {
-    if (num(c.commandType as number) !== CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION) return false;
-    continueAsNew(engine, run, c.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId);
-    return true;
+  engine.register({
+    applyCommand(run, c, completedId) {
+      if (num(c.commandType as number) !== CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION) return false;
+      continueAsNew(engine, run, c.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId);
+      return true;
+    },
   });
 }
 
@@ -48,7 +50,7 @@ function continueAsNew(
     memo,
     searchAttributes,
   });
-  const parentLink = run.ext.parent;
+  const parentLink = run.links.parent;
   run.nextRunId = newRunId;
   run.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW, ev);
   const s = run.started;
@@ -84,5 +86,5 @@ function continueAsNew(
   };
   const next = engine.createRun(ns, params);
   // The parent waits for the chain, not for one run: the new run reports to it (children.ts reads this link).
-  if (parentLink) next.ext.parent = parentLink;
+  if (parentLink) next.links.parent = parentLink;
 }

@@ -5,6 +5,7 @@
  * of this class by name, and encodes.
  */
 import { randomUUID } from 'node:crypto';
+import { pendingChildren } from './children';
 import { VirtualClock } from './clock';
 import { invalidArgument, notFound, failedPrecondition, requireField, ServerError, Status } from './errors';
 import { Matcher, queueKey, stickyQueueKey } from './matching';
@@ -53,6 +54,34 @@ type IMessage = temporal.api.protocol.v1.IMessage;
 
 /** How long the real matching service remembers a worker that announced its shutdown (shutdownWorkersCacheTTL). */
 const SHUT_DOWN_WORKER_MEMORY_MS = 30_000;
+
+/**
+ * A feature layered on the engine (continue-as-new, children, visibility, schedules, updates, retention), told of what
+ * happens to runs. The engine calls each method on every component that has it, in registration order; the order
+ * matters where two act on the same event (a closing run is indexed by visibility before updates answer its waiters).
+ */
+export interface EngineComponent {
+  /** A run was created, its started event written, before its first workflow task is scheduled. */
+  onRunStarted?(run: WorkflowRun): void;
+  /** A workflow task completion was applied to the run. */
+  onRunChanged?(run: WorkflowRun): void;
+  /** The run closed, after its close event was written (WorkflowRun.close). */
+  onRunClosed?(run: WorkflowRun): void;
+  /** A closed run left the server after its retention period (retention.ts). */
+  onRunEvicted?(run: WorkflowRun): void;
+  /** After a restart, once every run is rebuilt from the journal and resumed (all of them, open and closed). */
+  onRestored?(runs: WorkflowRun[]): void;
+  /** A command run.ts does not apply itself; returns whether this component applied it (the first that does wins). */
+  applyCommand?(run: WorkflowRun, command: ICommand, completedEventId: number): boolean;
+  /** The protocol messages of a workflow task completion, before its commands are applied. */
+  onMessages?(run: WorkflowRun, messages: IMessage[], completedEventId: number): void;
+  /** A protocol message the worker placed in history with a PROTOCOL_MESSAGE command. */
+  onProtocolMessage?(run: WorkflowRun, message: IMessage): void;
+  /** Messages (update requests) to hand to the worker with the workflow task being dispatched. */
+  pendingMessages?(run: WorkflowRun): IMessage[];
+  /** A workflow task that carried update requests ended: `completed`, or failed or timed out. */
+  onUpdateTaskEnded?(run: WorkflowRun, completed: boolean): void;
+}
 
 export interface EngineOptions {
   namespace: string;
@@ -162,32 +191,8 @@ export class Engine implements RunHost {
   journal: JournalWriter | null = null;
   /** Counts of RPCs by method, for the benchmark's idle-rate figure. */
   readonly rpcCounts = new Map<string, number>();
-  /** Extensions (children, updates, visibility) register here; see extensions.ts. */
-  readonly hooks: {
-    crossRunCommand: Array<(run: WorkflowRun, c: ICommand, completedId: number) => boolean>;
-    messages: Array<(run: WorkflowRun, m: IMessage[], completedId: number) => void>;
-    pendingMessages: Array<(run: WorkflowRun) => IMessage[]>;
-    protocolMessage: Array<(run: WorkflowRun, m: IMessage) => void>;
-    updateTaskEnded: Array<(run: WorkflowRun, completed: boolean) => void>;
-    runClosed: Array<(run: WorkflowRun) => void>;
-    runStarted: Array<(run: WorkflowRun) => void>;
-    runChanged: Array<(run: WorkflowRun) => void>;
-    /** A closed run left the server after its retention period (retention.ts). */
-    runEvicted: Array<(run: WorkflowRun) => void>;
-    /** After a restart, once every run is rebuilt from the journal and resumed (all of them, open and closed). */
-    restored: Array<(runs: WorkflowRun[]) => void>;
-  } = {
-    restored: [],
-    crossRunCommand: [],
-    messages: [],
-    pendingMessages: [],
-    protocolMessage: [],
-    updateTaskEnded: [],
-    runClosed: [],
-    runStarted: [],
-    runChanged: [],
-    runEvicted: [],
-  };
+  /** The features layered on the engine, in registration order (extensions.ts, then retention.ts); see EngineComponent. */
+  private readonly components: EngineComponent[] = [];
 
   constructor(readonly options: EngineOptions) {
     this.clock = new VirtualClock(options.timeSkipping, (e) => options.log(`timer callback failed: ${(e as Error).stack ?? e}`));
@@ -251,27 +256,49 @@ export class Engine implements RunHost {
   }
 
   runClosed(run: WorkflowRun): void {
-    for (const h of this.hooks.runClosed) h(run);
+    for (const c of this.components) c.onRunClosed?.(run);
   }
 
   handleCrossRunCommand(run: WorkflowRun, command: ICommand, completedId: number): boolean {
-    return this.hooks.crossRunCommand.some((h) => h(run, command, completedId));
+    return this.components.some((c) => c.applyCommand?.(run, command, completedId) ?? false);
   }
 
   handleMessages(run: WorkflowRun, messages: IMessage[], completedId: number): void {
-    for (const h of this.hooks.messages) h(run, messages, completedId);
+    for (const c of this.components) c.onMessages?.(run, messages, completedId);
   }
 
   applyProtocolMessage(run: WorkflowRun, message: IMessage): void {
-    for (const h of this.hooks.protocolMessage) h(run, message);
+    for (const c of this.components) c.onProtocolMessage?.(run, message);
   }
 
   updateTaskEnded(run: WorkflowRun, completed: boolean): void {
-    for (const h of this.hooks.updateTaskEnded) h(run, completed);
+    for (const c of this.components) c.onUpdateTaskEnded?.(run, completed);
   }
 
   pendingUpdateMessages(run: WorkflowRun): IMessage[] {
-    return this.hooks.pendingMessages.flatMap((h) => h(run));
+    let out: IMessage[] | undefined;
+    for (const c of this.components) {
+      const m = c.pendingMessages?.(run);
+      if (m?.length) out = out ? out.concat(m) : m;
+    }
+    return out ?? [];
+  }
+
+  // ---- components ------------------------------------------------------------------------------------------------
+
+  /** Adds a component; each event reaches the components in the order they were registered. */
+  register(component: EngineComponent): void {
+    this.components.push(component);
+  }
+
+  /** A closed run left the server after its retention period (retention.ts). */
+  runEvicted(run: WorkflowRun): void {
+    for (const c of this.components) c.onRunEvicted?.(run);
+  }
+
+  /** After a restart, once every run is rebuilt from the journal and resumed (journal-state.ts). */
+  restored(runs: WorkflowRun[]): void {
+    for (const c of this.components) c.onRestored?.(runs);
   }
 
   workflowRetry(run: WorkflowRun, failure: temporal.api.failure.v1.IFailure | null | undefined): RetryVerdict {
@@ -437,7 +464,7 @@ export class Engine implements RunHost {
     p.beforeFirstTask?.(run);
     const backoff = p.firstWorkflowTaskBackoffMs ?? 0;
     run.executionTime = run.startTime + backoff;
-    for (const h of this.hooks.runStarted) h(run);
+    for (const c of this.components) c.onRunStarted?.(run);
     run.scheduleWft(backoff, !p.eagerFirstTask);
     return run;
   }
@@ -797,7 +824,7 @@ export class Engine implements RunHost {
         nextAttemptScheduleTime: a.state === 'backoff' && a.retryAt !== undefined ? timestamp(a.retryAt) : undefined,
         lastWorkerIdentity: a.lastWorkerIdentity ?? '',
       })),
-      pendingChildren: (run.ext.pendingChildren as (() => object[]) | undefined)?.() ?? [],
+      pendingChildren: pendingChildren(run),
       pendingWorkflowTask: run.wft
         ? {
             state: run.wft.state === 'started'
@@ -887,7 +914,7 @@ export class Engine implements RunHost {
     const token = decodeToken(req.taskToken);
     const run = this.runForToken(token);
     const response = run.completeWft(token, req);
-    for (const h of this.hooks.runChanged) h(run);
+    for (const c of this.components) c.onRunChanged?.(run);
     return response;
   }
 

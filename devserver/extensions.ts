@@ -1,7 +1,7 @@
 /**
- * Features layered on the core engine through its hooks: continue-as-new (continue-as-new.ts), child workflows,
- * external signals and cancellation (children.ts), updates (updates.ts), visibility (visibility-service.ts) and schedules
- * (schedules.ts). Returns the server's RPC tables (rpcs.ts): the engine's handlers and those of these modules.
+ * Features layered on the core engine as components (EngineComponent, engine.ts): continue-as-new
+ * (continue-as-new.ts), child workflows, external signals and cancellation (children.ts), visibility
+ * (visibility-service.ts), schedules (schedules.ts) and updates (updates.ts). Returns the server's RPC tables (rpcs.ts): the engine's handlers and those of these modules.
  */
 import { installChildren } from './children';
 import { installContinueAsNew } from './continue-as-new';
@@ -12,7 +12,8 @@ import { installSchedules } from './schedules';
 import { installVisibility } from './visibility-service';
 
 export function installExtensions(engine: Engine, opts: { searchAttributes: Record<string, string> }): ServiceTables {
-  // The order is the order of their hooks (e.g. visibility indexes a closing run before updates answer its waiters).
+  // They register in this order, which is the order the engine calls them in (e.g. visibility indexes a closing run
+  // before updates answer its waiters); retention.ts registers after them (server.ts).
   installContinueAsNew(engine);
   installChildren(engine);
   const visibility = installVisibility(engine, opts.searchAttributes);

@@ -4,7 +4,7 @@
  * belongs to (`WorkflowRun.replayEvent`, which derives status, timers, activities, search attributes and memo with the
  * same methods the live path uses), then each run resumes (`WorkflowRun.resume`: timeouts and timers re-armed at
  * their original deadlines, activities back on their queues or waiting for their worker, the pending workflow task
- * rescheduled). Extensions then rebuild what they derive (child links, updates, visibility) through `hooks.restored`.
+ * rescheduled). Components then rebuild what they derive (child links, updates, visibility) in `onRestored`.
  *
  * Record kinds: `ns` a namespace (name, id); `ev` a history event (namespace, run id; the tail is the encoded event);
  * `act` an activity's attempt state, none of which is in history; `buf` an event buffered behind a started workflow
@@ -184,7 +184,7 @@ export function openJournal(engine: Engine, path: string, log: (m: string) => vo
   const journalled = new Set(records.filter((r) => r.head.t === 'ns').map((r) => r.head.name as string));
   for (const ns of engine.namespaces.values()) if (!journalled.has(ns.name)) state.namespace(ns);
   for (const { run, extra } of runs) run.resume(extra);
-  for (const h of engine.hooks.restored) h(runs.map((r) => r.run));
+  engine.restored(runs.map((r) => r.run));
   state.maybeCompact();
   const open = runs.filter((r) => r.run.isOpen).length;
   return {

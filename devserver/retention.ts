@@ -3,7 +3,7 @@
  * namespace's own period when RegisterNamespace set one (`workflowExecutionRetentionPeriod`), else the server's `--retention`,
  * 24 hours by default, nothing evicted by default under time skipping), measured on the server's clock, so time skipping moves it. Eviction takes the run out of its
  * namespace (runs, workflow id chains) and with it everything the run object holds (history, updates, request ids,
- * the `ext` bag); extensions drop what they keep apart through `hooks.runEvicted` (visibility records, child links),
+ * its links); components drop what they keep apart in `onRunEvicted` (visibility records, children's links to it),
  * and the journal records it (journal-state.ts). Afterwards Describe, history and List answer as the real server does
  * after retention: NOT_FOUND, and no row.
  *
@@ -59,7 +59,7 @@ export function installRetention(engine: Engine): Retention {
       if (i >= 0) chain.splice(i, 1);
       if (chain.length === 0) ns.chains.delete(run.workflowId);
     }
-    for (const h of engine.hooks.runEvicted) h(run);
+    engine.runEvicted(run);
     engine.journal?.evicted(run, now);
     evicted++;
   };
@@ -102,14 +102,16 @@ export function installRetention(engine: Engine): Retention {
     }
   };
 
-  engine.hooks.runClosed.push(enqueue);
-  // After a restart: the closed runs the journal kept, in close order, then whatever fell due while the server was down.
-  engine.hooks.restored.push((runs) => {
-    runs
-      .filter((r) => !r.isOpen)
-      .sort((a, b) => a.closeTime! - b.closeTime!)
-      .forEach(enqueue);
-    sweep();
+  engine.register({
+    onRunClosed: enqueue,
+    // After a restart: the closed runs the journal kept, in close order, then whatever fell due while the server was down.
+    onRestored(runs) {
+      runs
+        .filter((r) => !r.isOpen)
+        .sort((a, b) => a.closeTime! - b.closeTime!)
+        .forEach(enqueue);
+      sweep();
+    },
   });
   engine.sweepRetention = sweep;
   const interval = setInterval(sweep, 1000);

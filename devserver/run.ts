@@ -5,6 +5,7 @@
  * the real server closely enough that the SDK core accepts and replays every history written here (see
  * ../shared/docs/temporal-devserver-notes.md, section 3).
  */
+import type { RunLinks } from './children';
 import type { ClockTimer, VirtualClock } from './clock';
 import { invalidArgument, notFound, failedPrecondition, ServerError, Status } from './errors';
 import { queueKey, stickyQueueKey, type Matcher } from './matching';
@@ -23,6 +24,7 @@ import {
   type IFailure,
   type IPayloads,
 } from './proto';
+import type { RunUpdates } from './updates';
 import { CRON_UNSUPPORTED, type RetryVerdict } from './workflow-retry';
 
 type PollWftRequest = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest;
@@ -373,8 +375,10 @@ export class WorkflowRun {
   /** The run that continued this one, when it closed by continue-as-new, retry or cron. */
   nextRunId?: string;
   closeEvent?: IHistoryEvent;
-  /** Free slot for the host (children, updates, parent links). */
-  readonly ext: Record<string, unknown> = {};
+  /** The parent this run reports to and the children it started (children.ts). */
+  readonly links: RunLinks = {};
+  /** The run's workflow updates (updates.ts), from the first one admitted. */
+  updates?: RunUpdates;
 
   constructor(
     readonly host: RunHost,

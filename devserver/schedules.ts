@@ -237,10 +237,12 @@ export function installSchedules(engine: Engine) {
   engine.recordLive.set('sched-rm', () => false);
   // After a restart, once every run is back: each schedule wakes as the real scheduler does (times missed while the
   // server was down within the catch-up window, running workflows refreshed), and its timer is armed again.
-  engine.hooks.restored.push(() => {
-    if (releasedAtReplay) engine.journal?.released(releasedAtReplay);
-    releasedAtReplay = 0;
-    for (const byId of schedules.values()) for (const s of byId.values()) processSchedule(s);
+  engine.register({
+    onRestored() {
+      if (releasedAtReplay) engine.journal?.released(releasedAtReplay);
+      releasedAtReplay = 0;
+      for (const byId of schedules.values()) for (const s of byId.values()) processSchedule(s);
+    },
   });
 
   const identity = (s: ScheduleEntry) => `temporal-scheduler-${s.ns}-${s.id}`;
@@ -550,13 +552,15 @@ export function installSchedules(engine: Engine) {
 
   // A closed workflow of a schedule wakes it: buffered starts may go now, and the result is carried to the next run.
   // After the current call (a retry's or continue-as-new's next run is created right after the close).
-  engine.hooks.runClosed.push((run: WorkflowRun) => {
-    const byId = schedules.get(run.namespace);
-    if (!byId?.size) return;
-    for (const s of byId.values()) {
-      if (!s.running.some((ex) => ex.workflowId === run.workflowId)) continue;
-      queueMicrotask(() => processSchedule(s));
-    }
+  engine.register({
+    onRunClosed(run: WorkflowRun) {
+      const byId = schedules.get(run.namespace);
+      if (!byId?.size) return;
+      for (const s of byId.values()) {
+        if (!s.running.some((ex) => ex.workflowId === run.workflowId)) continue;
+        queueMicrotask(() => processSchedule(s));
+      }
+    },
   });
 
   const workflow = {

@@ -14,7 +14,7 @@ const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
 type IMessage = temporal.api.protocol.v1.IMessage;
 type IOutcome = temporal.api.update.v1.IOutcome;
 
-interface UpdateState {
+export interface UpdateState {
   id: string;
   request: temporal.api.update.v1.IRequest;
   state: 'admitted' | 'sent' | 'accepted' | 'completed';
@@ -26,19 +26,21 @@ interface UpdateState {
 const TYPE_PREFIX = 'type.googleapis.com/';
 const RequestType = root.lookupType('temporal.api.update.v1.Request');
 
-/** A run's map of updates kept under `key` in its ext slot, created on first use. */
-function updateMap(run: WorkflowRun, key: 'updates' | 'openUpdates'): Map<string, UpdateState> {
-  let m = run.ext[key] as Map<string, UpdateState> | undefined;
-  if (!m) {
-    m = new Map();
-    run.ext[key] = m;
-  }
-  return m;
+/** A run's updates (WorkflowRun.updates), created with its first. */
+export interface RunUpdates {
+  /** Every update the run was asked for, by update id. */
+  readonly all: Map<string, UpdateState>;
+  /** Those not completed yet, in admission order (completed ones leave lazily). */
+  readonly open: Map<string, UpdateState>;
+}
+
+function runUpdates(run: WorkflowRun): RunUpdates {
+  return (run.updates ??= { all: new Map(), open: new Map() });
 }
 
 /** Every update the run was asked for, by update id (a known id answers with what it reached). */
 function updates(run: WorkflowRun): Map<string, UpdateState> {
-  return updateMap(run, 'updates');
+  return runUpdates(run).all;
 }
 
 /**
@@ -46,7 +48,7 @@ function updates(run: WorkflowRun): Map<string, UpdateState> {
  * through every update the run ever had (a long-lived workflow answers thousands). Completed ones leave lazily.
  */
 function openUpdates(run: WorkflowRun): Map<string, UpdateState> {
-  return updateMap(run, 'openUpdates');
+  return runUpdates(run).open;
 }
 
 function notify(u: UpdateState): void {
@@ -101,110 +103,111 @@ function stageOf(u: UpdateState): number {
 /** Callbacks waiting on the run's updates (for tests: waits that ended must leave none behind). */
 export function updateWaiterCount(run: WorkflowRun): number {
   let n = 0;
-  for (const u of (run.ext.updates as Map<string, UpdateState> | undefined)?.values() ?? []) n += u.waiters.length;
+  for (const u of run.updates?.all.values() ?? []) n += u.waiters.length;
   return n;
 }
 
 export function installUpdates(engine: Engine) {
-  engine.hooks.pendingMessages.push((run) => {
-    const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
-    if (!m || !m.size || !run.wft) return [];
-    const sequencingId = run.wft.startedEventId - 1;
-    const out: IMessage[] = [];
-    for (const u of m.values()) {
-      if (u.state === 'completed') m.delete(u.id);
-      if (u.state !== 'admitted') continue;
-      u.state = 'sent';
-      out.push({
-        id: `${u.id}/request`,
-        protocolInstanceId: u.id,
-        eventId: long(sequencingId),
-        body: { type_url: `${TYPE_PREFIX}temporal.api.update.v1.Request`, value: RequestType.encode(u.request).finish() },
-      });
-    }
-    return out;
-  });
+  engine.register({
+    pendingMessages(run) {
+      const m = run.updates?.open;
+      if (!m || !m.size || !run.wft) return [];
+      const sequencingId = run.wft.startedEventId - 1;
+      const out: IMessage[] = [];
+      for (const u of m.values()) {
+        if (u.state === 'completed') m.delete(u.id);
+        if (u.state !== 'admitted') continue;
+        u.state = 'sent';
+        out.push({
+          id: `${u.id}/request`,
+          protocolInstanceId: u.id,
+          eventId: long(sequencingId),
+          body: { type_url: `${TYPE_PREFIX}temporal.api.update.v1.Request`, value: RequestType.encode(u.request).finish() },
+        });
+      }
+      return out;
+    },
 
-  // A task that delivered updates ended. Failed or timed out: the unanswered ones go back, and the task's retry
-  // carries them. Completed without answering them while the run goes on: rejected, as the real server does (a worker
-  // that ignores them would otherwise get them again and again). When the run closed, runClosed answered them.
-  const taskEnded = (run: WorkflowRun, completed: boolean) => {
-    const m = run.ext.openUpdates as Map<string, UpdateState> | undefined;
-    if (!m) return;
-    for (const u of m.values()) {
-      if (u.state === 'completed') m.delete(u.id);
-      if (u.state !== 'sent') continue;
-      if (completed && run.isOpen) {
-        u.state = 'completed';
-        u.outcome = { failure: unprocessedUpdate() };
-        m.delete(u.id);
+    // A task that delivered updates ended. Failed or timed out: the unanswered ones go back, and the task's retry
+    // carries them. Completed without answering them while the run goes on: rejected, as the real server does (a worker
+    // that ignores them would otherwise get them again and again). When the run closed, runClosed answered them.
+    onUpdateTaskEnded(run, completed) {
+      const m = run.updates?.open;
+      if (!m) return;
+      for (const u of m.values()) {
+        if (u.state === 'completed') m.delete(u.id);
+        if (u.state !== 'sent') continue;
+        if (completed && run.isOpen) {
+          u.state = 'completed';
+          u.outcome = { failure: unprocessedUpdate() };
+          m.delete(u.id);
+          notify(u);
+        } else u.state = 'admitted';
+      }
+    },
+
+    onProtocolMessage: (run, msg) => applyMessage(run, msg),
+
+    // When a run closes, updates it accepted but never completed fail the way the real server fails them, so that
+    // callers waiting on them (and later requests with the same id) get an outcome instead of waiting forever.
+    onRunClosed(run) {
+      const m = run.updates?.all;
+      if (!m) return;
+      for (const u of m.values()) {
+        if (u.state === 'accepted') {
+          u.state = 'completed';
+          u.outcome = { failure: acceptedUpdateCompletedWorkflow() };
+        }
         notify(u);
-      } else u.state = 'admitted';
-    }
-  };
+      }
+    },
 
-  engine.hooks.updateTaskEnded.push(taskEnded);
-  engine.hooks.protocolMessage.push((run, msg) => applyMessage(run, msg));
+    // After a restart: updates accepted into history are rebuilt from it (accepted, or completed with their outcome), so
+    // their callers' retries and polls find them. Updates admitted but not yet accepted were in no history and are gone,
+    // as on the real server; their callers' UpdateWorkflowExecution fails with the connection and the client retries it.
+    onRestored(runs) {
+      for (const run of runs) {
+        for (const ev of run.history) {
+          if (ev.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) {
+            const a = ev.workflowExecutionUpdateAcceptedEventAttributes!;
+            const id = a.protocolInstanceId ?? '';
+            const u: UpdateState = { id, request: a.acceptedRequest ?? {}, state: 'accepted', acceptedEventId: Number(ev.eventId), waiters: [] };
+            updates(run).set(id, u);
+            openUpdates(run).set(id, u);
+          } else if (ev.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) {
+            const a = ev.workflowExecutionUpdateCompletedEventAttributes!;
+            const u = updates(run).get(a.meta?.updateId ?? '');
+            if (u) {
+              u.state = 'completed';
+              u.outcome = a.outcome ?? undefined;
+            }
+          }
+        }
+        const m = run.updates?.all;
+        if (!run.isOpen && m) {
+          for (const u of m.values()) {
+            if (u.state === 'accepted') {
+              u.state = 'completed';
+              u.outcome = { failure: acceptedUpdateCompletedWorkflow() };
+            }
+          }
+        }
+      }
+    },
 
-  // When a run closes, updates it accepted but never completed fail the way the real server fails them, so that
-  // callers waiting on them (and later requests with the same id) get an outcome instead of waiting forever.
-  engine.hooks.runClosed.push((run) => {
-    const m = run.ext.updates as Map<string, UpdateState> | undefined;
-    if (!m) return;
-    for (const u of m.values()) {
-      if (u.state === 'accepted') {
+    onMessages(run, messages) {
+      // Rejections write nothing to history; handle them before the commands.
+      for (const msg of messages) {
+        const type = (msg.body?.type_url ?? '').replace(TYPE_PREFIX, '');
+        if (type !== 'temporal.api.update.v1.Rejection') continue;
+        const u = updates(run).get(msg.protocolInstanceId ?? '');
+        if (!u) continue;
+        const rej = temporal.api.update.v1.Rejection.decode(msg.body!.value!);
         u.state = 'completed';
-        u.outcome = { failure: acceptedUpdateCompletedWorkflow() };
+        u.outcome = { failure: rej.failure };
+        notify(u);
       }
-      notify(u);
-    }
-  });
-
-  // After a restart: updates accepted into history are rebuilt from it (accepted, or completed with their outcome), so
-  // their callers' retries and polls find them. Updates admitted but not yet accepted were in no history and are gone,
-  // as on the real server; their callers' UpdateWorkflowExecution fails with the connection and the client retries it.
-  engine.hooks.restored.push((runs) => {
-    for (const run of runs) {
-      for (const ev of run.history) {
-        if (ev.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) {
-          const a = ev.workflowExecutionUpdateAcceptedEventAttributes!;
-          const id = a.protocolInstanceId ?? '';
-          const u: UpdateState = { id, request: a.acceptedRequest ?? {}, state: 'accepted', acceptedEventId: Number(ev.eventId), waiters: [] };
-          updates(run).set(id, u);
-          openUpdates(run).set(id, u);
-        } else if (ev.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) {
-          const a = ev.workflowExecutionUpdateCompletedEventAttributes!;
-          const u = updates(run).get(a.meta?.updateId ?? '');
-          if (u) {
-            u.state = 'completed';
-            u.outcome = a.outcome ?? undefined;
-          }
-        }
-      }
-      const m = run.ext.updates as Map<string, UpdateState> | undefined;
-      if (!run.isOpen && m) {
-        for (const u of m.values()) {
-          if (u.state === 'accepted') {
-            u.state = 'completed';
-            u.outcome = { failure: acceptedUpdateCompletedWorkflow() };
-          }
-        }
-      }
-    }
-  });
-
-  engine.hooks.messages.push((run, messages) => {
-    // Rejections write nothing to history; handle them before the commands.
-    for (const msg of messages) {
-      const type = (msg.body?.type_url ?? '').replace(TYPE_PREFIX, '');
-      if (type !== 'temporal.api.update.v1.Rejection') continue;
-      const u = updates(run).get(msg.protocolInstanceId ?? '');
-      if (!u) continue;
-      const rej = temporal.api.update.v1.Rejection.decode(msg.body!.value!);
-      u.state = 'completed';
-      u.outcome = { failure: rej.failure };
-      notify(u);
-    }
+    },
   });
 
   function applyMessage(run: WorkflowRun, msg: IMessage): void {
@@ -318,7 +321,7 @@ export function installUpdates(engine: Engine) {
       const ns = engine.namespace(req.namespace);
       const updateId = requireField(req.updateRef?.updateId, 'UpdateRef.UpdateId');
       const run = engine.findRun(ns, req.updateRef?.workflowExecution);
-      const u = (run.ext.updates as Map<string, UpdateState> | undefined)?.get(updateId);
+      const u = run.updates?.all.get(updateId);
       // An update its closed run never accepted was aborted with the run: it is gone, as from the real server's registry.
       if (!u || (!run.isOpen && u.state !== 'completed')) throw notFound(`update "${updateId}" not found`);
       let stage = req.waitPolicy?.lifecycleStage ?? Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED;

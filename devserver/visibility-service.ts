@@ -81,13 +81,15 @@ export function installVisibility(engine: Engine, launchAttributes: Record<strin
     };
     store.upsert(record);
   };
-  engine.hooks.runStarted.push(index);
-  engine.hooks.runChanged.push(index);
-  engine.hooks.runClosed.push(index);
-  // After a restart the records are rebuilt from the runs, which were rebuilt from their histories.
-  engine.hooks.restored.push((runs) => runs.forEach(index));
-  // After retention the run is gone from List and Count too, as from the real server's visibility store.
-  engine.hooks.runEvicted.push((run) => store.delete(run.runId));
+  engine.register({
+    onRunStarted: index,
+    onRunChanged: index,
+    onRunClosed: index,
+    // After a restart the records are rebuilt from the runs, which were rebuilt from their histories.
+    onRestored: (runs) => runs.forEach(index),
+    // After retention the run is gone from List and Count too, as from the real server's visibility store.
+    onRunEvicted: (run) => store.delete(run.runId),
+  });
   // Registrations made through the OperatorService are journalled; launch flags are applied again at each start.
   engine.recordHandlers.set('sa', (h) => {
     if (!registry.customAttributes().has(h.name as string)) registry.add(h.name as string, h.type as never);

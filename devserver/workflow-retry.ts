@@ -160,6 +160,6 @@ export function startChainRun(engine: Engine, run: WorkflowRun, step: ChainStep)
   };
   const next = engine.createRun(ns, params);
   // The parent waits for the chain, not for one run: the new run reports to it (children.ts reads this link).
-  if (run.ext.parent) next.ext.parent = run.ext.parent;
+  if (run.links.parent) next.links.parent = run.links.parent;
   return next;
 }
