@@ -114,8 +114,16 @@ describe('updates', { timeout: 60_000 }, () => {
     const events = await history(handle);
     const acc = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)!;
     const done = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)!;
+    // The handler's hour-long timer fired exactly an hour after it started (time skipped straight to it); the update
+    // completed after that, in the workflow task that followed (which ran at wall speed, so its own length is not
+    // bounded), and before the test's two-hour sleep ended.
+    const timerStarted = events.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && Number(e.eventId) > Number(acc.eventId))!;
+    const timerFired = events.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED && Number(e.eventId) > Number(timerStarted.eventId))!;
+    const timerMs = ms(timerFired.eventTime) - ms(timerStarted.eventTime);
+    assert.ok(timerMs >= 3_600_000 && timerMs < 3_600_050, `the hour timer fired after ${timerMs} ms`);
+    assert.ok(Number(done.eventId) > Number(timerFired.eventId) && ms(done.eventTime) >= ms(timerFired.eventTime));
     const elapsed = ms(done.eventTime) - ms(acc.eventTime);
-    assert.ok(elapsed >= 3_600_000 && elapsed < 3_660_000, `update completed ${elapsed} ms after acceptance`);
+    assert.ok(elapsed >= 3_600_000 && elapsed < 7_200_000, `update completed ${elapsed} ms after acceptance`);
     await assertReplays(handle, WF);
   });
 
