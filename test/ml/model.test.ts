@@ -191,9 +191,11 @@ test('the model records trainer kind and params, features with categories, the l
   assert.match(m.dataFingerprint, /^[0-9a-f]{64}$/);
   assert.equal(m.trainingRows, 300);
   assert.equal(m.seed, 9);
-  assert.ok(m.trainingMs >= 0 && m.trainingMs < 60_000);
+  // Recorded, not bounded: the training time fits within the test's own reading around the fit.
+  const after = Date.now();
+  assert.ok(m.trainingMs >= 0 && m.trainingMs <= after - before + 1, `trainingMs ${m.trainingMs}, test saw ${after - before} ms`);
   const at = Date.parse(m.trainedAt);
-  assert.ok(at >= before && at <= Date.now(), m.trainedAt);
+  assert.ok(at >= before && at <= after, m.trainedAt);
 });
 
 test('the data fingerprint depends on the data by name: category order does not change it, a flipped label does', () => {
