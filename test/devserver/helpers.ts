@@ -105,8 +105,8 @@ const ATTACH = require.resolve('./fixtures/attach-to-running-server');
  * waits until it listens, then builds the environment on its port. The SDK allows a launched server only 5 s to
  * answer, which TypeScript loading can exceed on a loaded 2-core machine (CI runs two test files at once, each
  * bundling workflows); so the environment's own launch is pointed at a stand-in that just waits to be killed,
- * while the real server, already up, answers on the port. `smoke.test.ts` and `workflow-local.test.ts` still
- * exercise the SDK launching the executable itself.
+ * while the real server, already up, answers on the port. `smoke.test.ts` still exercises the SDK launching the
+ * executable itself; `workflow-local.test.ts` checks the arguments the SDK launches it with in dev-server form.
  */
 async function startEnvironment(opts: {
   local?: boolean;
