@@ -74,7 +74,7 @@ export class VirtualClock {
 
   /**
    * `order` ranks timers due at the same instant (lower fires first), as the real server orders same-time timers of
-   * a run by event id, then timeout type (see activityTimerOrder in run.ts); timers without it fire after, in order.
+   * a run by event id, then timeout type (see activityTimerOrder in run-types.ts); timers without it fire after, in order.
    */
   at(due: number, fn: () => void, order = Number.MAX_SAFE_INTEGER): ClockTimer {
     const entry: Entry = {

@@ -71,7 +71,7 @@ export interface EngineComponent {
   onRunEvicted?(run: WorkflowRun): void;
   /** After a restart, once every run is rebuilt from the journal and resumed (all of them, open and closed). */
   onRestored?(runs: WorkflowRun[]): void;
-  /** A command run.ts does not apply itself; returns whether this component applied it (the first that does wins). */
+  /** A command the run does not apply itself (run-commands.ts); returns whether this component applied it (the first that does wins). */
   applyCommand?(run: WorkflowRun, command: ICommand, completedEventId: number): boolean;
   /** The protocol messages of a workflow task completion, before its commands are applied. */
   onMessages?(run: WorkflowRun, messages: IMessage[], completedEventId: number): void;

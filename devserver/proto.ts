@@ -275,7 +275,7 @@ const ENCODED = Symbol('encoded');
 
 /**
  * A history event's wire encoding, computed once per event object and cached on it: events are never modified
- * after they are written (run.ts creates a new object for every event), so the bytes stay valid.
+ * after they are written (WorkflowRun creates a new object for every event), so the bytes stay valid.
  */
 export function encodedEvent(e: IHistoryEvent): Uint8Array {
   const cached = e as IHistoryEvent & { [ENCODED]?: Uint8Array };

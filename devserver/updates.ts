@@ -2,7 +2,7 @@
  * Workflow updates: admission, delivery to the worker as protocol messages on a workflow task, the worker's
  * acceptance, rejection and response, the ADMITTED / ACCEPTED / COMPLETED wait stages, polling, deduplication by
  * update id, and update-with-start. An update admitted with no task in flight goes out on a speculative task
- * (run.ts), so a rejected one writes no event at all. A run that closes by continuing as new aborts its updates that
+ * (run-workflow-tasks.ts), so a rejected one writes no event at all. A run that closes by continuing as new aborts its updates that
  * were not accepted with the real server's retryable error; the client's retry reaches the new run.
  */
 import type { CallContext, Engine } from './engine';
