@@ -254,8 +254,17 @@ function invoke(method: string, handler: Handler | undefined, engine: Engine, lo
  */
 function answerDurably(method: string, engine: Engine, call: UnaryCallContext, err: unknown, result?: unknown): void {
   const durable = engine.whenDurable();
-  const answer = () => (err === null ? call.answer(null, result) : answerError(method, engine, call, err));
-  if (!durable) answer();
+  // Without a journal (or nothing to write) the answer goes at once, with no closure: tsx's keepNames wraps a named
+  // closure in a defineProperty call, made here on every call.
+  if (!durable) answerNow(method, engine, call, err, result);
   else
-    durable.then(answer, (e: Error) => call.answer({ code: Status.UNAVAILABLE, details: `${method}: state could not be made durable: ${e.message}` }));
+    durable.then(
+      () => answerNow(method, engine, call, err, result),
+      (e: Error) => call.answer({ code: Status.UNAVAILABLE, details: `${method}: state could not be made durable: ${e.message}` }),
+    );
+}
+
+function answerNow(method: string, engine: Engine, call: UnaryCallContext, err: unknown, result?: unknown): void {
+  if (err === null) call.answer(null, result);
+  else answerError(method, engine, call, err);
 }

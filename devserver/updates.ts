@@ -20,7 +20,7 @@ export interface UpdateState {
   state: 'admitted' | 'sent' | 'accepted' | 'completed';
   outcome?: IOutcome;
   acceptedEventId?: number;
-  waiters: Array<() => void>;
+  waiters: StageWait[];
 }
 
 const TYPE_PREFIX = 'type.googleapis.com/';
@@ -53,7 +53,57 @@ function openUpdates(run: WorkflowRun): Map<string, UpdateState> {
 
 function notify(u: UpdateState): void {
   const ws = u.waiters.splice(0);
-  for (const w of ws) w();
+  for (const w of ws) w.wake();
+}
+
+/**
+ * A caller waiting for an update to reach a lifecycle stage (or its run to close), for at most a timeout. A class, not
+ * a set of closures: tsx's keepNames wraps each named closure in a defineProperty call, made on every update.
+ */
+class StageWait {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly run: WorkflowRun,
+    private readonly u: UpdateState,
+    private readonly stage: number,
+    private readonly resolve: () => void,
+  ) {}
+
+  reached(): boolean {
+    return stageOf(this.u) >= this.stage || !this.run.isOpen;
+  }
+
+  /** Starts waiting: on the update's waiters, until the stage, the timeout or the caller's cancellation. */
+  start(ctx: CallContext, timeoutMs: number): void {
+    this.timer = setTimeout(expireStageWait, timeoutMs, this);
+    this.u.waiters.push(this);
+    // A run that closes notifies every update's waiters (runClosed above), so wake() sees it.
+    ctx.onCancel(() => this.end());
+  }
+
+  /** The update moved (or its run closed): the wait ends at the stage, else goes on. */
+  wake(): void {
+    if (this.reached()) {
+      clearTimeout(this.timer);
+      this.resolve();
+    } else this.u.waiters.push(this);
+  }
+
+  /**
+   * Ends the wait without the stage (timeout, or the caller went away), withdrawing it from the update: otherwise
+   * every unanswered poll would leave one behind.
+   */
+  end(): void {
+    clearTimeout(this.timer);
+    const i = this.u.waiters.indexOf(this);
+    if (i >= 0) this.u.waiters.splice(i, 1);
+    this.resolve();
+  }
+}
+
+function expireStageWait(w: StageWait): void {
+  w.end();
 }
 
 /**
@@ -243,32 +293,9 @@ export function installUpdates(engine: Engine) {
 
   function waitStage(run: WorkflowRun, u: UpdateState, stage: number, ctx: CallContext, timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const check = () => {
-        if (stageOf(u) >= stage || !run.isOpen) {
-          clearTimeout(timer);
-          resolve();
-          return true;
-        }
-        return false;
-      };
-      // A wait that ends without the stage (timeout, or the caller went away) withdraws its callback: otherwise every
-      // unanswered poll would leave one behind on the update.
-      const withdraw = () => {
-        const i = u.waiters.indexOf(w);
-        if (i >= 0) u.waiters.splice(i, 1);
-      };
-      const timer = setTimeout(() => (withdraw(), resolve()), timeoutMs);
-      const w = () => {
-        if (!check()) u.waiters.push(w);
-      };
-      if (check()) return;
-      u.waiters.push(w);
-      // A run that closes notifies every update's waiters (runClosed above), so check() sees it.
-      ctx.onCancel(() => {
-        clearTimeout(timer);
-        withdraw();
-        resolve();
-      });
+      const w = new StageWait(run, u, stage, resolve);
+      if (!w.reached()) w.start(ctx, timeoutMs);
+      else resolve();
     });
   }
 
