@@ -147,7 +147,7 @@ const FRAMED = Symbol('framed');
  */
 function historyBody(events: IHistoryEvent[]): Uint8Array {
   const first = events[0] as (IHistoryEvent & { [FRAMED]?: FramedHistory }) | undefined;
-  if (!first || num(first.eventId as LongLike) !== 1) return frame({ events: [], ends: [], buf: Buffer.alloc(0) }, events, 0);
+  if (!first || num(first.eventId as LongLike) !== 1) return frameOnce(events);
   let f = first[FRAMED];
   if (!f) {
     f = { events: [], ends: [], buf: Buffer.alloc(0) };
@@ -161,6 +161,28 @@ function historyBody(events: IHistoryEvent[]): Uint8Array {
   f.events.length = p;
   f.ends.length = p;
   return frame(f, events, p);
+}
+
+/**
+ * The frames of a partial history (a sticky worker's events since its last task), which no later response extends:
+ * written once into a buffer of the exact size, without the growing cache buffer of a full history.
+ */
+function frameOnce(events: IHistoryEvent[]): Uint8Array {
+  let size = 0;
+  for (let i = 0; i < events.length; i++) {
+    const n = encodedEvent(events[i]).length;
+    size += 1 + varintSize(n) + n;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (let i = 0; i < events.length; i++) {
+    const bytes = encodedEvent(events[i]);
+    out[o++] = 0x0a;
+    o = writeVarint(out, o, bytes.length);
+    out.set(bytes, o);
+    o += bytes.length;
+  }
+  return out;
 }
 
 /** Appends the frames of `events[from..]` to `f` (whose first `from` frames are kept); returns the frames of `events`. */

@@ -58,6 +58,15 @@ describe('full-history responses built from the frames of earlier responses', ()
     }
   });
 
+  test('a partial history (a sticky task\'s events, not from event 1) encodes exactly as a plain encoding', () => {
+    const events = [event(1, '')];
+    for (let i = 2; i <= 40; i++) events.push(event(i, `p${i}`, i % 9 === 0 ? 300 : 5));
+    // Varied lengths: one-byte and two-byte frame lengths, and a single event.
+    assert.deepEqual(signalsOf(poll, pollDef, { history: { events: events.slice(30) } }), events.slice(30).map((_, j) => `p${31 + j}`));
+    assert.deepEqual(signalsOf(poll, pollDef, { history: { events: events.slice(17, 19) } }), ['p18', 'p19']);
+    assert.deepEqual(signalsOf(poll, pollDef, { history: { events: [events[39]] } }), ['p40']);
+  });
+
   test('transient events past the history are replaced by the real events of the next response', () => {
     const events = [event(1, ''), event(2, 'a'), event(3, 'b')];
     assert.deepEqual(signalsOf(poll, pollDef, { history: { events: events.slice() } }), ['start', 'a', 'b']);
