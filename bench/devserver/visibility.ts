@@ -10,27 +10,17 @@
 import { SearchAttributeRegistry } from '../../devserver/visibility/search-attributes';
 import type { ExecutionStatusName, VisibilityRecord } from '../../devserver/visibility/query';
 import { VisibilityStore } from '../../devserver/visibility/store';
+import { Rng } from '../../ml/random';
 
 const TARGET_RATIO_MAX = 1;
 const PAGE = 100;
 const STATUSES: ExecutionStatusName[] = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut'];
 const T0 = Date.UTC(2024, 4, 1, 12);
 
-/** mulberry32: the same records every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function records(n: number): VisibilityRecord[] {
-  const r = prng(7);
-  const int = (k: number) => Math.floor(r() * k);
+  const rng = new Rng(7); // the same records every run
+  const r = () => rng.next();
+  const int = (k: number) => rng.nextInt(k);
   return Array.from({ length: n }, (_, i) => {
     const status = STATUSES[int(STATUSES.length)];
     const startTime = T0 + int(30 * 60) * 1000;
