@@ -1,23 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { splitAddress } from '../../scripts/cli/temporal';
+import { freePort } from '../devserver/helpers';
 import { retrain } from './helpers';
 
-/** A loopback port nothing listens on: bound, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('without a Temporal server, commands exit 5 and say what to check (TEMPORAL_ADDRESS, npm start)', async () => {
-  const port = await closedPort();
+  const port = await freePort(); // bound, then released: nothing listens on it
   const r = await retrain(['monitor', 'status', 'churn', '--json'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
   assert.equal(r.code, 5);
   assert.equal(r.json.error.kind, 'unavailable');
@@ -30,7 +19,7 @@ test('without a Temporal server, commands exit 5 and say what to check (TEMPORAL
 });
 
 test('--address overrides TEMPORAL_ADDRESS', async () => {
-  const port = await closedPort();
+  const port = await freePort(); // bound, then released: nothing listens on it
   const r = await retrain(['status', 'churn/1', '--address', `127.0.0.1:${port}`], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   assert.equal(r.code, 5);
   assert.match(r.stderr, new RegExp(`cannot connect to Temporal at 127\\.0\\.0\\.1:${port}`));

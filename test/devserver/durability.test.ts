@@ -7,9 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +17,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { DEVSERVER_EXECUTABLE } from '../../devserver';
 import { parseJournal } from '../../devserver/journal';
 import { decodeHistoryEvent, EventType } from '../../devserver/proto';
-import { eventTypes, quietRuntime, workflowBundle } from './helpers';
+import { eventTypes, freePort, killServer, quietRuntime, startJournalledServer, workflowBundle } from './helpers';
 import { replayAll } from './replay-all';
 import {
   addSignal,
@@ -35,36 +34,6 @@ import {
 const WORKFLOWS = require.resolve('./fixtures/durable-workflows');
 const START_CHILD_INITIATED = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface ServerProcess {
-  child: ChildProcess;
-  stderr(): string;
-}
-
-/** Starts bin/temporal-devserver on `port` with the journal `db`; resolves once it listens, rejects if it exits first. */
-function startServer(port: number, db: string): Promise<ServerProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(DEVSERVER_EXECUTABLE, ['--port', String(port), '--db-filename', db], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      err += d;
-      if (err.includes('listening on')) resolve({ child, stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`devserver exited with code ${code}: ${err}`)));
-  });
-}
-
 /** The exit code and stderr of a server that is expected not to start. */
 function failedStart(port: number, db: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -77,13 +46,6 @@ function failedStart(port: number, db: string): Promise<{ code: number | null; s
     });
     child.on('exit', (code) => resolve({ code, stderr: err }));
   });
-}
-
-async function kill(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGKILL');
-  await exited;
 }
 
 /** Waits until the handle's history has an event of `type` (polling: the server writes it on its own schedule). */
@@ -105,7 +67,7 @@ describe('a server restarted on its journal', () => {
     const db = join(dir, 'restart.db');
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    let server = await startServer(port, db);
+    let server = await startJournalledServer(port, db);
     assert.match(server.stderr(), /journal .*restart\.db: 0 records replayed/);
     const connection = await Connection.connect({ address });
     const client = new Client({ connection });
@@ -141,8 +103,8 @@ describe('a server restarted on its journal', () => {
       await untilEvent(queued, 'ACTIVITY_TASK_SCHEDULED');
       await untilEvent(signals, 'WORKFLOW_EXECUTION_SIGNALED');
 
-      await kill(server);
-      server = await startServer(port, db);
+      await killServer(server);
+      server = await startJournalledServer(port, db);
       assert.match(server.stderr(), /records replayed .*\(5 runs, 5 open\)/);
 
       const later = await Worker.create({ connection: native, taskQueue: `${tq}-later`, activities: { echo: async (s: string) => s } });
@@ -170,14 +132,14 @@ describe('a server restarted on its journal', () => {
       await Promise.allSettled(running);
       await native.close();
       await connection.close();
-      await kill(server);
+      await killServer(server);
     }
 
     // The same journal, its last record torn by a crash mid-write: dropped with a warning, and the server starts.
     const torn = join(dir, 'torn.db');
     copyFileSync(db, torn);
     truncateSync(torn, statSync(torn).size - 3);
-    const restarted = await startServer(port, torn);
+    const restarted = await startJournalledServer(port, torn);
     try {
       assert.match(restarted.stderr(), /WARNING: journal .*torn\.db: torn last record at offset \d+/);
       const whole = parseJournal(readFileSync(db), db).records.length;
@@ -187,7 +149,7 @@ describe('a server restarted on its journal', () => {
       assert.equal(listed.count, 5);
       await c.close();
     } finally {
-      await kill(restarted);
+      await killServer(restarted);
     }
 
     // A corrupt record before the last is not a crash's doing: the server refuses to start and names its offset.
@@ -205,7 +167,7 @@ describe('a server restarted on its journal', () => {
     const address = `127.0.0.1:${port}`;
     for (const lostStart of [false, true]) {
       const db = join(dir, `children-${lostStart}.db`);
-      let server = await startServer(port, db);
+      let server = await startJournalledServer(port, db);
       const connection = await Connection.connect({ address });
       const client = new Client({ connection });
       const workerConnection = await NativeConnection.connect({ address });
@@ -218,7 +180,7 @@ describe('a server restarted on its journal', () => {
         const child = client.workflow.getHandle(childId);
         await untilEvent(parent, 'CHILD_WORKFLOW_EXECUTION_STARTED');
         await untilEvent(child, 'WORKFLOW_TASK_COMPLETED');
-        await kill(server);
+        await killServer(server);
         if (lostStart) {
           // Cut the journal right after the parent's StartChildWorkflowExecutionInitiated: as if the process died
           // between that workflow task's answer and the child's start.
@@ -226,7 +188,7 @@ describe('a server restarted on its journal', () => {
           const i = records.findIndex((r) => r.head.t === 'ev' && decodeHistoryEvent(r.tail).eventType === START_CHILD_INITIATED);
           truncateSync(db, records[i + 1].offset);
         }
-        server = await startServer(port, db);
+        server = await startJournalledServer(port, db);
         await untilEvent(child, 'WORKFLOW_TASK_COMPLETED');
         await child.signal(releaseSignal);
         assert.equal(await parent.result(), 'parent saw: child released');
@@ -237,7 +199,7 @@ describe('a server restarted on its journal', () => {
         await running.catch(() => undefined);
         await workerConnection.close();
         await connection.close();
-        await kill(server);
+        await killServer(server);
       }
     }
   });
@@ -246,7 +208,7 @@ describe('a server restarted on its journal', () => {
     const db = join(dir, 'load.db');
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    let server = await startServer(port, db);
+    let server = await startJournalledServer(port, db);
     // No retry interceptor: a call made while the server is down fails at once instead of being retried, so every
     // success the loop records is one the server acknowledged.
     // grpc-js backs off reconnecting for up to two minutes by default; the rounds are shorter than that.
@@ -285,8 +247,8 @@ describe('a server restarted on its journal', () => {
     try {
       for (let round = 0; round < 20; round++) {
         await sleep(300);
-        await kill(server);
-        server = await startServer(port, db);
+        await killServer(server);
+        server = await startJournalledServer(port, db);
       }
       await sleep(200);
       stop = true;
@@ -316,7 +278,7 @@ describe('a server restarted on its journal', () => {
       await running.catch(() => undefined);
       await native.close();
       await connection.close();
-      await kill(server);
+      await killServer(server);
     }
   });
 });

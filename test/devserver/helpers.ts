@@ -74,7 +74,15 @@ export function freePort(): Promise<number> {
  * Spawns bin/temporal-devserver with `args` (it inherits this process's environment, RETRAIN_DEVSERVER_CALLS
  * included) and resolves once it listens (waiting up to a minute), with the layer its start line says serves calls.
  */
-export function spawnDevServer(args: string[]): Promise<{ child: ChildProcess; callLayer: CallLayer }> {
+export interface SpawnedServer {
+  child: ChildProcess;
+  /** The layer the server's start line says serves unary calls. */
+  callLayer: CallLayer;
+  /** Everything the server has written to stderr so far. */
+  stderr(): string;
+}
+
+export function spawnDevServer(args: string[]): Promise<SpawnedServer> {
   return new Promise((resolve, reject) => {
     const child = spawn(DEVSERVER_EXECUTABLE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -88,7 +96,7 @@ export function spawnDevServer(args: string[]): Promise<{ child: ChildProcess; c
       const line = /listening on .*\bunary calls: ([\w-]+)\)/.exec(err);
       if (line) {
         clearTimeout(timer);
-        resolve({ child, callLayer: line[1] as CallLayer });
+        resolve({ child, callLayer: line[1] as CallLayer, stderr: () => err });
       }
     });
     child.on('exit', (code) => {
@@ -96,6 +104,19 @@ export function spawnDevServer(args: string[]): Promise<{ child: ChildProcess; c
       reject(new Error(`devserver exited with code ${code}: ${err}`));
     });
   });
+}
+
+/** bin/temporal-devserver on `port` with the journal `db` (`--db-filename`), once it listens. */
+export function startJournalledServer(port: number, db: string): Promise<SpawnedServer> {
+  return spawnDevServer(['--port', String(port), '--db-filename', db]);
+}
+
+/** SIGKILLs a spawned server (as a crash would) and waits until it has exited; nothing if it already has. */
+export async function killServer(server: { child: ChildProcess }): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGKILL');
+  await exited;
 }
 
 const ATTACH = require.resolve('./fixtures/attach-to-running-server');

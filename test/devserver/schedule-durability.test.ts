@@ -7,17 +7,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { DEVSERVER_EXECUTABLE, startDevServer, type DevServer } from '../../devserver';
+import { startDevServer, type DevServer } from '../../devserver';
 import { encodeRecord, parseJournal } from '../../devserver/journal';
-import { quietRuntime, workflowBundle } from './helpers';
+import { freePort, killServer, quietRuntime, startJournalledServer, workflowBundle } from './helpers';
 import { longTask, scheduledTask, type RunReport } from './fixtures/schedule-workflows';
 import { replayAll } from './replay-all';
 
@@ -28,42 +26,6 @@ const HOUR = 60 * MINUTE;
 const dir = mkdtempSync(join(tmpdir(), 'retrain-schedule-durability-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 before(() => quietRuntime());
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface ServerProcess {
-  child: ChildProcess;
-  stderr(): string;
-}
-
-function startServer(port: number, db: string): Promise<ServerProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(DEVSERVER_EXECUTABLE, ['--port', String(port), '--db-filename', db], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      err += d;
-      if (err.includes('listening on')) resolve({ child, stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`devserver exited with code ${code}: ${err}`)));
-  });
-}
-
-async function kill(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGKILL');
-  await exited;
-}
 
 /** Polls `fn` until it returns a truthy value (the server acts on its own schedule), for up to `ms`. */
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
@@ -110,7 +72,7 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
     const db = join(dir, 'kill.db');
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    let server = await startServer(port, db);
+    let server = await startJournalledServer(port, db);
     const connection = await Connection.connect({ address });
     const client = new Client({ connection });
     const native = await NativeConnection.connect({ address });
@@ -146,8 +108,8 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
 
       // Described just before the kill: any action taken after the description is in the journal too.
       const before = { every: await every.describe(), paused: await paused.describe(), buffered: await buffered.describe() };
-      await kill(server);
-      server = await startServer(port, db);
+      await killServer(server);
+      server = await startJournalledServer(port, db);
       assert.match(server.stderr(), /journal .*kill\.db: \d+ records replayed/);
 
       const afterRestart = { every: await every.describe(), paused: await paused.describe(), buffered: await buffered.describe() };
@@ -208,7 +170,7 @@ describe('schedules in the journal', { timeout: 180_000 }, () => {
       await running.catch(() => undefined);
       await native.close();
       await connection.close();
-      await kill(server);
+      await killServer(server);
     }
   });
 
