@@ -54,6 +54,16 @@ async function historyOf(ws: WorkflowService, workflowId: string, runId?: string
   return (await ws.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId, runId: runId ?? undefined } })).history?.events ?? [];
 }
 
+/** An eager first task that timed out, then its retry started from the queue: what a worker polling attempt 2 sees. */
+const RETRIED_FIRST_TASK = [
+  'WORKFLOW_EXECUTION_STARTED',
+  'WORKFLOW_TASK_SCHEDULED',
+  'WORKFLOW_TASK_STARTED',
+  'WORKFLOW_TASK_TIMED_OUT',
+  'WORKFLOW_TASK_SCHEDULED',
+  'WORKFLOW_TASK_STARTED',
+];
+
 describe('eager workflow start (raw calls, in-process server)', () => {
   const workflowService = useInProcessServer();
   let n = 0;
@@ -150,14 +160,7 @@ describe('eager workflow start (raw calls, in-process server)', () => {
     const retry = await pollFor(ws, taskQueue, 15_000);
     assert.ok(retry, 'the retry reached the queue');
     assert.equal(retry.attempt, 2);
-    assert.deepEqual(names(retry.history?.events), [
-      'WORKFLOW_EXECUTION_STARTED',
-      'WORKFLOW_TASK_SCHEDULED',
-      'WORKFLOW_TASK_STARTED',
-      'WORKFLOW_TASK_TIMED_OUT',
-      'WORKFLOW_TASK_SCHEDULED',
-      'WORKFLOW_TASK_STARTED',
-    ]);
+    assert.deepEqual(names(retry.history?.events), RETRIED_FIRST_TASK);
     await assert.rejects(
       ws.respondWorkflowTaskCompleted({ taskToken: res.eagerWorkflowTask!.taskToken, commands: [complete] }),
       /not found/i,
@@ -269,16 +272,7 @@ describe('eager workflow start turned off, and across a restart', () => {
       await assert.rejects(ws.respondWorkflowTaskCompleted({ taskToken: res.eagerWorkflowTask!.taskToken, commands: [complete] }), /not found/i);
       await ws.respondWorkflowTaskCompleted({ taskToken: task.taskToken, commands: [complete] });
       const events = await historyOf(ws, 'restart-1');
-      assert.deepEqual(names(events), [
-        'WORKFLOW_EXECUTION_STARTED',
-        'WORKFLOW_TASK_SCHEDULED',
-        'WORKFLOW_TASK_STARTED',
-        'WORKFLOW_TASK_TIMED_OUT',
-        'WORKFLOW_TASK_SCHEDULED',
-        'WORKFLOW_TASK_STARTED',
-        'WORKFLOW_TASK_COMPLETED',
-        'WORKFLOW_EXECUTION_COMPLETED',
-      ]);
+      assert.deepEqual(names(events), [...RETRIED_FIRST_TASK, 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_COMPLETED']);
       assert.equal(events[2].workflowTaskStartedEventAttributes?.identity, 'eager-starter');
       assert.equal(events[5].workflowTaskStartedEventAttributes?.identity, 'queue-poller');
       assert.deepEqual(await replayAll(ws, RAW_WORKFLOWS), ['restart-1'], 'its history, read back from the journal, replays');
@@ -335,15 +329,7 @@ describe('eager workflow start with the SDK (client and worker sharing a NativeC
     const handle = client.workflow.getHandle(workflowId, res.runId!);
     assert.equal(await handle.result(), 'Hello, abandoned!');
     const events = (await handle.fetchHistory()).events ?? [];
-    assert.deepEqual(names(events).slice(0, 7), [
-      'WORKFLOW_EXECUTION_STARTED',
-      'WORKFLOW_TASK_SCHEDULED',
-      'WORKFLOW_TASK_STARTED',
-      'WORKFLOW_TASK_TIMED_OUT',
-      'WORKFLOW_TASK_SCHEDULED',
-      'WORKFLOW_TASK_STARTED',
-      'WORKFLOW_TASK_COMPLETED',
-    ]);
+    assert.deepEqual(names(events).slice(0, 7), [...RETRIED_FIRST_TASK, 'WORKFLOW_TASK_COMPLETED']);
     assert.equal(events[2].workflowTaskStartedEventAttributes?.identity, 'eager-starter');
     assert.notEqual(events[5].workflowTaskStartedEventAttributes?.identity, 'eager-starter');
     await assertReplays(handle);
