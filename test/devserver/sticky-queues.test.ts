@@ -12,7 +12,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import Long from 'long';
 import { quietRuntime, useHarness, useInProcessServer, workflowBundle } from './helpers';
-import { CORE_WORKFLOWS, eventMs, events, replay, startWithTaskInFlight, typeName, wait } from './workflow-helpers';
+import { CORE_WORKFLOWS, eventMs, events, replay, pendingAfter, startWithTaskInFlight, typeName, wait, within } from './workflow-helpers';
 import { replayAll, replaysEveryRun } from './replay-all';
 
 type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -37,23 +37,6 @@ const scheduledOn = (e: IHistoryEvent) => {
   assert.ok(tq, `event ${e.eventId} is a WorkflowTaskScheduled with a task queue`);
   return { name: tq.name, kind: tq.kind, normalName: tq.normalName || '' };
 };
-
-/** `p`, or a rejection naming `what` if it is still pending after `ms` (a task that never comes fails the test fast). */
-function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
-
-/** Resolves true if `p` is still pending after `ms`. */
-async function pendingAfter(p: Promise<unknown>, ms = 300): Promise<boolean> {
-  const marker = Symbol('pending');
-  return (await Promise.race([p.then(() => null, () => null), wait(ms).then(() => marker)])) === marker;
-}
 
 describe('sticky task queues (raw calls, in-process server)', () => {
   const workflowService = useInProcessServer();

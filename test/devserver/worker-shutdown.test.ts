@@ -11,28 +11,12 @@ import { startDevServer, type DevServer } from '../../devserver';
 import { parseLaunchArgs } from '../../devserver/cli-args';
 import { quietRuntime, workflowBundle } from './helpers';
 import { replayAll } from './replay-all';
+import { pendingAfter, wait, within } from './workflow-helpers';
 
 const Kind = temporal.api.enums.v1.TaskQueueKind;
 const TaskQueueType = temporal.api.enums.v1.TaskQueueType;
 const EventType = temporal.api.enums.v1.EventType;
 const WORKFLOWS = require.resolve('./fixtures/worker-shutdown-workflows');
-const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** `p`, or a rejection naming `what` if it is still pending after `ms` (a guard against hangs, not a timing check). */
-function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
-
-async function pendingAfter(p: Promise<unknown>, ms = 300): Promise<boolean> {
-  const marker = Symbol('pending');
-  return (await Promise.race([p.then(() => null, () => null), wait(ms).then(() => marker)])) === marker;
-}
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 2000 && !cond(); i++) await wait(5);

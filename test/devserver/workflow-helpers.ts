@@ -42,6 +42,23 @@ export function num(x: unknown): number {
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export { wait };
 
+/** `p`, or a rejection naming `what` if it is still pending after `ms` (a guard against hangs, not a timing check). */
+export function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+/** Resolves true if `p` is still pending after `ms`. */
+export async function pendingAfter(p: Promise<unknown>, ms = 300): Promise<boolean> {
+  const marker = Symbol('pending');
+  return (await Promise.race([p.then(() => null, () => null), wait(ms).then(() => marker)])) === marker;
+}
+
 /** Raw DescribeWorkflowExecution (the client's `describe()` leaves out the pending workflow task). */
 export function rawDescribe(env: TestWorkflowEnvironment, handle: WorkflowHandle) {
   return env.client.workflowService.describeWorkflowExecution({
