@@ -153,18 +153,23 @@ function assertLabelled(fields: Record<string, IPayload>, where: string): void {
   }
 }
 
-/** describe(), list(), the started event and workflow code all read `expected` with its types. */
-async function assertReadBack(handle: WorkflowHandle, expected: Expected): Promise<void> {
+/** describe(), list() and workflow code all read the run's current `expected` with its types. */
+async function assertCurrent(handle: WorkflowHandle, expected: Expected): Promise<void> {
   const d = await handle.describe();
   assertTyped(d.typedSearchAttributes, expected, 'describe');
   assertUntyped(d.searchAttributes, expected, 'describe');
   const listed = await listOne(handle.workflowId);
   assertTyped(listed.typedSearchAttributes, expected, 'list');
   assertUntyped(listed.searchAttributes, expected, 'list');
+  assertSeen(await handle.query(seenQuery), expected, 'workflowInfo');
+}
+
+/** As assertCurrent, and the started event carries `expected` labelled with its types. */
+async function assertReadBack(handle: WorkflowHandle, expected: Expected): Promise<void> {
+  await assertCurrent(handle, expected);
   const [[, started]] = await historyAttributes(handle);
   assertLabelled(started, 'started event');
   assertTyped(decodeTypedSearchAttributes(started), expected, 'started event');
-  assertSeen(await handle.query(seenQuery), expected, 'workflowInfo');
 }
 
 describe('search attributes read back with their registered types', { timeout: 90_000 }, () => {
@@ -248,13 +253,7 @@ describe('search attributes read back with their registered types', { timeout: 9
       [Double, 2.5],
       [Bool, false],
     ];
-    const d = await handle.describe();
-    assertTyped(d.typedSearchAttributes, expected, 'describe');
-    assertUntyped(d.searchAttributes, expected, 'describe');
-    const listed = await listOne(handle.workflowId);
-    assertTyped(listed.typedSearchAttributes, expected, 'list');
-    assertUntyped(listed.searchAttributes, expected, 'list');
-    assertSeen(await handle.query(seenQuery), expected, 'workflowInfo');
+    await assertCurrent(handle, expected);
 
     const maps = await historyAttributes(handle);
     assert.deepEqual(maps.map(([kind]) => kind), ['started', 'upsert', 'upsert']);
