@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Engine, StartParams } from './engine';
 import { enums, EventType, temporal, durationMs, num } from './proto';
 import { ExecutionStatus, type WorkflowRun } from './run';
+import { chainCarryOver } from './workflow-retry';
 
 const CommandType = enums.CommandType;
 
@@ -54,7 +55,6 @@ function continueAsNew(
   run.nextRunId = newRunId;
   run.close(ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW, ev);
   const s = run.started;
-  const expiration = s.workflowExecutionExpirationTime;
   const params: StartParams = {
     namespace: ns.name,
     runId: newRunId,
@@ -65,24 +65,16 @@ function continueAsNew(
     header: a.header,
     memo,
     searchAttributes,
-    executionTimeoutMs: durationMs(s.workflowExecutionTimeout),
     runTimeoutMs,
     taskTimeoutMs,
-    identity: s.identity ?? '',
     retryPolicy: a.retryPolicy ?? s.retryPolicy,
     cronSchedule: a.cronSchedule ?? s.cronSchedule ?? undefined,
-    firstRunId: run.firstRunId,
-    continuedExecutionRunId: run.runId,
     initiator: a.initiator ?? enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
     attempt: 1,
     firstWorkflowTaskBackoffMs: durationMs(a.backoffStartInterval),
     lastCompletionResult: a.lastCompletionResult,
     continuedFailure: a.failure,
-    parent: s.parentWorkflowExecution
-      ? { namespace: s.parentWorkflowNamespace ?? ns.name, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
-      : undefined,
-    root: s.rootWorkflowExecution ?? undefined,
-    expirationTime: expiration ? num(expiration.seconds) * 1000 + (expiration.nanos ?? 0) / 1e6 : undefined,
+    ...chainCarryOver(run, ns.name),
   };
   const next = engine.createRun(ns, params);
   // The parent waits for the chain, not for one run: the new run reports to it (children.ts reads this link).

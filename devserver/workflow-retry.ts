@@ -120,6 +120,29 @@ export interface ChainStep {
 }
 
 /**
+ * What every next run of a chain (continue-as-new, a retry, a cron run) carries over from `run` unchanged: the
+ * execution timeout and its expiration, the starter's identity, the first run, the link back to `run`, parent and root.
+ */
+export function chainCarryOver(
+  run: WorkflowRun,
+  namespace: string,
+): Pick<StartParams, 'executionTimeoutMs' | 'identity' | 'firstRunId' | 'continuedExecutionRunId' | 'parent' | 'root' | 'expirationTime'> {
+  const s = run.started;
+  const exp = s.workflowExecutionExpirationTime;
+  return {
+    executionTimeoutMs: durationMs(s.workflowExecutionTimeout),
+    identity: s.identity ?? '',
+    firstRunId: run.firstRunId,
+    continuedExecutionRunId: run.runId,
+    parent: s.parentWorkflowExecution
+      ? { namespace: s.parentWorkflowNamespace ?? namespace, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
+      : undefined,
+    root: s.rootWorkflowExecution ?? undefined,
+    expirationTime: exp ? num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6 : undefined,
+  };
+}
+
+/**
  * Starts the next run of `run`'s chain (a retry or a cron run): same workflow id, type, queue, input, timeouts and
  * policy; the current memo and search attributes; the step's delay before the first task; the chain's expiration and
  * parent link kept.
@@ -127,7 +150,6 @@ export interface ChainStep {
 export function startChainRun(engine: Engine, run: WorkflowRun, step: ChainStep): WorkflowRun {
   const s = run.started;
   const ns = engine.namespace(run.namespace);
-  const exp = s.workflowExecutionExpirationTime;
   const params: StartParams = {
     namespace: ns.name,
     runId: step.runId,
@@ -138,25 +160,17 @@ export function startChainRun(engine: Engine, run: WorkflowRun, step: ChainStep)
     header: s.header,
     memo: run.memo,
     searchAttributes: run.searchAttributes,
-    executionTimeoutMs: durationMs(s.workflowExecutionTimeout),
     runTimeoutMs: durationMs(s.workflowRunTimeout),
     taskTimeoutMs: durationMs(s.workflowTaskTimeout),
-    identity: s.identity ?? '',
     retryPolicy: s.retryPolicy,
     ...(step.cronSchedule !== undefined ? { cronSchedule: step.cronSchedule } : {}),
-    firstRunId: run.firstRunId,
-    continuedExecutionRunId: run.runId,
     initiator: step.initiator,
     attempt: step.attempt,
     firstWorkflowTaskBackoffMs: step.delayMs,
     lastCompletionResult: step.lastCompletionResult,
     continuedFailure: step.continuedFailure,
     userMetadata: run.history[0]?.userMetadata,
-    parent: s.parentWorkflowExecution
-      ? { namespace: s.parentWorkflowNamespace ?? ns.name, execution: s.parentWorkflowExecution, initiatedEventId: num(s.parentInitiatedEventId) }
-      : undefined,
-    root: s.rootWorkflowExecution ?? undefined,
-    expirationTime: exp ? num(exp.seconds) * 1000 + (exp.nanos ?? 0) / 1e6 : undefined,
+    ...chainCarryOver(run, ns.name),
   };
   const next = engine.createRun(ns, params);
   // The parent waits for the chain, not for one run: the new run reports to it (children.ts reads this link).
