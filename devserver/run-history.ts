@@ -115,6 +115,12 @@ export abstract class RunHistory {
       [ATTRIBUTE_FIELD[type]]: attributes,
     };
     if (userMetadata) event.userMetadata = userMetadata;
+    this.push(event);
+    return event;
+  }
+
+  /** Adds an event whose id is the next one to history: its size, the journal, and whoever waits for new events. */
+  protected push(event: IHistoryEvent): void {
     this.history.push(event);
     this.historyBytes += eventSize(event);
     this.host.journal?.event(this.self, event);
@@ -123,7 +129,6 @@ export abstract class RunHistory {
       this.eventWaiters = [];
       for (const w of waiters) w();
     }
-    return event;
   }
 
   get lastEventId(): number {

@@ -284,6 +284,12 @@ export abstract class RunWorkflowTasks extends RunActivities {
     }
     const events = (wft as WorkflowTaskState & { transientEvents?: IHistoryEvent[] }).transientEvents ?? [];
     for (const e of events) {
+      // History took no other event since the task was shown (others wait in the buffer): the events the worker saw
+      // go in as they are, ids, times, task ids and their cached encoding included.
+      if (num(e.eventId!) === this.lastEventId + 1) {
+        this.push(e);
+        continue;
+      }
       const type = num(e.eventType as number);
       const attrs = (e as Record<string, unknown>)[ATTRIBUTE_FIELD[type]] as object;
       this.append(type, attrs, num(e.eventTime?.seconds) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6);

@@ -10,10 +10,12 @@
  *   whose handler returns at once; median and 99th percentile round trip in ms. Then the transport's floor in the same
  *   run: the server CPU of a GetSystemInfo call (a handler that does nothing) from the client and from the worker's
  *   connection, one at a time, and `floor_server_cpu_share`, the share the server would have if each update's three
- *   RPCs cost it only that floor.
+ *   RPCs cost it only that floor. The updates and the floor's calls alternate in `rounds` (5) rounds, so that both are
+ *   sampled over the same stretch of time. Target: `share_minus_floor` (server_cpu_share − floor_server_cpu_share) at
+ *   most 0.10 (issue 14); `share_minus_floor_by_round` shows its spread.
  *
  * Both report `server_cpu_share` = server CPU seconds (utime + stime from /proc/<pid>/stat) / (server + this process's
- * `process.cpuUsage()`, every SDK thread included) over the measured window. Target: at most 0.20, as the core cases.
+ * `process.cpuUsage()`, every SDK thread included) over the measured window. Target (fan-out): at most 0.20, as the core cases.
  * The server's CPU is also split into its main thread and V8's helper threads (concurrent compiler and GC), and
  * `host_steal_share` is the share of the machine's CPU time the hypervisor gave to other guests during the window: a
  * high value means CPU seconds were inflated by a contended host, and the run should be repeated.
@@ -25,7 +27,7 @@
  *
  * Options: `--case fanout|update_latency` (default both), `--children N` (500), `--updates N` (1000),
  * `--warmup-children N` and `--warmup N` (the warm-up fan-out's children and the warm-up updates; as many as measured by
- * default, 0 for none), `--floor-rpcs N` (1000 per connection), `--profile DIR` (a `node --cpu-prof` profile of the
+ * default, 0 for none), `--floor-rpcs N` (1000 per connection, over all rounds), `--rounds N` (5), `--profile DIR` (a `node --cpu-prof` profile of the
  * server process, written when it exits).
  */
 import type { Client } from '@temporalio/client';
@@ -34,6 +36,8 @@ import type * as workflows from './fanout-workflows';
 import { measureWindow, round, serverCpuPerCall, withServer, type ServerProcess } from './server-process';
 
 const SERVER_CPU_SHARE_MAX = 0.2;
+/** The update round trip's target (issue 14): its server CPU share at most this much over the transport floor's share. */
+const SHARE_OVER_FLOOR_MAX = 0.1;
 
 export interface FanoutUpdateOptions {
   cases: Array<'fanout' | 'update_latency'>;
@@ -43,12 +47,14 @@ export interface FanoutUpdateOptions {
   warmup?: number;
   /** Children of the warm-up fan-out; by default as many as measured. */
   warmupChildren?: number;
-  /** Sequential GetSystemInfo calls per connection for the transport floor of the update case. */
+  /** Sequential GetSystemInfo calls per connection for the transport floor of the update case (over all rounds). */
   floorRpcs: number;
+  /** Rounds of the update case: its updates and its floor calls are split into this many, alternating. */
+  rounds: number;
   profile?: string;
 }
 
-export const DEFAULT_FANOUT_UPDATE_OPTIONS: FanoutUpdateOptions = { cases: ['fanout', 'update_latency'], children: 500, updates: 1000, floorRpcs: 1000 };
+export const DEFAULT_FANOUT_UPDATE_OPTIONS: FanoutUpdateOptions = { cases: ['fanout', 'update_latency'], children: 500, updates: 1000, floorRpcs: 1000, rounds: 5 };
 
 const progress = (m: string) => process.stderr.write(`bench:devserver: ${m}\n`);
 const measured = <T>(server: ServerProcess, body: () => Promise<T>) => measureWindow(server, SERVER_CPU_SHARE_MAX, body);
@@ -98,13 +104,40 @@ async function fanout(server: ServerProcess, client: Client, taskQueue: string, 
  * nothing) from the client (grpc-js) and from the worker's connection (the SDK core: tonic, gzip-compressed), in µs per
  * call. Each update costs one client RPC and two worker RPCs, each waking the server on its own as these do.
  */
-async function transportFloor(server: ServerProcess, client: Client, worker: Worker, count: number): Promise<{ client: number; worker: number }> {
-  const floor = async (call: () => Promise<unknown>) => (await serverCpuPerCall(server, call, { count, warmup: 50, concurrency: 1 })).us;
+/** Server CPU (µs) of one sequential GetSystemInfo call from the client and from the worker's native connection. */
+async function transportFloor(server: ServerProcess, client: Client, worker: Worker, count: number, warmup: number): Promise<{ client: number; worker: number }> {
+  const floor = async (call: () => Promise<unknown>) => (await serverCpuPerCall(server, call, { count, warmup, concurrency: 1 })).us;
   const native = worker.options.connection;
   if (!native) throw new Error('the benchmark worker has no native connection');
   return {
     client: await floor(() => client.workflowService.getSystemInfo({})),
     worker: await floor(() => native.workflowService.getSystemInfo({})),
+  };
+}
+
+/** Sums the figures of consecutive measured windows (the update rounds) into the fields of one window. */
+function combinedFields(windows: Array<Awaited<ReturnType<typeof measureWindow>>>): Record<string, unknown> {
+  const sum = (k: string) => round(windows.reduce((a, w) => a + ((w.fields as Record<string, unknown>)[k] as number), 0));
+  const byMethod: Record<string, number> = {};
+  for (const w of windows) for (const [k, v] of Object.entries(w.fields.server_rpcs_by_method)) byMethod[k] = (byMethod[k] ?? 0) + v;
+  const serverCpu = windows.reduce((a, w) => a + w.serverCpu, 0);
+  const selfCpu = windows.reduce((a, w) => a + w.fields.worker_client_cpu_s, 0);
+  const last = windows[windows.length - 1].fields;
+  return {
+    server_cpu_share: round(serverCpu / (serverCpu + selfCpu)),
+    server_cpu_s: round(serverCpu),
+    server_user_cpu_s: sum('server_user_cpu_s'),
+    server_system_cpu_s: sum('server_system_cpu_s'),
+    server_main_thread_cpu_s: sum('server_main_thread_cpu_s'),
+    server_helper_threads_cpu_s: sum('server_helper_threads_cpu_s'),
+    worker_client_cpu_s: round(selfCpu),
+    total_cpu_s: round(serverCpu + selfCpu),
+    server_rpcs: windows.reduce((a, w) => a + w.rpcs, 0),
+    server_rpcs_by_method: byMethod,
+    server_rss_mb: last.server_rss_mb,
+    load_avg_before: windows[0].fields.load_avg_before,
+    load_avg_after: last.load_avg_after,
+    host_steal_share: round(windows.reduce((a, w) => a + w.fields.host_steal_share * w.wall, 0) / windows.reduce((a, w) => a + w.wall, 0)),
   };
 }
 
@@ -117,52 +150,75 @@ async function updateLatency(server: ServerProcess, client: Client, worker: Work
   const warmup = opts.warmup ?? opts.updates;
   progress(`update warm-up: ${warmup} updates`);
   const cold = warmup > 0 ? await measured(server, async () => { for (let i = 0; i < warmup; i++) await ping(i); }) : undefined;
-  progress(`update latency: ${opts.updates} sequential updates`);
+  // The measured updates run in rounds, each followed by its share of the transport floor's calls, so that the floor
+  // is sampled across the same stretch of time as the updates: measured once after them, it saw another state of the
+  // machine (server CPU per update varied by 40% between runs at the same load), which moved share minus floor by
+  // up to ±0.03 on its own.
+  const rounds = Math.min(opts.rounds, opts.updates, opts.floorRpcs);
+  progress(`update latency: ${opts.updates} sequential updates in ${rounds} rounds, each followed by ${Math.floor(opts.floorRpcs / rounds)} GetSystemInfo calls from the client and from the worker's connection (the transport floor)`);
   const latencies: number[] = [];
-  // Server CPU over the first and the last tenth of the updates: the history grows by five events per update, so a
-  // cost that grows with history length shows as a difference between the two.
-  const tenth = Math.max(1, Math.floor(opts.updates / 10));
-  const cpuAt = new Map<number, number>();
-  const mark = (i: number) => {
-    if (i === 0 || i === tenth || i === opts.updates - tenth || i === opts.updates) cpuAt.set(i, server.cpuSeconds());
-  };
-  const m = await measured(server, async () => {
-    for (let i = 0; i < opts.updates; i++) {
-      mark(i);
-      const t = performance.now();
-      await ping(warmup + i);
-      latencies.push(performance.now() - t);
-    }
-    mark(opts.updates);
-  });
-  const perUpdateMs = (a: number, b: number) => round(((cpuAt.get(b)! - cpuAt.get(a)!) * 1000) / (b - a), 2);
+  const windows: Array<Awaited<ReturnType<typeof measureWindow>>> = [];
+  const floors: Array<{ client: number; worker: number }> = [];
+  let done = 0;
+  for (let r = 0; r < rounds; r++) {
+    const n = Math.floor(opts.updates / rounds) + (r < opts.updates % rounds ? 1 : 0);
+    windows.push(
+      await measured(server, async () => {
+        for (let i = 0; i < n; i++) {
+          const t = performance.now();
+          await ping(warmup + done + i);
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    done += n;
+    floors.push(await transportFloor(server, client, worker, Math.floor(opts.floorRpcs / rounds), r === 0 ? 50 : 5));
+  }
   await handle.signal('stop');
   const answered = await handle.result();
   if (answered !== warmup + opts.updates) throw new Error(`the workflow answered ${answered} updates, expected ${warmup + opts.updates}`);
   latencies.sort((a, b) => a - b);
-  progress(`transport floor: ${opts.floorRpcs} sequential GetSystemInfo calls from the client, then from the worker's connection`);
-  const floor = await transportFloor(server, client, worker, opts.floorRpcs);
-  // The share the server would have if each update's three RPCs cost it only the transport, with the SDK side as measured.
-  const floorMsPerUpdate = (floor.client + 2 * floor.worker) / 1000;
-  const workerMsPerUpdate = (m.fields.worker_client_cpu_s * 1000) / opts.updates;
+  const fields = combinedFields(windows);
+  const wall = windows.reduce((a, w) => a + w.wall, 0);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // The share the server would have if each update's three RPCs (one from the client, two from the worker) cost it
+  // only the transport, with the SDK side as measured.
+  const floorShare = (floorMs: number, workerMs: number) => floorMs / (floorMs + workerMs);
+  const floorMsPerUpdate = (mean(floors.map((f) => f.client)) + 2 * mean(floors.map((f) => f.worker))) / 1000;
+  const workerMsPerUpdate = (fields.worker_client_cpu_s as number) * 1000 / opts.updates;
+  const share = fields.server_cpu_share as number;
+  const floorShareAll = floorShare(floorMsPerUpdate, workerMsPerUpdate);
+  const byRound = windows.map((w, i) => {
+    const n = Math.floor(opts.updates / rounds) + (i < opts.updates % rounds ? 1 : 0);
+    const f = floors[i];
+    return round(w.serverCpu / (w.serverCpu + w.fields.worker_client_cpu_s) - floorShare((f.client + 2 * f.worker) / 1000, (w.fields.worker_client_cpu_s * 1000) / n));
+  });
+  const perUpdateMs = (i: number) => round((windows[i].serverCpu * 1000) / (Math.floor(opts.updates / rounds) + (i < opts.updates % rounds ? 1 : 0)), 2);
   return {
     case: 'update_latency',
     updates: opts.updates,
+    rounds,
     median_ms: round(quantile(latencies, 0.5), 2),
     p99_ms: round(quantile(latencies, 0.99), 2),
     max_ms: round(latencies[latencies.length - 1], 2),
-    updates_per_s: round(opts.updates / m.wall, 1),
-    wall_s: round(m.wall),
-    ...m.fields,
-    server_cpu_ms_per_update: round((m.fields.server_cpu_s * 1000) / opts.updates),
-    server_cpu_ms_per_update_first_tenth: perUpdateMs(0, tenth),
-    server_cpu_ms_per_update_last_tenth: perUpdateMs(opts.updates - tenth, opts.updates),
+    updates_per_s: round(opts.updates / wall, 1),
+    wall_s: round(wall),
+    ...fields,
+    server_cpu_ms_per_update: round(((fields.server_cpu_s as number) * 1000) / opts.updates),
+    // The history grows by five events per update, so a cost that grows with history length shows as a difference
+    // between the first round and the last.
+    server_cpu_ms_per_update_first_round: perUpdateMs(0),
+    server_cpu_ms_per_update_last_round: perUpdateMs(rounds - 1),
     history_events_at_end: (await handle.fetchHistory()).events?.length ?? 0,
     ...(cold ? coldFields(cold, warmup, 'update') : { cold_updates: 0 }),
-    floor_server_cpu_us_per_client_rpc: round(floor.client, 0),
-    floor_server_cpu_us_per_worker_rpc: round(floor.worker, 0),
+    floor_server_cpu_us_per_client_rpc: round(mean(floors.map((f) => f.client)), 0),
+    floor_server_cpu_us_per_worker_rpc: round(mean(floors.map((f) => f.worker)), 0),
     floor_server_cpu_ms_per_update: round(floorMsPerUpdate),
-    floor_server_cpu_share: round(floorMsPerUpdate / (floorMsPerUpdate + workerMsPerUpdate)),
+    floor_server_cpu_share: round(floorShareAll),
+    share_minus_floor: round(share - floorShareAll),
+    share_minus_floor_by_round: byRound,
+    target_share_minus_floor_max: SHARE_OVER_FLOOR_MAX,
+    targets_met: share - floorShareAll <= SHARE_OVER_FLOOR_MAX,
   };
 }
 
@@ -204,6 +260,7 @@ function parseArgs(argv: string[]): FanoutUpdateOptions {
     else if (a === '--warmup') o.warmup = n(0);
     else if (a === '--warmup-children') o.warmupChildren = n(0);
     else if (a === '--floor-rpcs') o.floorRpcs = n(1);
+    else if (a === '--rounds') o.rounds = n(1);
     else if (a === '--profile') o.profile = v();
     else throw new Error(`unknown option ${a}`);
   }

@@ -164,6 +164,9 @@ describe('workflow task protocol (raw calls, in-process server)', () => {
     const final = await ws.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: second.workflowExecution!.workflowId } });
     assert.deepEqual(names(final), [...names(second), 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_COMPLETED']);
     assert.equal(final.history!.events![4].workflowTaskScheduledEventAttributes!.attempt, 2);
+    // The retry's events went into history exactly as the worker saw them: ids, times and task ids.
+    const plain = (events: unknown[]) => JSON.parse(JSON.stringify(events));
+    assert.deepEqual(plain(final.history!.events!.slice(4, 6)), plain(second.history!.events!.slice(4, 6)));
   });
 
   test('a history read with waitNewEvent past the last event is held until the next event is written', async () => {
