@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { createActivities, lightActivities, trainingActivities, type ActivitiesOptions } from '../activities';
 import { createDependencies, type ActivityDeps } from '../activities/deps';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE, TRAINING_TASK_QUEUE } from '../workflows/definitions';
+import { tcpRefusal } from './temporal-address';
 
 export const Queues = { retrain: TASK_QUEUE, training: TRAINING_TASK_QUEUE } as const;
 export type Queue = (typeof Queues)[keyof typeof Queues];
@@ -109,6 +110,14 @@ export async function registerSearchAttributes(connection: Connection, namespace
   return missing;
 }
 
+/** The error `npm run worker` exits with when Temporal cannot be reached: where it looked, why, and what to do. */
+export function unreachable(address: string, why: unknown): Error {
+  const reason = typeof why === 'string' ? why : why instanceof Error ? why.message : String(why);
+  return new Error(
+    `cannot connect to Temporal at ${address} (${reason}): start it (\`npm start\` runs an embedded server, docker-compose.yml a cluster) or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE) at yours`,
+  );
+}
+
 /** The `npm run worker` process. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const queues = parseQueues(env.RETRAIN_WORKER_QUEUES);
@@ -116,14 +125,21 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const address = config.connectionOptions.address ?? '127.0.0.1:7233';
   const namespace = config.namespace ?? 'default';
   const deps = createDependencies({ env });
-  const client = await Connection.connect({ ...config.connectionOptions, address } as never);
+  // A server that is not there is found out at once and named, not after the connect deadline's anonymous error.
+  const refused = (config.connectionOptions as { proxy?: unknown }).proxy ? undefined : await tcpRefusal(address);
+  if (refused) throw unreachable(address, refused);
+  const client = await Connection.connect({ ...config.connectionOptions, address } as never).catch((e: unknown) => {
+    throw unreachable(address, e);
+  });
   try {
     const added = await registerSearchAttributes(client, namespace);
     if (added.length) deps.log.info(`registered search attributes ${added.join(', ')}`, { namespace });
   } finally {
     await client.close();
   }
-  const connection = await NativeConnection.connect({ ...config.connectionOptions, address });
+  const connection = await NativeConnection.connect({ ...config.connectionOptions, address }).catch((e: unknown) => {
+    throw unreachable(address, e);
+  });
   const running = await startWorkers({ connection, namespace, deps, queues });
   deps.log.info(`workers running on ${queues.join(', ')}`, { address, namespace, home: deps.home, pid: process.pid });
   let stopping = false;
@@ -146,7 +162,7 @@ if (require.main === module) {
   main().then(
     () => process.exit(0),
     (e) => {
-      console.error(e instanceof Error ? e.message : e);
+      console.error(`npm run worker: ${e instanceof Error ? e.message : e}`);
       process.exit(1);
     },
   );

@@ -3,11 +3,11 @@
  * the worker, so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the profile file apply. Temporal's
  * errors are translated once here (in withTemporal) into an exit code and a sentence that says what to do.
  */
-import { connect as tcpConnect } from 'node:net';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError, NamespaceNotFoundError } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { RunResult } from '../../workflows/definitions';
+import { tcpRefusal } from '../../workers/temporal-address';
 import { CliError, ExitCodes, type ConnectionOpts } from './common';
 
 const CONNECT_TIMEOUT = '5s';
@@ -50,43 +50,6 @@ export async function withTemporal<T>(opts: ConnectionOpts, fn: (t: Temporal) =>
   } finally {
     await connection.close();
   }
-}
-
-/** `host:port` (IPv6 in brackets) → its parts; undefined for anything else (left to grpc-js). */
-export function splitAddress(address: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(address) ?? /^([^:\s]+):(\d{1,5})$/.exec(address);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port > 0 && port <= 65535 ? { host: m[1], port } : undefined;
-}
-
-/**
- * Why a TCP connection to `address` fails at once (refused, no such host, unreachable), or undefined when it
- * connects, cannot be tried here, or does not answer within the connect timeout (grpc-js then has its own say).
- */
-export function tcpRefusal(address: string, timeoutMs = 5000): Promise<string | undefined> {
-  const where = splitAddress(address);
-  if (!where) return Promise.resolve(undefined);
-  return new Promise((resolveRefusal) => {
-    const socket = tcpConnect({ host: where.host, port: where.port });
-    const done = (why: string | undefined) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolveRefusal(why);
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.once('connect', () => done(undefined));
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      const why: Record<string, string> = {
-        ECONNREFUSED: 'connection refused: nothing listens on that port',
-        ENOTFOUND: `no such host ${where.host}`,
-        EAI_AGAIN: `cannot resolve ${where.host}`,
-        EHOSTUNREACH: 'host unreachable',
-        ENETUNREACH: 'network unreachable',
-      };
-      done(e.code && why[e.code] ? why[e.code] : undefined);
-    });
-  });
 }
 
 function isUnavailable(err: unknown): boolean {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitAddress } from '../../scripts/cli/temporal';
+import { splitAddress } from '../../workers/temporal-address';
 import { freePort } from '../devserver/helpers';
 import { retrain } from './helpers';
 
