@@ -149,7 +149,7 @@ const LogisticTrainerSchema = z
 const CommandTrainerSchema = z
   .object({
     kind: z.literal(TrainerKinds.command).describe('Your own training program (Python, anything): see "Bring your own trainer".'),
-    train: z.array(name).min(1).describe('argv of the training program; placeholders {data} {model} {params} {schema} are replaced by file paths.'),
+    train: z.array(name).min(1).describe('argv of the training program; placeholders {data} {weights} {model} {params} {schema} are replaced by file paths.'),
     predict: z.array(name).min(1).describe('argv of the scoring program; placeholders {model} {data} {scores}.'),
     params: z.record(z.string(), z.unknown()).default({}).describe('Written to the {params} file as JSON.'),
     cwd: z.string().optional().describe('Working directory of the program (default: the worker\'s). A relative path is resolved against the config file\'s folder (by the CLI and `npm start`).'),

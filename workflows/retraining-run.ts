@@ -416,8 +416,10 @@ async function stages(state: RunState, ctx: Ctx): Promise<void> {
     const total = config.promotion.deadline;
     const half = Math.floor(total / 2);
     const deadline = new Date(Date.now() + total).toISOString();
-    state.approval = { approvers, deadline, escalated: false };
-    state.enter(Stages.approve, `approval by ${approvers.join(', ')} until ${deadline}`);
+    // Who can still approve: the person who asked for the run may not (checkApprover refuses them).
+    const eligible = approvers.filter((a) => a !== input.trigger.requestedBy);
+    state.approval = { approvers: eligible, deadline, escalated: false };
+    state.enter(Stages.approve, `approval by ${eligible.join(', ') || `nobody (${input.trigger.requestedBy} asked for the run and is the only approver)`} until ${deadline}`);
     await quick.notify({ runWorkflowId: ctx.runWorkflowId, model: ctx.model, kind: 'approval_requested', to: approvers, message: `${ctx.runWorkflowId}: candidate v${candidate} is blessed (${state.gate.blessing.summary}); approve or reject by ${deadline}` });
     let answered = await condition(() => state.promotionAnswer !== undefined, half);
     if (!answered) {

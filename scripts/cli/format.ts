@@ -27,10 +27,16 @@ export function formatMonitorStatus(workflowId: string, s: MonitorStatus): strin
 
 export function formatRunStatus(workflowId: string, s: RunStatus): string {
   const lines = [`run ${workflowId}: ${s.decision ? `done, ${s.decision}${s.decidedBy ? ` by ${s.decidedBy}` : ''}` : `stage ${s.stage}`}`, `  trigger: ${s.trigger.detail.startsWith(`${s.trigger.kind}:`) ? s.trigger.detail : `${s.trigger.kind}: ${s.trigger.detail}`}${s.trigger.requestedBy ? ` (asked by ${s.trigger.requestedBy})` : ''}`];
-  if (s.candidateVersion !== undefined) lines.push(`  candidate v${s.candidateVersion}, production ${s.productionVersion == null ? 'none' : `v${s.productionVersion}`}`);
+  if (s.candidateVersion !== undefined) lines.push(`  candidate v${s.candidateVersion}, compared with production ${s.productionVersion == null ? 'none' : `v${s.productionVersion}`}`);
   if (s.blessing) lines.push(`  gate: ${s.blessing.promote ? 'blessed' : 'not blessed'}: ${s.blessing.summary}`);
   if (s.validation && !s.validation.passed) for (const f of s.validation.failures) lines.push(`  validation: ${f.column ? `${f.column}: ` : ''}${f.message}`);
-  if (s.approval && !s.decision) lines.push(`  waiting for approval by ${s.approval.approvers.join(', ') || 'anyone'} until ${s.approval.deadline}: retrain approve ${workflowId} --as NAME`);
+  if (s.approval && !s.decision && s.stage === 'approve') {
+    lines.push(
+      s.approval.approvers.length
+        ? `  waiting for approval by ${s.approval.approvers.join(', ')} until ${s.approval.deadline}: retrain approve ${workflowId} --as NAME`
+        : `  waiting for approval until ${s.approval.deadline}, but no approver may give it: the only one asked for the run (reject it, or change promotion.approvers)`,
+    );
+  }
   if (s.labeling && !s.decision) lines.push(`  waiting for labels (${s.labeling.requestUri}) until ${s.labeling.deadline}: retrain approve-labels ${workflowId} --as NAME`);
   if (s.canary) lines.push(`  canary v${s.canary.version} at ${pct(s.canary.weight)}`);
   if (s.error) lines.push(`  error: ${s.error}`);

@@ -324,7 +324,7 @@ function viewOf(run: RunStatus, workflowId: string, startedAt: string): RunView 
   const end = run.timeline.length && run.decision !== null ? Date.parse(run.timeline[run.timeline.length - 1].endedAt ?? run.timeline[run.timeline.length - 1].startedAt) : Date.now();
   let note: string | undefined;
   if (run.decision === null) {
-    if (run.stage === Stages.approve && run.approval) note = `waiting for ${run.approval.approvers.join(' or ')}`;
+    if (run.stage === Stages.approve && run.approval) note = `waiting for ${run.approval.approvers.join(' or ') || 'an approver other than the requester'}`;
     else if (run.stage === Stages.rollout && run.canary) note = `canary at ${Math.round(run.canary.weight * 100)}%`;
   }
   return {

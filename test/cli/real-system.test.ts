@@ -185,6 +185,11 @@ describe('the retrain CLI against the real workflows and activities', () => {
     const elsewhere = await retrain(['report', 'sea/1', '--json'], { ...env, RETRAIN_HOME: join(dir, 'elsewhere') });
     assert.equal(elsewhere.code, 0, elsewhere.stderr);
     assert.equal(elsewhere.json.html, r.html);
+    // --open on a machine without a desktop says so and still answers the paths.
+    const headless = await retrain(['report', 'sea/1', '--open', '--json'], { ...env, DISPLAY: '', WAYLAND_DISPLAY: '' });
+    assert.equal(headless.code, 0, headless.stderr);
+    assert.deepEqual([headless.json.html, headless.json.opened], [r.html, false]);
+    assert.match(headless.stderr, /could not open the report \(no desktop session: DISPLAY and WAYLAND_DISPLAY are unset\): open .*report\.html in a browser/);
   });
 
   test('run --wait follows the run live; approve-labels and reject answer it, and it exits 4 (not promoted)', async () => {

@@ -31,11 +31,14 @@ export const run = action(OpenReportOptions, async ([ref], opts, out) => {
   if (!html && !json) {
     throw new CliError(`no report for ${workflowId} in ${paths.dir}: a run writes it when it ends (check \`retrain status ${workflowId}\`, and RETRAIN_HOME)`, ExitCodes.notFound);
   }
+  let notOpened: string | undefined;
   if (opts.open) {
     if (!html) throw new CliError(`${workflowId} has a JSON report but no HTML one (${paths.json})`, ExitCodes.notFound);
-    await openFile(html);
+    notOpened = await openFile(html);
+    // The paths are still the answer, so this is a notice, not a failure.
+    if (notOpened) process.stderr.write(`retrain report: could not open the report (${notOpened}): open ${html} in a browser\n`);
   }
-  out.result({ workflowId, html: html ?? null, json: json ?? null, opened: opts.open }, () => [html, json].filter(Boolean).join('\n'));
+  out.result({ workflowId, html: html ?? null, json: json ?? null, opened: opts.open && !notOpened }, () => [html, json].filter(Boolean).join('\n'));
 });
 
 /** Where the run says its report is (a local file: URI), or undefined when it cannot say (no server, no run, S3). */
@@ -51,14 +54,27 @@ async function reportPathsFromRun(workflowId: string, opts: ConnectionOpts): Pro
   }
 }
 
-function openFile(path: string): Promise<void> {
+/**
+ * Opens `path` with the desktop's opener; resolves to why it could not (no desktop session, the opener failed), or
+ * undefined. An opener that fails says so within a moment (xdg-open without a browser exits 3); one still running
+ * after that has handed the file to something.
+ */
+function openFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (process.platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) return Promise.resolve('no desktop session: DISPLAY and WAYLAND_DISPLAY are unset');
   const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
   return new Promise((resolve, reject) => {
     const child = spawn(opener, [path], { detached: true, stdio: 'ignore' });
-    child.once('error', (err) => reject(new CliError(`cannot run ${opener} (${err.message}): open ${path} yourself`, ExitCodes.failure)));
-    child.once('spawn', () => {
+    const timer = setTimeout(() => {
       child.unref();
-      resolve();
+      resolve(undefined);
+    }, 2000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new CliError(`cannot run ${opener} (${err.message}): open ${path} yourself`, ExitCodes.failure));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? undefined : `${opener} exited with code ${code}`);
     });
   });
 }

@@ -99,7 +99,7 @@ async function follow(client: Client, workflowId: string, pollMs: number, out: O
     if (key !== last) {
       last = key;
       printed = s.timeline.length;
-      const waiting = s.decision ? '' : s.labeling ? ` (waiting for labels from ${s.labeling.approvers.join(' or ')}: retrain approve-labels ${workflowId} --as NAME)` : s.approval && s.stage === 'approve' ? ` (waiting for approval by ${s.approval.approvers.join(' or ')}: retrain approve ${workflowId} --as NAME)` : '';
+      const waiting = s.decision ? '' : s.labeling ? ` (waiting for labels from ${s.labeling.approvers.join(' or ')}: retrain approve-labels ${workflowId} --as NAME)` : s.approval && s.stage === 'approve' ? ` (waiting for approval by ${s.approval.approvers.join(' or ') || 'nobody: the only approver asked for the run'}: retrain approve ${workflowId} --as NAME)` : '';
       out.progress(`${workflowId}  ${s.stage}${waiting}`, { workflowId, stage: s.stage, decision: s.decision });
     }
     if (s.decision !== null) return s;
