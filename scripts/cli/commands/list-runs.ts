@@ -29,6 +29,13 @@ export const ListRunsOptions = z
   })
   .strict();
 
+/** The text table of `retrain runs`: a header row, then one run per line, columns as wide as their widest value. */
+export function formatRunListing(runs: readonly RunListing[]): string {
+  const rows = [['RUN', 'STAGE', 'DECISION', 'TRIGGER', 'STARTED'], ...runs.map((r) => [r.workflowId, r.stage ?? '-', r.decision ?? '-', r.trigger ?? '-', r.startTime])];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  return rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
+}
+
 export interface RunListing {
   readonly workflowId: string;
   readonly model?: string;
@@ -76,7 +83,7 @@ export const run = action(ListRunsOptions, async (_args, opts, out) => {
     out.result({ query, runs }, () =>
       runs.length === 0
         ? `no runs match (${query})`
-        : runs.map((r) => `${r.workflowId.padEnd(28)} ${(r.stage ?? '-').padEnd(9)} ${(r.decision ?? '-').padEnd(17)} ${(r.trigger ?? '-').padEnd(11)} ${r.startTime}`).join('\n'),
+        : formatRunListing(runs),
     );
   });
 });
