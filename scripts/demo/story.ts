@@ -131,6 +131,8 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
 
   const finished = new Map<string, RunStatus>();
   const approvals = new Map<string, Promise<void>>();
+  /** Approval requests seen in this poll, started once the display has shown its stage lines. */
+  const approvalStarts: Array<() => void> = [];
   let driftAnnounced = false;
   const announced = new Set<string>();
   /** The first run after the initial one seen promoted, and when it reached production: later runs never change it. */
@@ -191,7 +193,9 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
         display.event(`Drift detected: ${run.trigger.detail}. The monitor started ${summary.workflowId}.`);
       }
       if (run.stage === Stages.approve && run.decision === null && !approvals.has(summary.workflowId)) {
-        const pending =
+        // Started after the display shows this poll's stage lines, so that "waits for approval" follows the
+        // evaluate and gate lines it comes from.
+        const start = () =>
           run.trigger.kind === TriggerKinds.initial
             ? approve(summary.workflowId, 'the demo approves the initial model at once')
             : (async () => {
@@ -207,7 +211,7 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
                 const now = await client.workflow.getHandle(summary.workflowId).query(runStatusQuery);
                 if (now.stage === Stages.approve && now.decision === null) await approve(summary.workflowId, `nobody answered within ${seconds} s`);
               })();
-        approvals.set(summary.workflowId, pending);
+        approvalStarts.push(() => approvals.set(summary.workflowId, start()));
       }
     }
     display.update({
@@ -222,6 +226,7 @@ export async function runDemoStory(o: DemoStoryOptions): Promise<DemoOutcome> {
       },
       runs: views,
     });
+    for (const start of approvalStarts.splice(0)) start();
 
     const initial = [...finished.values()].find((r) => r.trigger.kind === TriggerKinds.initial);
     if (initial && initial.decision !== Decisions.promoted) {

@@ -114,6 +114,11 @@ describe('npm start demo (accelerated)', () => {
     const expected = dedupe(status.timeline.map((r) => r.stage)).filter((st) => st !== Stages.promote);
     assert.deepEqual(logged.filter((st) => st !== Stages.promote), expected, printed.join(''));
     for (const st of [Stages.collect, Stages.train, Stages.gate]) assert.ok(logged.includes(st), st);
+    // The approval request is told after the gate line it follows from, not before the evaluate and gate lines.
+    const lines = printed.join('').split('\n');
+    const gateAt = lines.findIndex((l) => l.startsWith(`${outcome.runWorkflowId} (drift): ${Stages.gate}`));
+    const waitAt = lines.findIndex((l) => l.startsWith(`${outcome.runWorkflowId} is blessed and waits for approval`));
+    assert.ok(gateAt >= 0 && waitAt > gateAt, `gate line ${gateAt}, approval request ${waitAt}:\n${printed.join('')}`);
   });
 
   test('started again with the monitor still running (a restart with the same journal), the demo says it resumes and re-tells nothing', async () => {
