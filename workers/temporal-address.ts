@@ -42,3 +42,17 @@ export function tcpRefusal(address: string, timeoutMs = 5000): Promise<string | 
     });
   });
 }
+
+/**
+ * Why `address` cannot be reached at all (see tcpRefusal), or undefined: also when the connection goes through a
+ * proxy (`connectionOptions.proxy`), where a direct TCP connection says nothing about the server.
+ */
+export function refusalUnlessProxied(address: string, connectionOptions: object): Promise<string | undefined> {
+  return (connectionOptions as { proxy?: unknown }).proxy ? Promise.resolve(undefined) : tcpRefusal(address);
+}
+
+/** "cannot connect to Temporal at ADDRESS (WHY): HINT", WHY being a refusal reason or a connection error's message. */
+export function cannotConnect(address: string, why: unknown, hint: string): string {
+  const reason = typeof why === 'string' ? why : why instanceof Error ? why.message : String(why);
+  return `cannot connect to Temporal at ${address} (${reason}): ${hint}`;
+}

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { createActivities, lightActivities, trainingActivities, type ActivitiesOptions } from '../activities';
 import { createDependencies, type ActivityDeps } from '../activities/deps';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE, TRAINING_TASK_QUEUE } from '../workflows/definitions';
-import { tcpRefusal } from './temporal-address';
+import { cannotConnect, refusalUnlessProxied } from './temporal-address';
 
 export const Queues = { retrain: TASK_QUEUE, training: TRAINING_TASK_QUEUE } as const;
 export type Queue = (typeof Queues)[keyof typeof Queues];
@@ -111,11 +111,8 @@ export async function registerSearchAttributes(connection: Connection, namespace
 }
 
 /** The error `npm run worker` exits with when Temporal cannot be reached: where it looked, why, and what to do. */
-export function unreachable(address: string, why: unknown): Error {
-  const reason = typeof why === 'string' ? why : why instanceof Error ? why.message : String(why);
-  return new Error(
-    `cannot connect to Temporal at ${address} (${reason}): start it (\`npm start\` runs an embedded server, docker-compose.yml a cluster) or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE) at yours`,
-  );
+function unreachable(address: string, why: unknown): Error {
+  return new Error(cannotConnect(address, why, 'start it (`npm start` runs an embedded server, docker-compose.yml a cluster) or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE) at yours'));
 }
 
 /** The `npm run worker` process. */
@@ -126,7 +123,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const namespace = config.namespace ?? 'default';
   const deps = createDependencies({ env });
   // A server that is not there is found out at once and named, not after the connect deadline's anonymous error.
-  const refused = (config.connectionOptions as { proxy?: unknown }).proxy ? undefined : await tcpRefusal(address);
+  const refused = await refusalUnlessProxied(address, config.connectionOptions);
   if (refused) throw unreachable(address, refused);
   const client = await Connection.connect({ ...config.connectionOptions, address } as never).catch((e: unknown) => {
     throw unreachable(address, e);

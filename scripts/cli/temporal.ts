@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdat
 import { ApplicationFailure, WorkflowNotFoundError, NamespaceNotFoundError } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { RunResult } from '../../workflows/definitions';
-import { tcpRefusal } from '../../workers/temporal-address';
+import { cannotConnect, refusalUnlessProxied } from '../../workers/temporal-address';
 import { CliError, ExitCodes, type ConnectionOpts } from './common';
 
 const CONNECT_TIMEOUT = '5s';
@@ -31,10 +31,8 @@ export async function withTemporal<T>(opts: ConnectionOpts, fn: (t: Temporal) =>
   const { address, namespace, connectionOptions } = connectionSettings(opts);
   // grpc-js retries a refused connection with backoff until the connect timeout, so a stopped server would cost the
   // whole timeout; a plain TCP connection first finds that out at once.
-  if (!(connectionOptions as { proxy?: unknown }).proxy) {
-    const refused = await tcpRefusal(address);
-    if (refused) throw unavailable(address, refused);
-  }
+  const refused = await refusalUnlessProxied(address, connectionOptions);
+  if (refused) throw unavailable(address, refused);
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...(connectionOptions as object), connectTimeout: CONNECT_TIMEOUT });
@@ -58,11 +56,7 @@ function isUnavailable(err: unknown): boolean {
 }
 
 function unavailable(address: string, err: unknown): CliError {
-  const why = typeof err === 'string' ? err : err instanceof Error ? err.message : String(err);
-  return new CliError(
-    `cannot connect to Temporal at ${address} (${why}): is \`npm start\` (or your Temporal cluster) running? set TEMPORAL_ADDRESS or --address`,
-    ExitCodes.unavailable,
-  );
+  return new CliError(cannotConnect(address, err, 'is `npm start` (or your Temporal cluster) running? set TEMPORAL_ADDRESS or --address'), ExitCodes.unavailable);
 }
 
 /** The innermost ApplicationFailure message of an update failure: what the validator or handler said. */

@@ -59,8 +59,8 @@ async function reportPathsFromRun(workflowId: string, opts: ConnectionOpts): Pro
  * undefined. An opener that fails says so within a moment (xdg-open without a browser exits 3); one still running
  * after that has handed the file to something.
  */
-function openFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  if (process.platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) return Promise.resolve('no desktop session: DISPLAY and WAYLAND_DISPLAY are unset');
+function openFile(path: string): Promise<string | undefined> {
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return Promise.resolve('no desktop session: DISPLAY and WAYLAND_DISPLAY are unset');
   const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
   return new Promise((resolve, reject) => {
     const child = spawn(opener, [path], { detached: true, stdio: 'ignore' });
