@@ -33,7 +33,7 @@
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type * as workflows from './fanout-workflows';
-import { measureWindow, round, serverCpuPerCall, withServer, type ServerProcess } from './server-process';
+import { measureWindow, round, serverCpuPerCall, sumWindows, windowFields, withServer, type ServerProcess } from './server-process';
 
 const SERVER_CPU_SHARE_MAX = 0.2;
 /** The update round trip's target (issue 14): its server CPU share at most this much over the transport floor's share. */
@@ -115,32 +115,6 @@ async function transportFloor(server: ServerProcess, client: Client, worker: Wor
   };
 }
 
-/** Sums the figures of consecutive measured windows (the update rounds) into the fields of one window. */
-function combinedFields(windows: Array<Awaited<ReturnType<typeof measureWindow>>>): Record<string, unknown> {
-  const sum = (k: string) => round(windows.reduce((a, w) => a + ((w.fields as Record<string, unknown>)[k] as number), 0));
-  const byMethod: Record<string, number> = {};
-  for (const w of windows) for (const [k, v] of Object.entries(w.fields.server_rpcs_by_method)) byMethod[k] = (byMethod[k] ?? 0) + v;
-  const serverCpu = windows.reduce((a, w) => a + w.serverCpu, 0);
-  const selfCpu = windows.reduce((a, w) => a + w.fields.worker_client_cpu_s, 0);
-  const last = windows[windows.length - 1].fields;
-  return {
-    server_cpu_share: round(serverCpu / (serverCpu + selfCpu)),
-    server_cpu_s: round(serverCpu),
-    server_user_cpu_s: sum('server_user_cpu_s'),
-    server_system_cpu_s: sum('server_system_cpu_s'),
-    server_main_thread_cpu_s: sum('server_main_thread_cpu_s'),
-    server_helper_threads_cpu_s: sum('server_helper_threads_cpu_s'),
-    worker_client_cpu_s: round(selfCpu),
-    total_cpu_s: round(serverCpu + selfCpu),
-    server_rpcs: windows.reduce((a, w) => a + w.rpcs, 0),
-    server_rpcs_by_method: byMethod,
-    server_rss_mb: last.server_rss_mb,
-    load_avg_before: windows[0].fields.load_avg_before,
-    load_avg_after: last.load_avg_after,
-    host_steal_share: round(windows.reduce((a, w) => a + w.fields.host_steal_share * w.wall, 0) / windows.reduce((a, w) => a + w.wall, 0)),
-  };
-}
-
 async function updateLatency(server: ServerProcess, client: Client, worker: Worker, taskQueue: string, opts: FanoutUpdateOptions): Promise<object> {
   const handle = await client.workflow.start<typeof workflows.updateTarget>('updateTarget', { taskQueue, workflowId: `update-target-${process.pid}` });
   const ping = async (n: number) => {
@@ -159,9 +133,11 @@ async function updateLatency(server: ServerProcess, client: Client, worker: Work
   const latencies: number[] = [];
   const windows: Array<Awaited<ReturnType<typeof measureWindow>>> = [];
   const floors: Array<{ client: number; worker: number }> = [];
+  /** Updates per round: the remainder goes one each to the first rounds. */
+  const perRound = Array.from({ length: rounds }, (_, r) => Math.floor(opts.updates / rounds) + (r < opts.updates % rounds ? 1 : 0));
   let done = 0;
   for (let r = 0; r < rounds; r++) {
-    const n = Math.floor(opts.updates / rounds) + (r < opts.updates % rounds ? 1 : 0);
+    const n = perRound[r];
     windows.push(
       await measured(server, async () => {
         for (let i = 0; i < n; i++) {
@@ -178,22 +154,24 @@ async function updateLatency(server: ServerProcess, client: Client, worker: Work
   const answered = await handle.result();
   if (answered !== warmup + opts.updates) throw new Error(`the workflow answered ${answered} updates, expected ${warmup + opts.updates}`);
   latencies.sort((a, b) => a - b);
-  const fields = combinedFields(windows);
-  const wall = windows.reduce((a, w) => a + w.wall, 0);
+  // Without a share target: this case is judged by share minus floor (targets_met below).
+  const all = sumWindows(windows.map((w) => w.totals));
+  const { fields, serverCpu } = windowFields(all);
+  const wall = all.wall;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const floorClientUs = mean(floors.map((f) => f.client));
+  const floorWorkerUs = mean(floors.map((f) => f.worker));
   // The share the server would have if each update's three RPCs (one from the client, two from the worker) cost it
   // only the transport, with the SDK side as measured.
   const floorShare = (floorMs: number, workerMs: number) => floorMs / (floorMs + workerMs);
-  const floorMsPerUpdate = (mean(floors.map((f) => f.client)) + 2 * mean(floors.map((f) => f.worker))) / 1000;
-  const workerMsPerUpdate = (fields.worker_client_cpu_s as number) * 1000 / opts.updates;
-  const share = fields.server_cpu_share as number;
-  const floorShareAll = floorShare(floorMsPerUpdate, workerMsPerUpdate);
+  const floorMsPerUpdate = (floorClientUs + 2 * floorWorkerUs) / 1000;
+  const share = serverCpu / (serverCpu + all.selfCpu);
+  const floorShareAll = floorShare(floorMsPerUpdate, (all.selfCpu * 1000) / opts.updates);
   const byRound = windows.map((w, i) => {
-    const n = Math.floor(opts.updates / rounds) + (i < opts.updates % rounds ? 1 : 0);
     const f = floors[i];
-    return round(w.serverCpu / (w.serverCpu + w.fields.worker_client_cpu_s) - floorShare((f.client + 2 * f.worker) / 1000, (w.fields.worker_client_cpu_s * 1000) / n));
+    return round(w.serverCpu / (w.serverCpu + w.totals.selfCpu) - floorShare((f.client + 2 * f.worker) / 1000, (w.totals.selfCpu * 1000) / perRound[i]));
   });
-  const perUpdateMs = (i: number) => round((windows[i].serverCpu * 1000) / (Math.floor(opts.updates / rounds) + (i < opts.updates % rounds ? 1 : 0)), 2);
+  const perUpdateMs = (i: number) => round((windows[i].serverCpu * 1000) / perRound[i], 2);
   return {
     case: 'update_latency',
     updates: opts.updates,
@@ -204,15 +182,15 @@ async function updateLatency(server: ServerProcess, client: Client, worker: Work
     updates_per_s: round(opts.updates / wall, 1),
     wall_s: round(wall),
     ...fields,
-    server_cpu_ms_per_update: round(((fields.server_cpu_s as number) * 1000) / opts.updates),
+    server_cpu_ms_per_update: round((serverCpu * 1000) / opts.updates),
     // The history grows by five events per update, so a cost that grows with history length shows as a difference
     // between the first round and the last.
     server_cpu_ms_per_update_first_round: perUpdateMs(0),
     server_cpu_ms_per_update_last_round: perUpdateMs(rounds - 1),
     history_events_at_end: (await handle.fetchHistory()).events?.length ?? 0,
     ...(cold ? coldFields(cold, warmup, 'update') : { cold_updates: 0 }),
-    floor_server_cpu_us_per_client_rpc: round(mean(floors.map((f) => f.client)), 0),
-    floor_server_cpu_us_per_worker_rpc: round(mean(floors.map((f) => f.worker)), 0),
+    floor_server_cpu_us_per_client_rpc: round(floorClientUs, 0),
+    floor_server_cpu_us_per_worker_rpc: round(floorWorkerUs, 0),
     floor_server_cpu_ms_per_update: round(floorMsPerUpdate),
     floor_server_cpu_share: round(floorShareAll),
     share_minus_floor: round(share - floorShareAll),

@@ -45,19 +45,14 @@ export function procThreadCpu(pid: number): { main: number; others: number } {
 }
 
 /**
- * The machine's CPU time stolen by the hypervisor, as a share of all CPU time, between two readings of /proc/stat's
- * `cpu` line (`stealTicks()`). A share well above zero means other guests competed for the host, and CPU seconds
- * measured in that window are inflated and noisy.
+ * The machine's CPU ticks so far, and those stolen by the hypervisor, from /proc/stat's `cpu` line. Between two
+ * readings, a stolen share well above zero means other guests competed for the host, and CPU seconds measured in
+ * that window are inflated and noisy (`host_steal_share`, windowFields).
  */
 export function stealTicks(): { steal: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
   return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
-}
-
-export function stealShare(a: { steal: number; total: number }, b: { steal: number; total: number }): number {
-  const total = b.total - a.total;
-  return total > 0 ? (b.steal - a.steal) / total : 0;
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -223,10 +218,79 @@ export function rpcDelta(before: ServerStats, after: ServerStats): Record<string
 export const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 export const loadAverages = () => loadavg().map((x) => round(x, 2));
 
+/** The raw figures of a measured window, from which its `fields` are computed; consecutive windows add up. */
+export interface WindowTotals {
+  wall: number;
+  serverUser: number;
+  serverSystem: number;
+  serverMain: number;
+  serverHelpers: number;
+  /** CPU seconds of this process (the SDK worker and client). */
+  selfCpu: number;
+  rpcsByMethod: Record<string, number>;
+  /** The host's CPU ticks over the window, and those stolen by the hypervisor. */
+  ticks: { steal: number; total: number };
+  rssMb: number;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+/**
+ * The JSON fields every CPU-share case prints, from a window's totals; `share` = server / (server + this process).
+ * Without `shareMax`, the target fields are left to the caller (a case judged by another target).
+ */
+export function windowFields(t: WindowTotals, shareMax?: number) {
+  const serverCpu = t.serverUser + t.serverSystem;
+  const total = serverCpu + t.selfCpu;
+  const share = total > 0 ? serverCpu / total : 0;
+  return {
+    serverCpu,
+    rpcs: Object.values(t.rpcsByMethod).reduce((x, y) => x + y, 0),
+    fields: {
+      server_cpu_share: round(share),
+      server_cpu_s: round(serverCpu),
+      server_user_cpu_s: round(t.serverUser),
+      server_system_cpu_s: round(t.serverSystem),
+      server_main_thread_cpu_s: round(t.serverMain),
+      server_helper_threads_cpu_s: round(t.serverHelpers),
+      worker_client_cpu_s: round(t.selfCpu),
+      total_cpu_s: round(total),
+      server_rpcs: Object.values(t.rpcsByMethod).reduce((x, y) => x + y, 0),
+      server_rpcs_by_method: t.rpcsByMethod,
+      server_rss_mb: round(t.rssMb, 1),
+      ...(shareMax === undefined ? {} : { target_server_cpu_share_max: shareMax, targets_met: share <= shareMax }),
+      load_avg_before: t.loadBefore,
+      load_avg_after: t.loadAfter,
+      host_steal_share: round(t.ticks.total > 0 ? t.ticks.steal / t.ticks.total : 0),
+    },
+  };
+}
+
+/** Consecutive windows as one: their totals added up (RSS and the load after from the last, the load before from the first). */
+export function sumWindows(ts: readonly WindowTotals[]): WindowTotals {
+  const sum = (f: (t: WindowTotals) => number) => ts.reduce((a, t) => a + f(t), 0);
+  const rpcsByMethod: Record<string, number> = {};
+  for (const t of ts) for (const [k, v] of Object.entries(t.rpcsByMethod)) rpcsByMethod[k] = (rpcsByMethod[k] ?? 0) + v;
+  const last = ts[ts.length - 1];
+  return {
+    wall: sum((t) => t.wall),
+    serverUser: sum((t) => t.serverUser),
+    serverSystem: sum((t) => t.serverSystem),
+    serverMain: sum((t) => t.serverMain),
+    serverHelpers: sum((t) => t.serverHelpers),
+    selfCpu: sum((t) => t.selfCpu),
+    rpcsByMethod,
+    ticks: { steal: sum((t) => t.ticks.steal), total: sum((t) => t.ticks.total) },
+    rssMb: last.rssMb,
+    loadBefore: ts[0].loadBefore,
+    loadAfter: last.loadAfter,
+  };
+}
+
 /**
  * Runs `body` and measures the window around it: CPU seconds of the server (user, system, main thread, V8's helper
  * threads) and of this process (the SDK worker and client, every thread), the server's RPCs, and the host's steal.
- * `fields` are the JSON fields every CPU-share case prints; `share` = server / (server + this process).
+ * `fields` are the JSON fields every CPU-share case prints (windowFields); `totals` add up over windows (sumWindows).
  */
 export async function measureWindow<T>(server: ServerProcess, shareMax: number, body: () => Promise<T>) {
   const loadBefore = loadAverages();
@@ -241,36 +305,22 @@ export async function measureWindow<T>(server: ServerProcess, shareMax: number, 
   const split1 = server.cpuSplit();
   const threads1 = server.threadCpu();
   const selfCpu = selfCpuSeconds() - self0;
-  const steal = stealShare(steal0, stealTicks());
+  const steal1 = stealTicks();
   const stats1 = await server.stats();
-  const serverCpu = split1.user + split1.system - (split0.user + split0.system);
-  const total = serverCpu + selfCpu;
-  const share = total > 0 ? serverCpu / total : 0;
-  const rpcs = totalRpcs(stats1) - totalRpcs(stats0);
-  return {
-    result,
+  const totals: WindowTotals = {
     wall,
-    serverCpu,
-    rpcs,
-    fields: {
-      server_cpu_share: round(share),
-      server_cpu_s: round(serverCpu),
-      server_user_cpu_s: round(split1.user - split0.user),
-      server_system_cpu_s: round(split1.system - split0.system),
-      server_main_thread_cpu_s: round(threads1.main - threads0.main),
-      server_helper_threads_cpu_s: round(threads1.others - threads0.others),
-      worker_client_cpu_s: round(selfCpu),
-      total_cpu_s: round(total),
-      server_rpcs: rpcs,
-      server_rpcs_by_method: rpcDelta(stats0, stats1),
-      server_rss_mb: round(server.rssMb(), 1),
-      target_server_cpu_share_max: shareMax,
-      targets_met: share <= shareMax,
-      load_avg_before: loadBefore,
-      load_avg_after: loadAverages(),
-      host_steal_share: round(steal),
-    },
+    serverUser: split1.user - split0.user,
+    serverSystem: split1.system - split0.system,
+    serverMain: threads1.main - threads0.main,
+    serverHelpers: threads1.others - threads0.others,
+    selfCpu,
+    rpcsByMethod: rpcDelta(stats0, stats1),
+    ticks: { steal: steal1.steal - steal0.steal, total: steal1.total - steal0.total },
+    rssMb: server.rssMb(),
+    loadBefore,
+    loadAfter: loadAverages(),
   };
+  return { result, wall, totals, ...windowFields(totals, shareMax) };
 }
 
 /**
