@@ -13,7 +13,7 @@ import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { startDevServer, type DevServer } from '../../devserver';
 import { parseLaunchArgs } from '../../devserver/cli-args';
-import { assertReplays, useHarness, useInProcessServer } from './helpers';
+import { RETRIED_FIRST_TASK, assertReplays, useHarness, useInProcessServer } from './helpers';
 import { RAW_WORKFLOWS, replayAll, replaysEveryRun } from './replay-all';
 import * as activities from './fixtures/activities';
 
@@ -53,16 +53,6 @@ function pollFor(ws: WorkflowService, taskQueue: string, ms: number, identity = 
 async function historyOf(ws: WorkflowService, workflowId: string, runId?: string | null): Promise<IHistoryEvent[]> {
   return (await ws.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId, runId: runId ?? undefined } })).history?.events ?? [];
 }
-
-/** An eager first task that timed out, then its retry started from the queue: what a worker polling attempt 2 sees. */
-const RETRIED_FIRST_TASK = [
-  'WORKFLOW_EXECUTION_STARTED',
-  'WORKFLOW_TASK_SCHEDULED',
-  'WORKFLOW_TASK_STARTED',
-  'WORKFLOW_TASK_TIMED_OUT',
-  'WORKFLOW_TASK_SCHEDULED',
-  'WORKFLOW_TASK_STARTED',
-];
 
 describe('eager workflow start (raw calls, in-process server)', () => {
   const workflowService = useInProcessServer();

@@ -279,3 +279,16 @@ export function useInProcessServer(): (() => Connection['workflowService']) & { 
     },
   });
 }
+
+/**
+ * A first workflow task that timed out (eager or from the queue), then its retry started: the events a worker
+ * polling attempt 2 sees, the retry's two transient.
+ */
+export const RETRIED_FIRST_TASK = [
+  'WORKFLOW_EXECUTION_STARTED',
+  'WORKFLOW_TASK_SCHEDULED',
+  'WORKFLOW_TASK_STARTED',
+  'WORKFLOW_TASK_TIMED_OUT',
+  'WORKFLOW_TASK_SCHEDULED',
+  'WORKFLOW_TASK_STARTED',
+];

@@ -139,6 +139,15 @@ describe('sticky task queues (raw calls, in-process server)', () => {
       await signal('add', value);
       return sp.task;
     };
+    /**
+     * The sticky worker takes its first two tasks (both naming the sticky queue, `scheduleToStartSeconds`), then
+     * stops polling: the next signal ('b') leaves its task waiting on the sticky queue, which nobody polls any more.
+     */
+    const taskLeftOnStickyQueue = async (scheduleToStartSeconds: number) => {
+      await firstTaskSticky(scheduleToStartSeconds);
+      await complete(await stickyTaskFor('a'), { sticky: scheduleToStartSeconds });
+      await signal('add', 'b');
+    };
     return {
       ws,
       workflowId,
@@ -156,6 +165,7 @@ describe('sticky task queues (raw calls, in-process server)', () => {
       replays,
       firstTaskSticky,
       stickyTaskFor,
+      taskLeftOnStickyQueue,
     };
   }
 
@@ -215,11 +225,9 @@ describe('sticky task queues (raw calls, in-process server)', () => {
 
   test('a sticky task not started within its scheduleToStartTimeout times out (SCHEDULE_TO_START) and goes to the normal queue whole', async () => {
     const r = await begin('sticky-timeout');
-    await r.firstTaskSticky(1);
-    // The sticky worker takes one task, then dies silently: its queue still counts as polled for 10 s.
-    const second = await r.stickyTaskFor('a');
-    await r.complete(second, { sticky: 1 });
-    await r.signal('add', 'b'); // scheduled on the sticky queue, which nobody polls any more
+    // The sticky worker takes one task, then dies silently: its queue still counts as polled for 10 s, so 'b' is
+    // scheduled on the sticky queue, which nobody polls any more.
+    await r.taskLeftOnStickyQueue(1);
     assert.deepEqual(scheduledOn(byId(await r.history(), 10)), { name: r.sticky, kind: Kind.TASK_QUEUE_KIND_STICKY, normalName: r.normal });
     const task = await r.pollNormal();
     const evs = taskEvents(task);
@@ -252,10 +260,7 @@ describe('sticky task queues (raw calls, in-process server)', () => {
 
   test('after ShutdownWorker, a task waiting on its sticky queue waits out the sticky timeout; later tasks go to the normal queue at once', async () => {
     const r = await begin('sticky-shutdown');
-    await r.firstTaskSticky(1);
-    const second = await r.stickyTaskFor('a');
-    await r.complete(second, { sticky: 1 });
-    await r.signal('add', 'b'); // waits on the sticky queue (polled a moment ago, nobody polls now)
+    await r.taskLeftOnStickyQueue(1); // 'b' waits on the sticky queue (polled a moment ago, nobody polls now)
     const np = await r.held(r.pollNormal);
     await r.ws.shutdownWorker({ namespace: 'default', stickyTaskQueue: r.sticky, identity: 'raw-sticky', reason: 'graceful shutdown' });
     // As the real server (the sticky partition is unloaded, the task stays in it): it reaches the normal queue only
@@ -281,10 +286,7 @@ describe('sticky task queues (raw calls, in-process server)', () => {
 
   test('ResetStickyTaskQueue moves the task waiting on the sticky queue to the normal queue without writing an event', async () => {
     const r = await begin('sticky-reset');
-    await r.firstTaskSticky(30);
-    const second = await r.stickyTaskFor('a');
-    await r.complete(second, { sticky: 30 });
-    await r.signal('add', 'b'); // waits on the sticky queue (polled a moment ago, nobody polls now)
+    await r.taskLeftOnStickyQueue(30); // 'b' waits on the sticky queue (polled a moment ago, nobody polls now)
     const np = await r.held(r.pollNormal);
     assert.ok(await pendingAfter(np.task), 'the task waits on the sticky queue');
     const before = await r.history();
